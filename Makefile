@@ -1,0 +1,36 @@
+# mtdrift: `make eval` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+REF := seeds/reference_cnn_003_ef437a482faa74df.txt
+HYP := seeds/candidate_roundtrip_000_7002d340e3ea555d.txt
+
+.PHONY: help setup eval test lint clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+setup: $(STAMP)  ## create .venv and install pinned dependencies (torch==2.13.0 first)
+
+eval: setup  ## evaluate the seed pair into reports/seeds/
+	$(VENV)/bin/mtdrift evaluate --ref $(REF) --hyp $(HYP) --name roundtrip --out reports/seeds
+
+test: setup  ## run the whole test suite (unit, end-to-end with the real model)
+	$(PY) -m pytest -q
+
+lint: setup  ## ruff and mypy
+	$(VENV)/bin/ruff check eval metrics tests
+	$(VENV)/bin/mypy
+
+clean:  ## remove the venv and generated reports
+	rm -rf $(VENV) reports/seeds

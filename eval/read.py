@@ -1,0 +1,74 @@
+"""Reading user files: the only place that turns bytes into text.
+
+Every failure is an :class:`InputError` whose message is one line naming the file, what was
+expected, what came, and what to do.
+"""
+
+from __future__ import annotations
+
+import codecs
+import unicodedata
+from pathlib import Path
+
+NORMALIZATION = "NFC"
+"""The Unicode normalisation applied to every input; recorded in the signatures."""
+
+
+class InputError(Exception):
+    """Bad input from the user: a one-line message naming the file and what to do."""
+
+
+def decode_text(data: bytes, *, source: str) -> str:
+    """Decode a file's bytes into normalised text.
+
+    UTF-8 with or without BOM; CRLF and lone CR become LF; the text is NFC-normalised. Empty
+    lines are kept (they are data).
+
+    Args:
+        data: the raw bytes.
+        source: the file name, used in error messages.
+
+    Returns:
+        The text, with ``\\n`` line ends, NFC.
+
+    Raises:
+        InputError: the bytes are empty, binary, or not UTF-8.
+    """
+    if not data.strip():
+        what = "is empty" if not data else "holds only whitespace"
+        raise InputError(f"{source}: the file {what}; expected UTF-8 text with at least one sentence")
+    if b"\x00" in data[:8192]:
+        raise InputError(
+            f"{source}: looks like a binary file (NUL bytes); expected UTF-8 text, one document "
+            "or one segment per line"
+        )
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        text = data.decode("utf-8", errors="strict")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise InputError(
+            f"{source}: not valid UTF-8 (byte 0x{data[err.start]:02x} at offset {err.start}, "
+            f"line {line}); re-encode it as UTF-8, e.g. iconv -f LATIN1 -t UTF-8"
+        ) from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return unicodedata.normalize(NORMALIZATION, text)
+
+
+def read_text(path: str | Path) -> str:
+    """Read and decode one file (see :func:`decode_text`).
+
+    Raises:
+        InputError: the path is missing, a directory, unreadable, or its content is bad.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file; check the path")
+    if p.is_dir():
+        raise InputError(f"{p}: is a directory; expected a text file")
+    try:
+        data = p.read_bytes()
+    except OSError as err:
+        raise InputError(f"{p}: cannot be read ({err.strerror}); check its permissions") from None
+    return decode_text(data, source=str(p))

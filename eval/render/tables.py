@@ -1,0 +1,190 @@
+"""Tabular renderers: ``segments.csv``, ``summary.json``, ``report.md`` and the terminal table."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from eval.run import MEAN_METRICS, BeadResult, Evaluation, SystemResult
+from metrics.lexical import LEXICAL_METRICS
+
+SEGMENT_COLUMNS: tuple[str, ...] = (
+    "system", "bead", "kind", "ref_ids", "hyp_ids", "ref", "hyp",
+    "semantic", "tokenmatch", "bleu", "chrf", "chrfpp", "ter",
+    "fidelity", "drift", "reasons", "ref_spans", "hyp_spans",
+)  # fmt: skip
+DIGITS = 6
+
+
+def _num(x: float) -> str:
+    return f"{x:.{DIGITS}f}"
+
+
+def _ids(ids: tuple[int, ...]) -> str:
+    return ";".join(str(i) for i in ids)
+
+
+def _spans(text: str, spans: tuple[tuple[int, int], ...]) -> str:
+    return " | ".join(text[s:e] for s, e in spans)
+
+
+def segments_csv(evaluation: Evaluation) -> str:
+    """One row per bead of every system; scores with 6 decimals; empty string for a missing
+    side (never ``nan``)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(SEGMENT_COLUMNS)
+    for s in evaluation.systems:
+        for b in s.beads:
+            w.writerow(
+                [
+                    s.system, b.index, b.kind, _ids(b.ref_ids), _ids(b.hyp_ids), b.ref, b.hyp,
+                    _num(b.semantic), _num(b.tokenmatch), _num(b.bleu), _num(b.chrf),
+                    _num(b.chrfpp), _num(b.ter), _num(b.fidelity), b.drift, b.reason_text(),
+                    _spans(b.ref, b.ref_spans), _spans(b.hyp, b.hyp_spans),
+                ]
+            )  # fmt: skip
+    return buf.getvalue()
+
+
+def _coverage(evaluation: Evaluation, s: SystemResult) -> dict[str, Any]:
+    n_ref, n_hyp = len(evaluation.ref_sentences), len(s.hyp_sentences)
+    omitted = [i for b in s.beads if not b.hyp_ids for i in b.ref_ids]
+    added = [j for b in s.beads if not b.ref_ids for j in b.hyp_ids]
+    return {
+        "ref_sentences": n_ref,
+        "hyp_sentences": n_hyp,
+        "ref_aligned": round((n_ref - len(omitted)) / n_ref, DIGITS) if n_ref else None,
+        "hyp_aligned": round((n_hyp - len(added)) / n_hyp, DIGITS) if n_hyp else None,
+        "omitted_ref_ids": omitted,
+        "added_hyp_ids": added,
+    }
+
+
+def summary(evaluation: Evaluation) -> dict[str, Any]:
+    """The corpus-level summary as plain JSON-able data."""
+    systems = []
+    for s in evaluation.systems:
+        systems.append(
+            {
+                "system": s.system,
+                "hyp": s.hyp_name,
+                "corpus": {k: round(float(v), DIGITS) for k, v in s.corpus.items()},
+                "counts": {"sentences": {"ref": len(evaluation.ref_sentences), "hyp": len(s.hyp_sentences)}, **s.counts()},
+                "coverage": _coverage(evaluation, s),
+                "gap_cost": None if s.gap_cost is None else round(s.gap_cost, DIGITS),
+            }
+        )
+    return {
+        "mtdrift": evaluation.signatures.get("mtdrift"),
+        "ref": evaluation.ref_name,
+        "scales": {
+            "bleu": "0-100, higher is better (corpus: sacrebleu over all beads, omitted reference "
+            "sentences scored against an empty candidate, added ones against an empty reference)",
+            "chrf": "0-100, higher is better", "chrfpp": "0-100, higher is better",
+            "ter": "0-100+, lower is better",
+            "semantic": "0-1 mean sentence cosine over beads (omission/addition count 0)",
+            "tokenmatch": "0-1 mean greedy token-match F1 over beads (omission/addition count 0)",
+            "fidelity": "0-1 mean bead fidelity = mean(semantic, tokenmatch, chrF/100)",
+        },  # fmt: skip
+        "systems": systems,
+        "signatures": dict(sorted(evaluation.signatures.items())),
+    }
+
+
+def summary_json(evaluation: Evaluation) -> str:
+    return json.dumps(summary(evaluation), indent=2, ensure_ascii=False) + "\n"
+
+
+def _mark(text: str, spans: list[tuple[int, int]]) -> str:
+    """Wrap the (merged) spans of ``text`` in ``**``."""
+    merged: list[list[int]] = []
+    for s, e in sorted(spans):
+        if merged and s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    out, pos = [], 0
+    for s, e in merged:
+        out.append(_md_escape(text[pos:s]))
+        out.append(f"**{_md_escape(text[s:e])}**")
+        pos = e
+    out.append(_md_escape(text[pos:]))
+    return "".join(out)
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("*", "\\*")
+
+
+def _bead_spans(b: BeadResult) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    ref = list(b.ref_spans) + [f.ref_span for f in b.reasons if f.ref_span]
+    hyp = list(b.hyp_spans) + [f.hyp_span for f in b.reasons if f.hyp_span]
+    return ref, hyp
+
+
+def _severity_key(b: BeadResult) -> tuple[int, float, int]:
+    return ({"major": 0, "minor": 1}.get(b.drift, 2), b.fidelity, b.index)
+
+
+def corpus_rows(evaluation: Evaluation) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the corpus table (one row per system)."""
+    head = ["system", *(m.upper() if m != "chrfpp" else "chrF++" for m in LEXICAL_METRICS)]
+    head = [h.replace("CHRF", "chrF") for h in head] + [*MEAN_METRICS, "beads", "omitted", "added", "major", "minor"]
+    rows = []
+    for s in evaluation.systems:
+        c = s.counts()
+        rows.append(
+            [s.system]
+            + [f"{s.corpus[m]:.2f}" for m in LEXICAL_METRICS]
+            + [f"{s.corpus[m]:.3f}" for m in MEAN_METRICS]
+            + [str(len(s.beads)), str(c["beads"].get("omission", 0)), str(c["beads"].get("addition", 0)),
+               str(c["drift"]["major"]), str(c["drift"]["minor"])]
+        )  # fmt: skip
+    return head, rows
+
+
+def terminal_table(evaluation: Evaluation) -> str:
+    """A short plain-text table of corpus scores and counts."""
+    head, rows = corpus_rows(evaluation)
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    line = lambda r: "  ".join(c.rjust(w) if k else c.ljust(w) for k, (c, w) in enumerate(zip(r, widths, strict=True)))  # noqa: E731
+    return "\n".join([line(head), line(["-" * w for w in widths]), *(line(r) for r in rows)]) + "\n"
+
+
+def report_md(evaluation: Evaluation) -> str:
+    """The Markdown report: summary, then the beads that drifted, worst first, spans marked."""
+    head, rows = corpus_rows(evaluation)
+    out = [
+        "# mtdrift report",
+        "",
+        f"Reference: `{evaluation.ref_name}` ({len(evaluation.ref_sentences)} sentences).",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join("---" for _ in head) + "|",
+        *("| " + " | ".join(r) + " |" for r in rows),
+        "",
+        "BLEU, chrF, chrF++, TER: sacrebleu, 0-100 (TER lower is better), over all beads with "
+        "omitted sentences scored against an empty candidate. semantic, tokenmatch, fidelity: 0-1 "
+        "means over beads. Drifted spans are **bold**: tokens without a counterpart on the other "
+        "side, changed names and numbers.",
+        "",
+        "![drift along the document](drift.png)",
+        "",
+    ]
+    for s in evaluation.systems:
+        drifted = sorted((b for b in s.beads if b.drift != "none"), key=_severity_key)
+        out += [f"## {s.system}: {len(drifted)} of {len(s.beads)} beads drifted", ""]
+        out += ["| bead | kind | drift | fidelity | reasons | reference | candidate |", "|---|---|---|---|---|---|---|"]
+        for b in drifted:
+            rs, hs = _bead_spans(b)
+            out.append(
+                f"| {b.index} | {b.kind} | {b.drift} | {b.fidelity:.2f} | {_md_escape(b.reason_text())} "
+                f"| {_mark(b.ref, rs) or '—'} | {_mark(b.hyp, hs) or '—'} |"
+            )
+        out.append("")
+    out += ["## Signatures", ""]
+    out += [f"- `{k}`: `{v}`" for k, v in sorted(evaluation.signatures.items())]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,328 @@
+"""The evaluation of one reference against one or more candidates, as one pure function.
+
+Files are not touched here: texts come in as :class:`Document` values and a typed
+:class:`Evaluation` comes out, which the renderers in ``eval.render`` turn into files.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from eval.align import AlignConfig, Alignment, Bead, align
+from eval.explain import DRIFT_LABELS, DriftConfig, fidelity, label
+from eval.read import NORMALIZATION, InputError
+from eval.segment import SEGMENTER, Sentence, split_lines, split_sentences
+from metrics.base import Finding, Signature
+from metrics.checks import FactChecker
+from metrics.embed import Encoder, TokenVectors
+from metrics.lexical import LEXICAL_METRICS, get_lexical
+from metrics.semantic import concat_tokens, cosine, token_match, unmatched_spans
+
+MEAN_METRICS: tuple[str, ...] = ("semantic", "tokenmatch", "fidelity")
+
+
+@dataclass(frozen=True)
+class Document:
+    """A named text: ``name`` is what error messages and reports call it (usually a path)."""
+
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """How to evaluate.
+
+    Attributes:
+        aligned: the inputs are one segment per line and line-parallel (no alignment).
+        align: aligner settings (document mode).
+        drift: thresholds for labels and spans.
+    """
+
+    aligned: bool = False
+    align: AlignConfig = field(default_factory=AlignConfig)
+    drift: DriftConfig = field(default_factory=DriftConfig.load)
+
+
+@dataclass(frozen=True)
+class BeadResult:
+    """One aligned unit and everything measured on it.
+
+    Scores: ``semantic`` is the cosine of the two sides' sentence embeddings and
+    ``tokenmatch`` the greedy token-match F1, both 0-1; ``bleu``, ``chrf``, ``chrfpp`` and
+    ``ter`` are sacrebleu's sentence scores, 0-100 (TER lower is better). An omission is
+    scored against an empty candidate and an addition against an empty reference; their
+    ``semantic``, ``tokenmatch`` and ``fidelity`` are 0.
+
+    ``ref_spans``/``hyp_spans`` are character spans of ``ref``/``hyp`` whose tokens found no
+    counterpart on the other side.
+    """
+
+    index: int
+    ref_ids: tuple[int, ...]
+    hyp_ids: tuple[int, ...]
+    ref: str
+    hyp: str
+    semantic: float
+    tokenmatch: float
+    bleu: float
+    chrf: float
+    chrfpp: float
+    ter: float
+    fidelity: float
+    drift: str
+    reasons: tuple[Finding, ...]
+    ref_spans: tuple[tuple[int, int], ...]
+    hyp_spans: tuple[tuple[int, int], ...]
+
+    @property
+    def kind(self) -> str:
+        if not self.hyp_ids:
+            return "omission"
+        if not self.ref_ids:
+            return "addition"
+        return f"{len(self.ref_ids)}-{len(self.hyp_ids)}"
+
+    def reason_text(self) -> str:
+        return "; ".join(f.label() for f in self.reasons)
+
+
+@dataclass(frozen=True)
+class SystemResult:
+    """The evaluation of one candidate.
+
+    Attributes:
+        system: the candidate's name.
+        hyp_name: where the candidate came from.
+        hyp_sentences: its segments.
+        beads: in reference order.
+        stats: per-bead sufficient statistics of each metric, shape (n_beads, k);
+            ``[score, 1]`` rows for the mean-based metrics.
+        corpus: corpus scores (lexical 0-100 from summed statistics; mean-based 0-1).
+        similarity: (n_ref, n_hyp) sentence similarity the aligner used (``None`` in
+            aligned mode).
+        gap_cost: the aligner's cost of an unaligned sentence (``None`` in aligned mode).
+    """
+
+    system: str
+    hyp_name: str
+    hyp_sentences: tuple[Sentence, ...]
+    beads: tuple[BeadResult, ...]
+    stats: dict[str, np.ndarray]
+    corpus: dict[str, float]
+    similarity: np.ndarray | None
+    gap_cost: float | None
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        kinds: dict[str, int] = {}
+        for b in self.beads:
+            kinds[b.kind] = kinds.get(b.kind, 0) + 1
+        drift = {d: sum(1 for b in self.beads if b.drift == d) for d in DRIFT_LABELS}
+        return {"beads": dict(sorted(kinds.items())), "drift": drift}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A reference and the results of every candidate against it."""
+
+    ref_name: str
+    ref_sentences: tuple[Sentence, ...]
+    systems: tuple[SystemResult, ...]
+    signatures: dict[str, str]
+    config: RunConfig
+
+
+def segment(doc: Document, *, aligned: bool) -> list[Sentence]:
+    return split_lines(doc.text) if aligned else split_sentences(doc.text)
+
+
+def signatures(*, encoder: Encoder, checker: FactChecker, config: RunConfig) -> dict[str, str]:
+    """Every metric's signature, keyed by metric name."""
+    out: dict[str, str] = {}
+    for name in LEXICAL_METRICS:
+        m = get_lexical(name)
+        out[name] = m.signature("sentence")
+        out[f"{name}_corpus"] = m.signature("corpus")
+    sem = encoder.signature()
+    out["semantic"] = sem.format()
+    out["tokenmatch"] = Signature(
+        "tokenmatch", (*sem.fields, ("match", "greedy-f1"), ("idf", "no"))
+    ).format()
+    out["checks"] = checker.signature().format()
+    out["fidelity"] = config.drift.signature().format()
+    out["input"] = Signature.of(
+        "input",
+        [
+            ("enc", "utf-8"),
+            ("bom", "stripped"),
+            ("eol", "lf"),
+            ("norm", NORMALIZATION),
+            ("seg", "lines" if config.aligned else f"{SEGMENTER}=={_version('pysbd')}"),
+        ],
+    ).format()
+    out["align"] = "aligned:lines" if config.aligned else config.align.signature().format()
+    out["mtdrift"] = _version("mtdrift")
+    return out
+
+
+def evaluate(
+    ref: Document,
+    hyps: Sequence[tuple[str, Document]],
+    *,
+    encoder: Encoder,
+    checker: FactChecker,
+    config: RunConfig | None = None,
+) -> Evaluation:
+    """Segment, align, score and explain every candidate against the reference.
+
+    Args:
+        ref: the reference document.
+        hyps: (system name, document) pairs.
+        encoder: the embedding model.
+        checker: the name/number/negation checker.
+        config: settings; defaults when ``None``.
+
+    Raises:
+        InputError: in aligned mode, a candidate's line count differs from the reference's.
+    """
+    cfg = config or RunConfig()
+    ref_sents = segment(ref, aligned=cfg.aligned)
+    hyp_sents = {name: segment(doc, aligned=cfg.aligned) for name, doc in hyps}
+    if cfg.aligned:
+        for name, doc in hyps:
+            if len(hyp_sents[name]) != len(ref_sents):
+                raise InputError(
+                    f"{doc.name}: --aligned needs line-parallel files, got {len(ref_sents)} lines "
+                    f"in {ref.name} and {len(hyp_sents[name])} in {doc.name}; fix the line counts "
+                    "or drop --aligned to align sentences"
+                )
+    texts = [s.text for s in ref_sents] + [s.text for ss in hyp_sents.values() for s in ss]
+    encoded = encoder.encode(texts, tokens=True)
+    assert encoded.tokens is not None  # asked for: internal invariant, not user input
+    vec = dict(zip(texts, encoded.sentence, strict=True))
+    tok = dict(zip(texts, encoded.tokens, strict=True))
+    results = [
+        _evaluate_one(name, doc, ref_sents, hyp_sents[name], vec, tok, encoder, checker, cfg)
+        for name, doc in hyps
+    ]
+    return Evaluation(
+        ref_name=ref.name,
+        ref_sentences=tuple(ref_sents),
+        systems=tuple(results),
+        signatures=signatures(encoder=encoder, checker=checker, config=cfg),
+        config=cfg,
+    )
+
+
+def _evaluate_one(
+    system: str,
+    doc: Document,
+    ref_sents: list[Sentence],
+    hyp_sents: list[Sentence],
+    vec: dict[str, np.ndarray],
+    tok: dict[str, TokenVectors],
+    encoder: Encoder,
+    checker: FactChecker,
+    cfg: RunConfig,
+) -> SystemResult:
+    r_txt = [s.text for s in ref_sents]
+    h_txt = [s.text for s in hyp_sents]
+    alignment: Alignment | None = None
+    if cfg.aligned:
+        beads: tuple[Bead, ...] = tuple(((i,), (i,)) for i in range(len(r_txt)))
+    else:
+        alignment = align(
+            ref=r_txt,
+            hyp=h_txt,
+            ref_tokens=[tok[t] for t in r_txt],
+            hyp_tokens=[tok[t] for t in h_txt],
+            config=cfg.align,
+        )
+        beads = alignment.beads
+    refs = [" ".join(r_txt[i] for i in r) for r, _ in beads]
+    hyps = [" ".join(h_txt[j] for j in h) for _, h in beads]
+    missing = [t for t in dict.fromkeys(refs + hyps) if t and t not in vec]
+    if missing:
+        vec.update(zip(missing, encoder.encode(missing).sentence, strict=True))
+
+    stats = {name: get_lexical(name).stats(hyps=hyps, refs=refs) for name in LEXICAL_METRICS}
+    sentence = {name: get_lexical(name).sentence_scores(stats[name]) for name in LEXICAL_METRICS}
+    both = [k for k, (r, h) in enumerate(beads) if r and h]
+    found = checker.check_pairs([(refs[k], hyps[k]) for k in both])
+    findings: dict[int, list[Finding]] = dict(zip(both, found, strict=True))
+
+    results: list[BeadResult] = []
+    for k, (r_ids, h_ids) in enumerate(beads):
+        kind = "omission" if not h_ids else "addition" if not r_ids else "aligned"
+        sem = tm = fid = 0.0
+        r_spans: list[tuple[int, int]] = []
+        h_spans: list[tuple[int, int]] = []
+        if kind == "aligned":
+            sem = cosine(vec[refs[k]], vec[hyps[k]])
+            rt = _joined_tokens([r_txt[i] for i in r_ids], tok)
+            ht = _joined_tokens([h_txt[j] for j in h_ids], tok)
+            match = token_match(hyp=ht, ref=rt)
+            tm = match.f1
+            fid = fidelity(semantic=sem, tokenmatch=tm, chrf=float(sentence["chrf"][k]))
+            thr = cfg.drift.span_below
+            r_spans = unmatched_spans(refs[k], rt.offsets, match.ref_best, thr)
+            h_spans = unmatched_spans(hyps[k], ht.offsets, match.hyp_best, thr)
+        bead_kind = "omission" if not h_ids else "addition" if not r_ids else f"{len(r_ids)}-{len(h_ids)}"
+        drift, reasons = label(
+            kind=bead_kind, fidelity_=fid, findings=findings.get(k, []), config=cfg.drift
+        )
+        results.append(
+            BeadResult(
+                index=k,
+                ref_ids=r_ids,
+                hyp_ids=h_ids,
+                ref=refs[k],
+                hyp=hyps[k],
+                semantic=sem,
+                tokenmatch=tm,
+                bleu=float(sentence["bleu"][k]),
+                chrf=float(sentence["chrf"][k]),
+                chrfpp=float(sentence["chrfpp"][k]),
+                ter=float(sentence["ter"][k]),
+                fidelity=fid,
+                drift=drift,
+                reasons=tuple(reasons),
+                ref_spans=tuple(r_spans),
+                hyp_spans=tuple(h_spans),
+            )
+        )
+    for name in MEAN_METRICS:
+        stats[name] = np.array([[getattr(b, name), 1.0] for b in results], dtype=np.float64).reshape(-1, 2)
+    corpus = {name: get_lexical(name).corpus_score(stats[name]) for name in LEXICAL_METRICS}
+    for name in MEAN_METRICS:
+        total = stats[name].sum(axis=0)
+        corpus[name] = float(total[0] / total[1]) if total[1] else 0.0
+    return SystemResult(
+        system=system,
+        hyp_name=doc.name,
+        hyp_sentences=tuple(hyp_sents),
+        beads=tuple(results),
+        stats=stats,
+        corpus=corpus,
+        similarity=alignment.similarity if alignment is not None else None,
+        gap_cost=alignment.gap_cost if alignment is not None else None,
+    )
+
+
+def _joined_tokens(texts: list[str], tok: dict[str, TokenVectors]) -> TokenVectors:
+    shifts, pos = [], 0
+    for t in texts:
+        shifts.append(pos)
+        pos += len(t) + 1
+    return concat_tokens([tok[t] for t in texts], shifts)
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"

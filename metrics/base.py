@@ -1,0 +1,78 @@
+"""Shared types of the metrics: signatures and findings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What makes a number reproducible, as named fields in a fixed order.
+
+    Rendered like sacrebleu's: ``name|key:value|key:value``. Built from named fields, never
+    from ``__dict__``, so adding an attribute cannot silently change a signature.
+    """
+
+    name: str
+    fields: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    @classmethod
+    def of(cls, name: str, items: Iterable[tuple[str, object]]) -> Signature:
+        return cls(name=name, fields=tuple((k, _fmt(v)) for k, v in items))
+
+    def format(self) -> str:
+        """The one-line form, e.g. ``semantic|model:all-MiniLM-L6-v2|pool:mean``."""
+        return "|".join([self.name, *(f"{k}:{v}" for k, v in self.fields)])
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.fields)
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+Severity = Literal["minor", "major"]
+FindingKind = Literal["omission", "addition", "entity", "number", "negation", "semantic"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reason why a bead drifted, as data.
+
+    Attributes:
+        kind: what kind of evidence this is.
+        severity: how much it weighs on the bead's drift label.
+        ref: the reference side's value (a name, a number, a cue); ``None`` when the
+            candidate added something the reference does not have.
+        hyp: the candidate side's value; ``None`` when the candidate lost it.
+        ref_span: character offsets ``(start, end)`` of ``ref`` in the bead's reference text,
+            or ``None`` when not located.
+        hyp_span: the same for ``hyp`` in the bead's candidate text.
+    """
+
+    kind: FindingKind
+    severity: Severity
+    ref: str | None = None
+    hyp: str | None = None
+    ref_span: tuple[int, int] | None = None
+    hyp_span: tuple[int, int] | None = None
+
+    def label(self) -> str:
+        """Short reader-facing text, e.g. ``entity: Harir -> Khalil`` or ``number: 2007 -> (missing)``."""
+        if self.kind in ("omission", "addition"):
+            return self.kind
+        if self.kind == "semantic":
+            return f"low semantic similarity ({self.ref})" if self.ref else "low semantic similarity"
+        if self.kind == "negation":
+            return f"negation: {self.ref or '(none)'} -> {self.hyp or '(none)'}"
+        return f"{self.kind}: {self.ref or '(none)'} -> {self.hyp or '(missing)'}"

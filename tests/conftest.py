@@ -1,0 +1,76 @@
+"""Shared fixtures: paths, the real model (once per session) and a fake encoder."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is on disk; never try the hub
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from metrics.base import Signature  # noqa: E402
+from metrics.embed import Encoded, TokenVectors  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+REF = SEEDS / "reference_cnn_003_ef437a482faa74df.txt"
+HYP = SEEDS / "candidate_roundtrip_000_7002d340e3ea555d.txt"
+SHARED = ROOT.parent / "shared"
+MQM = SHARED / "data" / "mqm" / "wmt23_zhen_mqm.dev.jsonl.gz"
+
+
+def need_mqm() -> Path:
+    if not MQM.is_file():
+        pytest.skip(f"{MQM} is absent: ../shared/data/mqm is needed for this test")
+    return MQM
+
+
+class FakeEncoder:
+    """Exact, hand-derivable vectors: a word's vector is a fixed pseudo-random unit vector
+    (from the SHA-256 of its case-folded form); a text's vector is the normalised sum of its
+    words'; its tokens are its words."""
+
+    dim = 64
+
+    def word(self, w: str) -> np.ndarray:
+        seed = int.from_bytes(hashlib.sha256(w.casefold().encode()).digest()[:8], "little")
+        v = np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
+        return v / np.linalg.norm(v)
+
+    def encode(self, texts: Sequence[str], *, tokens: bool = False) -> Encoded:
+        sent, toks = [], []
+        for t in texts:
+            spans = [(m.start(), m.end()) for m in re.finditer(r"\w+|[^\w\s]", t)]
+            vecs = np.stack([self.word(t[s:e]) for s, e in spans]) if spans else np.zeros((0, self.dim), np.float32)
+            total = vecs.sum(axis=0) if spans else np.ones(self.dim, np.float32)
+            sent.append(total / max(float(np.linalg.norm(total)), 1e-12))
+            toks.append(TokenVectors(vecs, np.asarray(spans, dtype=np.int64).reshape(-1, 2)))
+        return Encoded(np.asarray(sent, np.float32).reshape(-1, self.dim), toks if tokens else None)
+
+    def signature(self) -> Signature:
+        return Signature.of("semantic", [("model", "fake-hash-words")])
+
+
+@pytest.fixture(scope="session")
+def fake_encoder() -> FakeEncoder:
+    return FakeEncoder()
+
+
+@pytest.fixture(scope="session")
+def real_encoder():  # type: ignore[no-untyped-def]
+    from metrics.embed import MiniLMEncoder
+
+    return MiniLMEncoder(threads=2)
+
+
+@pytest.fixture(scope="session")
+def checker():  # type: ignore[no-untyped-def]
+    from metrics.checks import FactChecker
+
+    return FactChecker()

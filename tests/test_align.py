@@ -1,0 +1,156 @@
+"""The aligner: structure (every sentence once), hand gold on the seeds, and bead F1 on
+generated problems with known answers."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from eval.align import AlignConfig, Bead, align
+from eval.read import read_text
+from eval.segment import split_sentences
+from eval.synth import Perturbation, Problem, bead_f1, mqm_problems, perturb, split_in_two
+from tests.conftest import HYP, REF, SEEDS, FakeEncoder, need_mqm
+
+REF_SENTS = [s.text for s in split_sentences(read_text(REF))]
+HYP_SENTS = [s.text for s in split_sentences(read_text(HYP))]
+
+
+def seed_gold() -> list[Bead]:
+    """The hand alignment in seeds/gold_alignment.tsv."""
+    out = []
+    for line in (SEEDS / "gold_alignment.tsv").read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            continue
+        r, h = line.split("\t")
+        out.append((tuple(int(x) for x in r.split(";") if x), tuple(int(x) for x in h.split(";") if x)))
+    return out
+
+
+def run_align(encoder, ref: list[str], hyp: list[str]) -> tuple[Bead, ...]:  # type: ignore[no-untyped-def]
+    toks = dict(zip(ref + hyp, encoder.encode(ref + hyp, tokens=True).tokens, strict=True))
+    return align(ref=ref, hyp=hyp, ref_tokens=[toks[t] for t in ref], hyp_tokens=[toks[t] for t in hyp]).beads
+
+
+def assert_covers_once(beads: tuple[Bead, ...], n_ref: int, n_hyp: int) -> None:
+    refs = Counter(i for r, _ in beads for i in r)
+    hyps = Counter(j for _, h in beads for j in h)
+    assert refs == Counter(range(n_ref))
+    assert hyps == Counter(range(n_hyp))
+    flat_r = [i for r, _ in beads for i in r]
+    flat_h = [j for _, h in beads for j in h]
+    assert flat_r == sorted(flat_r) and flat_h == sorted(flat_h)  # monotone
+
+
+@pytest.mark.parametrize(
+    ("n_ref", "n_hyp", "expected"),
+    [
+        (0, 2, (((), (0,)), ((), (1,)))),  # no reference sentence: all additions
+        (2, 0, (((0,), ()), ((1,), ()))),  # no candidate sentence: all omissions
+    ],
+)
+def test_align_empty_side(fake_encoder: FakeEncoder, n_ref: int, n_hyp: int, expected: tuple[Bead, ...]) -> None:
+    result = run_align(fake_encoder, REF_SENTS[:n_ref], HYP_SENTS[:n_hyp])
+    assert result == expected
+
+
+def test_align_rejects_mismatched_tokens(fake_encoder: FakeEncoder) -> None:
+    toks = fake_encoder.encode(["a b c"], tokens=True).tokens or []
+    with pytest.raises(ValueError, match="expected token vectors for 2 reference and 1 candidate"):
+        align(ref=["a b c", "d"], hyp=["a b c"], ref_tokens=toks, hyp_tokens=toks)
+
+
+def test_align_identical_is_diagonal(fake_encoder: FakeEncoder) -> None:
+    result = run_align(fake_encoder, REF_SENTS, REF_SENTS)
+    assert result == tuple(((i,), (i,)) for i in range(len(REF_SENTS)))
+
+
+@st.composite
+def edited(draw: st.DrawFn) -> tuple[list[str], list[str]]:
+    """Real seed sentences, dropped, merged, split, added and reordered at random."""
+    start = draw(st.integers(0, len(REF_SENTS) - 4))
+    ref = REF_SENTS[start : start + draw(st.integers(1, 12))]
+    hyp: list[str] = []
+    for s in ref:
+        op = draw(st.sampled_from(["keep", "drop", "split", "merge", "add"]))
+        if op == "drop":
+            continue
+        if op == "split" and (two := split_in_two(s)):
+            hyp.extend(two)
+        elif op == "merge" and hyp:
+            hyp[-1] = hyp[-1] + " " + s
+        elif op == "add":
+            hyp.extend([s, draw(st.sampled_from(HYP_SENTS))])
+        else:
+            hyp.append(s)
+    if len(hyp) > 1 and draw(st.booleans()):
+        i = draw(st.integers(0, len(hyp) - 2))
+        hyp[i], hyp[i + 1] = hyp[i + 1], hyp[i]
+    return ref, hyp
+
+
+@settings(max_examples=150, deadline=None)
+@given(edited())
+def test_every_sentence_in_exactly_one_bead(fake_encoder: FakeEncoder, case: tuple[list[str], list[str]]) -> None:
+    ref, hyp = case
+    result = run_align(fake_encoder, ref, hyp)
+    assert_covers_once(result, len(ref), len(hyp))
+
+
+@pytest.mark.model
+def test_seed_alignment_matches_hand_gold(real_encoder) -> None:  # type: ignore[no-untyped-def]
+    result = run_align(real_encoder, REF_SENTS, HYP_SENTS)
+    expected = tuple(seed_gold())
+    assert result == expected
+
+
+def _f1_over(encoder, problems: list[Problem]) -> list[float]:  # type: ignore[no-untyped-def]
+    texts = sorted({t for p in problems for t in (*p.ref, *p.hyp)})
+    toks = dict(zip(texts, encoder.encode(texts, tokens=True).tokens, strict=True))
+    out = []
+    for p in problems:
+        pred = align(ref=p.ref, hyp=p.hyp, ref_tokens=[toks[t] for t in p.ref], hyp_tokens=[toks[t] for t in p.hyp])
+        assert_covers_once(pred.beads, len(p.ref), len(p.hyp))
+        out.append(bead_f1(pred.beads, p.gold))
+    return out
+
+
+@pytest.mark.model
+def test_bead_f1_on_edited_seed_candidate(real_encoder, record_property) -> None:  # type: ignore[no-untyped-def]
+    """The seed's real MT candidate, further dropped/merged/split/added at random (seeded),
+    against the hand gold carried through the edits."""
+    base = Problem(REF_SENTS, HYP_SENTS, seed_gold())
+    rng = np.random.default_rng(12345)
+    edits = Perturbation(drop=0.12, merge=0.12, split=0.12, add=0.06)
+    problems = [perturb(base, rng=rng, pool=REF_SENTS[:0] + _foreign(), p=edits) for _ in range(20)]
+    f1 = _f1_over(real_encoder, problems)
+    record_property("seed_bead_f1", float(np.mean(f1)))
+    print(f"strict bead F1 on 20 edited seed problems: mean {np.mean(f1):.4f}, min {np.min(f1):.4f}")
+    assert np.mean(f1) >= 0.95
+
+
+def _foreign() -> list[str]:
+    """Additions from another domain (sentences written for this test)."""
+    return [
+        "The recipe calls for two cups of flour and a pinch of salt.",
+        "Tickets for the spring concert go on sale next Monday.",
+        "The new library wing will open to students in the autumn.",
+        "Heavy rain is expected across the coast this weekend.",
+    ]
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_bead_f1_on_edited_mqm(real_encoder, record_property) -> None:  # type: ignore[no-untyped-def]
+    """WMT23 references against one system's real outputs, edited at random (seeded)."""
+    path: Path = need_mqm()
+    problems = mqm_problems(path, seed=12345, system="GPT4-5shot")
+    f1 = _f1_over(real_encoder, problems)
+    record_property("mqm_bead_f1", float(np.mean(f1)))
+    print(f"strict bead F1 on {len(problems)} edited WMT23 problems: mean {np.mean(f1):.4f}, min {np.min(f1):.4f}")
+    assert np.mean(f1) >= 0.90

@@ -1,0 +1,107 @@
+"""End to end on the seed pair with the real model and real sacrebleu (no fakes)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sacrebleu
+
+from eval.cli import main
+from eval.read import read_text
+from eval.run import Document, Evaluation, evaluate
+from tests.conftest import HYP, REF
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def seed_eval(real_encoder, checker) -> Evaluation:  # type: ignore[no-untyped-def]
+    return evaluate(
+        Document(str(REF), read_text(REF)),
+        [("roundtrip", Document(str(HYP), read_text(HYP)))],
+        encoder=real_encoder,
+        checker=checker,
+    )
+
+
+def test_every_seed_sentence_in_exactly_one_bead(seed_eval: Evaluation) -> None:
+    s = seed_eval.systems[0]
+    refs = sorted(i for b in s.beads for i in b.ref_ids)
+    hyps = sorted(j for b in s.beads for j in b.hyp_ids)
+    assert refs == list(range(32))
+    assert hyps == list(range(27))
+
+
+def test_seed_drift_matches_a_careful_reader(seed_eval: Evaluation) -> None:
+    """The candidate drops reference sentences 11-14 (the casualty paragraphs), merges 16+17,
+    and renames the air base; the harmless rewordings stay unflagged."""
+    s = seed_eval.systems[0]
+    omitted = [b.ref_ids[0] for b in s.beads if b.kind == "omission"]
+    assert omitted == [11, 12, 13, 14]
+    assert [b.kind for b in s.beads].count("addition") == 0
+    base = next(b for b in s.beads if b.ref_ids == (4,))
+    assert base.drift == "major"
+    assert any(f.kind == "entity" and f.ref == "Harir Air Base" and f.hyp == "Khalil Air Base" for f in base.reasons)
+    merged = next(b for b in s.beads if b.ref_ids == (16, 17))
+    assert merged.kind == "2-1" and merged.drift != "none"
+    quiet = [b for b in s.beads if b.kind == "1-1" and b.drift == "none"]
+    assert len(quiet) >= 18  # most beads are faithful rewordings and must not be flagged
+
+
+def test_semantic_score_is_the_real_models(seed_eval: Evaluation) -> None:
+    """Recompute one bead's cosine with sentence-transformers directly from the packaged model."""
+    from sentence_transformers import SentenceTransformer
+
+    from metrics.embed import model_dir
+
+    model = SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)
+    bead = seed_eval.systems[0].beads[1]
+    v = model.encode([bead.ref, bead.hyp], normalize_embeddings=True)
+    expected = float(np.dot(v[0], v[1]))
+    assert bead.semantic == pytest.approx(expected, abs=1e-5)
+    assert 0.8 < bead.semantic < 1.0
+
+
+def test_lexical_scores_equal_sacrebleu(seed_eval: Evaluation) -> None:
+    s = seed_eval.systems[0]
+    refs = [b.ref for b in s.beads]
+    hyps = [b.hyp for b in s.beads]
+    for b in s.beads:
+        assert b.bleu == pytest.approx(sacrebleu.sentence_bleu(b.hyp, [b.ref]).score, abs=1e-9)
+        assert b.chrf == pytest.approx(sacrebleu.sentence_chrf(b.hyp, [b.ref]).score, abs=1e-9)
+        assert b.ter == pytest.approx(sacrebleu.sentence_ter(b.hyp, [b.ref]).score, abs=1e-9)
+    assert s.corpus["bleu"] == pytest.approx(sacrebleu.corpus_bleu(hyps, [refs]).score, abs=1e-9)
+    assert s.corpus["chrfpp"] == pytest.approx(sacrebleu.corpus_chrf(hyps, [refs], word_order=2).score, abs=1e-9)
+    assert s.corpus["ter"] == pytest.approx(sacrebleu.corpus_ter(hyps, [refs]).score, abs=1e-9)
+    assert any(b.hyp == "" for b in s.beads)  # omissions are counted against the candidate
+
+
+def test_cli_writes_everything_and_is_reproducible(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    outs = []
+    for k in range(2):
+        out = tmp_path / f"run{k}"
+        code = main(["evaluate", "--ref", str(REF), "--hyp", str(HYP), "--name", "roundtrip", "--out", str(out)])
+        assert code == 0
+        outs.append(out)
+    printed = capsys.readouterr().out
+    assert "roundtrip" in printed and "BLEU" in printed
+    for name in ("segments.csv", "summary.json", "report.md", "drift.png", "alignment.png"):
+        assert (outs[0] / name).stat().st_size > 0, name
+    for name in ("segments.csv", "summary.json"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+    with open(outs[0] / "segments.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    required = "system, bead, kind, ref_ids, hyp_ids, ref, hyp, semantic, tokenmatch, bleu, chrf, chrfpp, ter, fidelity, drift, reasons"
+    assert set(required.split(", ")) <= set(rows[0])
+    assert sorted(int(i) for r in rows for i in r["ref_ids"].split(";") if i) == list(range(32))
+    summary = json.loads((outs[0] / "summary.json").read_text(encoding="utf-8"))
+    sig = summary["signatures"]
+    assert sig["bleu_corpus"] == "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0"
+    assert "model:sentence-transformers/all-MiniLM-L6-v2" in sig["semantic"]
+    assert "beads:1-1,2-1,1-2,2-2,3-1,1-3,1-0,0-1" in sig["align"]
+    assert "norm:NFC" in sig["input"]
+    assert summary["systems"][0]["counts"]["beads"]["omission"] == 4
