@@ -29,7 +29,7 @@ test: setup  ## run the whole test suite (unit, end-to-end with the real model)
 	$(PY) -m pytest -q
 
 lint: setup  ## ruff and mypy
-	$(VENV)/bin/ruff check eval metrics tests
+	$(VENV)/bin/ruff check eval metrics tests scripts
 	$(VENV)/bin/mypy
 
 clean:  ## remove the venv and generated reports

@@ -33,7 +33,16 @@ from metrics.embed import TokenVectors
 Bead = tuple[tuple[int, ...], tuple[int, ...]]
 """An aligned unit: the reference sentence indices and the candidate sentence indices."""
 
-BEADS: tuple[tuple[int, int], ...] = ((1, 1), (2, 1), (1, 2), (2, 2), (3, 1), (1, 3), (1, 0), (0, 1))
+BEADS: tuple[tuple[int, int], ...] = (
+    (1, 1),
+    (2, 1),
+    (1, 2),
+    (2, 2),
+    (3, 1),
+    (1, 3),
+    (1, 0),
+    (0, 1),
+)
 MAX_BLOCK = 3
 _SPACE = re.compile(r"\s+")
 _WORDLIKE = re.compile(r"\w")
@@ -69,7 +78,10 @@ class AlignConfig:
             "align",
             [
                 ("beads", [f"{a}-{b}" for a, b in self.beads]),
-                ("cover", f"tokrecall{'(idf)' if self.idf else ''}+{self.lexical_weight:g}*char3recall"),
+                (
+                    "cover",
+                    f"tokrecall{'(idf)' if self.idf else ''}+{self.lexical_weight:g}*char3recall",
+                ),
                 ("gap", f"mix{self.gap_mix:g}(median best,median all)"),
                 ("merge", f"{self.merge_penalty:g}"),
             ],
@@ -127,9 +139,7 @@ def _cover(
     all_y = np.concatenate(list(ys), axis=0) if bounds[-1] else np.zeros((0, 1))
     starts = bounds[:-1][nonempty]
     block_prof = {
-        b: np.stack([y_prof[j : j + b].sum(axis=0) for j in range(m - b + 1)])
-        for b in sizes
-        if m - b + 1 > 0
+        b: np.stack([y_prof[j : j + b].sum(axis=0) for j in range(m - b + 1)]) for b in sizes if m - b + 1 > 0
     }
     x_tot = np.maximum(x_prof.sum(axis=1), 1e-12)
     for i, x in enumerate(xs):
@@ -146,10 +156,8 @@ def _cover(
                 run = np.maximum(run[:, :-1], per[:, b - 1 :])
             if b not in sizes or m - b + 1 <= 0:
                 continue
-            if run is not None:
-                tok = np.clip(weights @ run, 0.0, 1.0)
-            else:
-                tok = np.full(m - b + 1, 0.5)  # a sentence without content tokens: neutral
+            # a sentence without content tokens is neutral
+            tok = np.clip(weights @ run, 0.0, 1.0) if run is not None else np.full(m - b + 1, 0.5)
             lex = np.minimum(x_prof[i][None, :], block_prof[b]).sum(axis=1) / x_tot[i]
             out[b][i] = (1 - w) * tok + w * lex
     return out

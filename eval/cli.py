@@ -13,7 +13,8 @@ EXIT_OK, EXIT_INPUT = 0, 2
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="mtdrift", description="Where did a translation keep the meaning, and where did it drift?"
+        prog="mtdrift",
+        description="Where did a translation keep the meaning, and where did it drift?",
     )
     sub = p.add_subparsers(dest="command", required=True)
     e = sub.add_parser("evaluate", help="align, score and explain candidates against a reference")
@@ -33,17 +34,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' weight-loading bar
     from eval.read import InputError, read_text
 
     names = args.name or []
     if names and len(names) != len(args.hyp):
-        print(f"mtdrift: error: got {len(args.hyp)} --hyp but {len(names)} --name; give one name per candidate or none", file=sys.stderr)
+        print(
+            f"mtdrift: error: got {len(args.hyp)} --hyp but {len(names)} --name; "
+            "give one name per candidate or none",
+            file=sys.stderr,
+        )
         return EXIT_INPUT
     try:
         from eval.run import Document, RunConfig, evaluate
 
         ref = Document(args.ref, read_text(args.ref))
-        hyps = [(names[k] if names else Path(h).stem, Document(h, read_text(h))) for k, h in enumerate(args.hyp)]
+        hyps = [
+            (names[k] if names else Path(h).stem, Document(h, read_text(h))) for k, h in enumerate(args.hyp)
+        ]
         if len({n for n, _ in hyps}) != len(hyps):
             raise InputError("system names must be distinct; give --name for each --hyp")
         out = Path(args.out)
@@ -54,9 +62,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         from metrics.checks import FactChecker
         from metrics.embed import MiniLMEncoder, ModelUnavailableError
 
-        encoder = MiniLMEncoder(device=args.device, threads=args.threads, progress=sys.stderr.isatty() and not args.quiet)
+        encoder = MiniLMEncoder(
+            device=args.device,
+            threads=args.threads,
+            progress=sys.stderr.isatty() and not args.quiet,
+        )
         try:
-            evaluation = evaluate(ref, hyps, encoder=encoder, checker=FactChecker(), config=RunConfig(aligned=args.aligned))
+            evaluation = evaluate(
+                ref,
+                hyps,
+                encoder=encoder,
+                checker=FactChecker(),
+                config=RunConfig(aligned=args.aligned),
+            )
         except ModelUnavailableError as err:
             raise InputError(str(err)) from None
     except InputError as err:
@@ -74,7 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_plots(evaluation, out)
     if not args.quiet:
         print(terminal_table(evaluation), end="")
-        print(f"wrote {out}/: segments.csv summary.json report.md" + ("" if args.no_plots else " drift.png alignment.png"))
+        print(
+            f"wrote {out}/: segments.csv summary.json report.md"
+            + ("" if args.no_plots else " drift.png alignment.png")
+        )
     return EXIT_OK
 
 

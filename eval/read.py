@@ -9,8 +9,9 @@ from __future__ import annotations
 import codecs
 import unicodedata
 from pathlib import Path
+from typing import Final
 
-NORMALIZATION = "NFC"
+NORMALIZATION: Final = "NFC"
 """The Unicode normalisation applied to every input; recorded in the signatures."""
 
 

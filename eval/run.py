@@ -121,7 +121,7 @@ class SystemResult:
         kinds: dict[str, int] = {}
         for b in self.beads:
             kinds[b.kind] = kinds.get(b.kind, 0) + 1
-        drift = {d: sum(1 for b in self.beads if b.drift == d) for d in DRIFT_LABELS}
+        drift: dict[str, int] = {d: sum(1 for b in self.beads if b.drift == d) for d in DRIFT_LABELS}
         return {"beads": dict(sorted(kinds.items())), "drift": drift}
 
 
@@ -149,9 +149,7 @@ def signatures(*, encoder: Encoder, checker: FactChecker, config: RunConfig) -> 
         out[f"{name}_corpus"] = m.signature("corpus")
     sem = encoder.signature()
     out["semantic"] = sem.format()
-    out["tokenmatch"] = Signature(
-        "tokenmatch", (*sem.fields, ("match", "greedy-f1"), ("idf", "no"))
-    ).format()
+    out["tokenmatch"] = Signature("tokenmatch", (*sem.fields, ("match", "greedy-f1"), ("idf", "no"))).format()
     out["checks"] = checker.signature().format()
     out["fidelity"] = config.drift.signature().format()
     out["input"] = Signature.of(
@@ -272,9 +270,7 @@ def _evaluate_one(
             r_spans = unmatched_spans(refs[k], rt.offsets, match.ref_best, thr)
             h_spans = unmatched_spans(hyps[k], ht.offsets, match.hyp_best, thr)
         bead_kind = "omission" if not h_ids else "addition" if not r_ids else f"{len(r_ids)}-{len(h_ids)}"
-        drift, reasons = label(
-            kind=bead_kind, fidelity_=fid, findings=findings.get(k, []), config=cfg.drift
-        )
+        drift, reasons = label(kind=bead_kind, fidelity_=fid, findings=findings.get(k, []), config=cfg.drift)
         results.append(
             BeadResult(
                 index=k,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,7 +69,7 @@ def _line_spans(line: str) -> list[tuple[int, int]]:
         starts.insert(0, first)
     bounds = [*starts, len(line)]
     spans = []
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in itertools.pairwise(bounds):
         piece = line[a:b].rstrip()
         if piece:
             spans.append((a, a + len(piece)))

@@ -85,13 +85,7 @@ def perturb(
         nxt = beads[k + 1] if k + 1 < len(beads) else None
         if one_one and u < p.drop:
             gold.append((r_ids, ()))
-        elif (
-            one_one
-            and u < p.drop + p.merge
-            and nxt is not None
-            and len(nxt[0]) == 1
-            and len(nxt[1]) == 1
-        ):
+        elif one_one and u < p.drop + p.merge and nxt is not None and len(nxt[0]) == 1 and len(nxt[1]) == 1:
             gold.append(((*r_ids, *nxt[0]), (len(hyp),)))
             hyp.append(texts[0] + " " + base.hyp[nxt[1][0]])
             k += 1
@@ -123,7 +117,8 @@ def mqm_problems(
 ) -> list[Problem]:
     """Problems from an MQM JSON-lines file (``doc_id, seg_in_doc, system, reference,
     hypothesis``): consecutive documents joined until ``per`` segments, references against
-    ``system``'s outputs (or a system drawn at random per document when ``None``), then :func:`perturb` with references of other documents
+    ``system``'s outputs (or a system drawn at random per document when ``None``), then
+    :func:`perturb` with references of other documents
     as the pool of additions."""
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh]

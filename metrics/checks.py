@@ -121,8 +121,7 @@ _UNITS: dict[str, int] = {
     )
 }
 _TENS: dict[str, int] = {
-    w: 10 * (i + 2)
-    for i, w in enumerate(_word_list("twenty thirty forty fifty sixty seventy eighty ninety"))
+    w: 10 * (i + 2) for i, w in enumerate(_word_list("twenty thirty forty fifty sixty seventy eighty ninety"))
 }
 _SCALES: dict[str, int] = {
     "thousand": 10**3,
@@ -188,9 +187,7 @@ def _tokens_for_numbers(text: str) -> list[_Tok]:
         if m.group("time"):
             toks.append(_Tok(m.group(), m.group(), m.start(), m.end(), "time"))
         elif m.group("num"):
-            toks.append(
-                _Tok(m.group(), m.group("num"), m.start(), m.end(), "num", m.group("suffix") or "")
-            )
+            toks.append(_Tok(m.group(), m.group("num"), m.start(), m.end(), "num", m.group("suffix") or ""))
         else:
             toks.append(_Tok(m.group(), m.group().casefold(), m.start(), m.end(), "word"))
     return toks
@@ -330,11 +327,7 @@ def _finish(
         after = toks[j].low if j < len(toks) and _joined(text, first, toks[j]) else ""
         if before in _NOT_NUMERIC_ONE_BEFORE or after in _NOT_NUMERIC_ONE_AFTER:
             return None
-    year_like = (
-        plain_digits
-        and re.fullmatch(r"\d{4}", surface) is not None
-        and 1000 <= int(surface) <= 2199
-    )
+    year_like = plain_digits and re.fullmatch(r"\d{4}", surface) is not None and 1000 <= int(surface) <= 2199
     mention = NumberMention(
         text=surface,
         value=_canon(value),
@@ -494,9 +487,7 @@ def negation_findings(*, ref: str, hyp: str) -> list[Finding]:
     if len(ref_cues) % 2 == len(hyp_cues) % 2:
         return []
     more, fewer, more_text, fewer_text = (
-        (ref_cues, hyp_cues, ref, hyp)
-        if len(ref_cues) > len(hyp_cues)
-        else (hyp_cues, ref_cues, hyp, ref)
+        (ref_cues, hyp_cues, ref, hyp) if len(ref_cues) > len(hyp_cues) else (hyp_cues, ref_cues, hyp, ref)
     )
     unmatched = list(range(len(more)))
     for cue in fewer:
@@ -994,8 +985,7 @@ class FactChecker:
         found: dict[str, list[Entity]] = {}
         for text, doc in zip(distinct, docs, strict=True):
             found[text] = [
-                Entity(text=e.text, label=e.label_, start=e.start_char, end=e.end_char)
-                for e in doc.ents
+                Entity(text=e.text, label=e.label_, start=e.start_char, end=e.end_char) for e in doc.ents
             ]
         return [found[t] for t in texts]
 

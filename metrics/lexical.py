@@ -87,9 +87,7 @@ class LexicalMetric:
             corpus = sentence = TER()
             num_stats = 2
         else:
-            raise ValueError(
-                f"unknown lexical metric {self.name!r}; known: {', '.join(LEXICAL_METRICS)}"
-            )
+            raise ValueError(f"unknown lexical metric {self.name!r}; known: {', '.join(LEXICAL_METRICS)}")
         # The standard idiom for derived fields of a frozen dataclass.
         object.__setattr__(self, "higher_is_better", self.name != "ter")
         object.__setattr__(self, "num_stats", num_stats)

@@ -50,7 +50,11 @@ def token_match(*, hyp: TokenVectors, ref: TokenVectors) -> TokenMatch:
     """Greedy matching: each token to its most similar token on the other side."""
     if len(hyp.vectors) == 0 or len(ref.vectors) == 0:
         return TokenMatch(
-            0.0, 0.0, 0.0, np.zeros(len(ref.vectors), np.float32), np.zeros(len(hyp.vectors), np.float32)
+            0.0,
+            0.0,
+            0.0,
+            np.zeros(len(ref.vectors), np.float32),
+            np.zeros(len(hyp.vectors), np.float32),
         )
     sim = hyp.vectors @ ref.vectors.T
     hyp_best = sim.max(axis=1)

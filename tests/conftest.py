@@ -14,8 +14,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is on disk; never try the hub
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from metrics.base import Signature  # noqa: E402
-from metrics.embed import Encoded, TokenVectors  # noqa: E402
+from metrics.base import Signature
+from metrics.embed import Encoded, TokenVectors
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -47,7 +47,11 @@ class FakeEncoder:
         sent, toks = [], []
         for t in texts:
             spans = [(m.start(), m.end()) for m in re.finditer(r"\w+|[^\w\s]", t)]
-            vecs = np.stack([self.word(t[s:e]) for s, e in spans]) if spans else np.zeros((0, self.dim), np.float32)
+            vecs = (
+                np.stack([self.word(t[s:e]) for s, e in spans])
+                if spans
+                else np.zeros((0, self.dim), np.float32)
+            )
             total = vecs.sum(axis=0) if spans else np.ones(self.dim, np.float32)
             sent.append(total / max(float(np.linalg.norm(total)), 1e-12))
             toks.append(TokenVectors(vecs, np.asarray(spans, dtype=np.int64).reshape(-1, 2)))

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eval.align import AlignConfig, Bead, align
+from eval.align import Bead, align
 from eval.read import read_text
 from eval.segment import split_sentences
 from eval.synth import Perturbation, Problem, bead_f1, mqm_problems, perturb, split_in_two
@@ -54,7 +54,9 @@ def assert_covers_once(beads: tuple[Bead, ...], n_ref: int, n_hyp: int) -> None:
         (2, 0, (((0,), ()), ((1,), ()))),  # no candidate sentence: all omissions
     ],
 )
-def test_align_empty_side(fake_encoder: FakeEncoder, n_ref: int, n_hyp: int, expected: tuple[Bead, ...]) -> None:
+def test_align_empty_side(
+    fake_encoder: FakeEncoder, n_ref: int, n_hyp: int, expected: tuple[Bead, ...]
+) -> None:
     result = run_align(fake_encoder, REF_SENTS[:n_ref], HYP_SENTS[:n_hyp])
     assert result == expected
 
@@ -96,7 +98,9 @@ def edited(draw: st.DrawFn) -> tuple[list[str], list[str]]:
 
 @settings(max_examples=150, deadline=None)
 @given(edited())
-def test_every_sentence_in_exactly_one_bead(fake_encoder: FakeEncoder, case: tuple[list[str], list[str]]) -> None:
+def test_every_sentence_in_exactly_one_bead(
+    fake_encoder: FakeEncoder, case: tuple[list[str], list[str]]
+) -> None:
     ref, hyp = case
     result = run_align(fake_encoder, ref, hyp)
     assert_covers_once(result, len(ref), len(hyp))
@@ -114,7 +118,12 @@ def _f1_over(encoder, problems: list[Problem]) -> list[float]:  # type: ignore[n
     toks = dict(zip(texts, encoder.encode(texts, tokens=True).tokens, strict=True))
     out = []
     for p in problems:
-        pred = align(ref=p.ref, hyp=p.hyp, ref_tokens=[toks[t] for t in p.ref], hyp_tokens=[toks[t] for t in p.hyp])
+        pred = align(
+            ref=p.ref,
+            hyp=p.hyp,
+            ref_tokens=[toks[t] for t in p.ref],
+            hyp_tokens=[toks[t] for t in p.hyp],
+        )
         assert_covers_once(pred.beads, len(p.ref), len(p.hyp))
         out.append(bead_f1(pred.beads, p.gold))
     return out
@@ -152,5 +161,8 @@ def test_bead_f1_on_edited_mqm(real_encoder, record_property) -> None:  # type: 
     problems = mqm_problems(path, seed=12345, system="GPT4-5shot")
     f1 = _f1_over(real_encoder, problems)
     record_property("mqm_bead_f1", float(np.mean(f1)))
-    print(f"strict bead F1 on {len(problems)} edited WMT23 problems: mean {np.mean(f1):.4f}, min {np.min(f1):.4f}")
+    print(
+        f"strict bead F1 on {len(problems)} edited WMT23 problems: "
+        f"mean {np.mean(f1):.4f}, min {np.min(f1):.4f}"
+    )
     assert np.mean(f1) >= 0.90

@@ -463,9 +463,7 @@ class _FakeNlp:
             if prev == "Mr":
                 name = word.rstrip(".,")
                 ents.append(
-                    SimpleNamespace(
-                        text=name, label_="PERSON", start_char=start, end_char=start + len(name)
-                    )
+                    SimpleNamespace(text=name, label_="PERSON", start_char=start, end_char=start + len(name))
                 )
         return SimpleNamespace(ents=ents)
 

@@ -45,7 +45,9 @@ def test_seed_drift_matches_a_careful_reader(seed_eval: Evaluation) -> None:
     assert [b.kind for b in s.beads].count("addition") == 0
     base = next(b for b in s.beads if b.ref_ids == (4,))
     assert base.drift == "major"
-    assert any(f.kind == "entity" and f.ref == "Harir Air Base" and f.hyp == "Khalil Air Base" for f in base.reasons)
+    assert any(
+        f.kind == "entity" and f.ref == "Harir Air Base" and f.hyp == "Khalil Air Base" for f in base.reasons
+    )
     merged = next(b for b in s.beads if b.ref_ids == (16, 17))
     assert merged.kind == "2-1" and merged.drift != "none"
     quiet = [b for b in s.beads if b.kind == "1-1" and b.drift == "none"]
@@ -75,16 +77,32 @@ def test_lexical_scores_equal_sacrebleu(seed_eval: Evaluation) -> None:
         assert b.chrf == pytest.approx(sacrebleu.sentence_chrf(b.hyp, [b.ref]).score, abs=1e-9)
         assert b.ter == pytest.approx(sacrebleu.sentence_ter(b.hyp, [b.ref]).score, abs=1e-9)
     assert s.corpus["bleu"] == pytest.approx(sacrebleu.corpus_bleu(hyps, [refs]).score, abs=1e-9)
-    assert s.corpus["chrfpp"] == pytest.approx(sacrebleu.corpus_chrf(hyps, [refs], word_order=2).score, abs=1e-9)
+    assert s.corpus["chrfpp"] == pytest.approx(
+        sacrebleu.corpus_chrf(hyps, [refs], word_order=2).score, abs=1e-9
+    )
     assert s.corpus["ter"] == pytest.approx(sacrebleu.corpus_ter(hyps, [refs]).score, abs=1e-9)
     assert any(b.hyp == "" for b in s.beads)  # omissions are counted against the candidate
 
 
-def test_cli_writes_everything_and_is_reproducible(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_writes_everything_and_is_reproducible(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     outs = []
     for k in range(2):
         out = tmp_path / f"run{k}"
-        code = main(["evaluate", "--ref", str(REF), "--hyp", str(HYP), "--name", "roundtrip", "--out", str(out)])
+        code = main(
+            [
+                "evaluate",
+                "--ref",
+                str(REF),
+                "--hyp",
+                str(HYP),
+                "--name",
+                "roundtrip",
+                "--out",
+                str(out),
+            ]
+        )
         assert code == 0
         outs.append(out)
     printed = capsys.readouterr().out
@@ -95,7 +113,10 @@ def test_cli_writes_everything_and_is_reproducible(tmp_path: Path, capsys: pytes
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
     with open(outs[0] / "segments.csv", encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    required = "system, bead, kind, ref_ids, hyp_ids, ref, hyp, semantic, tokenmatch, bleu, chrf, chrfpp, ter, fidelity, drift, reasons"
+    required = (
+        "system, bead, kind, ref_ids, hyp_ids, ref, hyp, semantic, tokenmatch, "
+        "bleu, chrf, chrfpp, ter, fidelity, drift, reasons"
+    )
     assert set(required.split(", ")) <= set(rows[0])
     assert sorted(int(i) for r in rows for i in r["ref_ids"].split(";") if i) == list(range(32))
     summary = json.loads((outs[0] / "summary.json").read_text(encoding="utf-8"))

@@ -96,23 +96,17 @@ def metric(request: pytest.FixtureRequest) -> LexicalMetric:
 
 
 @pytest.mark.parametrize(("hyps", "refs"), CASES)
-def test_sentence_scores_match_sacrebleu(
-    metric: LexicalMetric, hyps: list[str], refs: list[str]
-) -> None:
+def test_sentence_scores_match_sacrebleu(metric: LexicalMetric, hyps: list[str], refs: list[str]) -> None:
     _, sentence = _sacrebleu(metric.name)
     result = metric.sentence_scores(metric.stats(hyps=hyps, refs=refs))
-    expected = [
-        sentence.sentence_score(hyp, [ref]).score for hyp, ref in zip(hyps, refs, strict=True)
-    ]
+    expected = [sentence.sentence_score(hyp, [ref]).score for hyp, ref in zip(hyps, refs, strict=True)]
     assert result.shape == (len(hyps),)
     assert result.dtype == np.float64
     assert result.tolist() == pytest.approx(expected, abs=1e-9)
 
 
 @pytest.mark.parametrize(("hyps", "refs"), CASES)
-def test_corpus_score_matches_sacrebleu(
-    metric: LexicalMetric, hyps: list[str], refs: list[str]
-) -> None:
+def test_corpus_score_matches_sacrebleu(metric: LexicalMetric, hyps: list[str], refs: list[str]) -> None:
     corpus, _ = _sacrebleu(metric.name)
     result = metric.corpus_score(metric.stats(hyps=hyps, refs=refs))
     expected = corpus.corpus_score(hyps, [refs]).score
@@ -128,8 +122,7 @@ def test_stats_rows_are_sacrebleus_and_sum_to_corpus_stats(
     result = metric.stats(hyps=hyps, refs=refs)
     # each row is what sacrebleu extracts for that segment alone
     expected_rows = [
-        corpus._extract_corpus_statistics([hyp], [[ref]])[0]
-        for hyp, ref in zip(hyps, refs, strict=True)
+        corpus._extract_corpus_statistics([hyp], [[ref]])[0] for hyp, ref in zip(hyps, refs, strict=True)
     ]
     expected_sum = sum_of_lists(corpus._extract_corpus_statistics(hyps, [refs]))
     assert result.shape == (len(hyps), metric.num_stats)
@@ -170,9 +163,7 @@ def _resample_case() -> tuple[list[str], list[str]]:
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_corpus_scores_match_sacrebleu_on_resamples(
-    metric: LexicalMetric, dtype: type[np.floating]
-) -> None:
+def test_corpus_scores_match_sacrebleu_on_resamples(metric: LexicalMetric, dtype: type[np.floating]) -> None:
     # float32 is what sacrebleu's PairedTest and bootstrap CI score (np.array(stats,
     # dtype="float32")), and it changes chrF and TER in the 5th-6th digit: must agree too.
     hyps, refs = _resample_case()
@@ -344,9 +335,7 @@ def test_mqm_rows_match_sacrebleu(metric: LexicalMetric, mqm_rows: list[dict[str
     stats = metric.stats(hyps=hyps, refs=refs)
 
     result = metric.sentence_scores(stats).tolist()
-    expected = [
-        sentence.sentence_score(hyp, [ref]).score for hyp, ref in zip(hyps, refs, strict=True)
-    ]
+    expected = [sentence.sentence_score(hyp, [ref]).score for hyp, ref in zip(hyps, refs, strict=True)]
     assert result == pytest.approx(expected, abs=1e-9)
 
     result_corpus = metric.corpus_score(stats)
@@ -355,9 +344,7 @@ def test_mqm_rows_match_sacrebleu(metric: LexicalMetric, mqm_rows: list[dict[str
 
 
 @pytest.mark.parametrize(("name", "column"), [("bleu", "BLEU-refA"), ("chrf", "chrF-refA")])
-def test_mqm_rows_match_official_scores(
-    name: str, column: str, mqm_rows: list[dict[str, Any]]
-) -> None:
+def test_mqm_rows_match_official_scores(name: str, column: str, mqm_rows: list[dict[str, Any]]) -> None:
     # An independent golden: WMT23's stored sentence_bleu / sentence_chrf (sacrebleu 2.6.0
     # defaults), computed outside this process.
     if not MQM_SCORES.exists():

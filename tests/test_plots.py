@@ -25,30 +25,56 @@ def _sentences(n: int, word: str) -> tuple[Sentence, ...]:
     return tuple(out)
 
 
-def _bead(k: int, r: tuple[int, ...], h: tuple[int, ...], fid: float, drift: str,
-          reasons: tuple[Finding, ...] = ()) -> BeadResult:
+def _bead(
+    k: int,
+    r: tuple[int, ...],
+    h: tuple[int, ...],
+    fid: float,
+    drift: str,
+    reasons: tuple[Finding, ...] = (),
+) -> BeadResult:
     aligned = bool(r and h)
     return BeadResult(
-        index=k, ref_ids=r, hyp_ids=h, ref="r", hyp="h",
+        index=k,
+        ref_ids=r,
+        hyp_ids=h,
+        ref="r",
+        hyp="h",
         semantic=min(fid + 0.1, 1.0) if aligned else 0.0,
         tokenmatch=fid if aligned else 0.0,
-        bleu=fid * 60, chrf=(fid - 0.1) * 100 if aligned else 0.0, chrfpp=fid * 90,
-        ter=50.0, fidelity=fid if aligned else 0.0, drift=drift, reasons=reasons,
-        ref_spans=(), hyp_spans=(),
+        bleu=fid * 60,
+        chrf=(fid - 0.1) * 100 if aligned else 0.0,
+        chrfpp=fid * 90,
+        ter=50.0,
+        fidelity=fid if aligned else 0.0,
+        drift=drift,
+        reasons=reasons,
+        ref_spans=(),
+        hyp_spans=(),
     )
 
 
 def _system(name: str, *, with_matrix: bool = True) -> SystemResult:
     """8 reference and 7 candidate sentences: an omission, an addition, a 2-1 bead."""
-    entity = Finding(kind="entity", severity="major", ref="Harir Air Base $5",
-                     hyp="Khalil Air Base, somewhere far away")
+    entity = Finding(
+        kind="entity",
+        severity="major",
+        ref="Harir Air Base $5",
+        hyp="Khalil Air Base, somewhere far away",
+    )
     beads = (
         _bead(0, (0,), (0,), 0.9, "none"),
         _bead(1, (1,), (1,), 0.6, "major", (entity,)),
         _bead(2, (2,), (), 0.0, "major", (Finding(kind="omission", severity="major"),)),
         _bead(3, (3,), (), 0.0, "major", (Finding(kind="omission", severity="major"),)),
-        _bead(4, (4, 5), (2,), 0.65, "minor",
-              (Finding(kind="semantic", severity="minor", ref="0.65"),)),
+        _bead(
+            4,
+            (4, 5),
+            (2,),
+            0.65,
+            "minor",
+            (Finding(kind="semantic", severity="minor", ref="0.65"),),
+        ),
         _bead(5, (), (3,), 0.0, "major", (Finding(kind="addition", severity="major"),)),
         _bead(6, (6,), (4, 5), 0.8, "none"),
         _bead(7, (7,), (6,), 0.85, "none"),
@@ -56,17 +82,24 @@ def _system(name: str, *, with_matrix: bool = True) -> SystemResult:
     rng = np.random.default_rng(0)
     sim = rng.uniform(0.0, 0.4, size=(8, 7)) if with_matrix else None
     return SystemResult(
-        system=name, hyp_name=f"{name}.txt", hyp_sentences=_sentences(7, name), beads=beads,
-        stats={}, corpus={"fidelity": 0.5, "bleu": 31.4, "chrf": 55.5, "ter": 60.0},
-        similarity=sim, gap_cost=0.3 if with_matrix else None,
+        system=name,
+        hyp_name=f"{name}.txt",
+        hyp_sentences=_sentences(7, name),
+        beads=beads,
+        stats={},
+        corpus={"fidelity": 0.5, "bleu": 31.4, "chrf": 55.5, "ter": 60.0},
+        similarity=sim,
+        gap_cost=0.3 if with_matrix else None,
     )
 
 
 def _evaluation(*names: str, with_matrix: bool = True) -> Evaluation:
     return Evaluation(
-        ref_name="ref.txt", ref_sentences=_sentences(8, "ref"),
+        ref_name="ref.txt",
+        ref_sentences=_sentences(8, "ref"),
         systems=tuple(_system(n, with_matrix=with_matrix) for n in names),
-        signatures={}, config=RunConfig(),
+        signatures={},
+        config=RunConfig(),
     )
 
 
@@ -83,7 +116,10 @@ def test_write_plots_one_system(tmp_path: Path) -> None:
 def test_write_plots_several_systems(tmp_path: Path) -> None:
     paths = write_plots(_evaluation("a", "b/c", "b c"), tmp_path)
     assert [p.name for p in paths] == [
-        "drift.png", "alignment.png", "alignment-a.png", "alignment-b_c.png",
+        "drift.png",
+        "alignment.png",
+        "alignment-a.png",
+        "alignment-b_c.png",
         "alignment-b_c-2.png",
     ]
     assert all(_is_png(p) for p in paths)

@@ -71,15 +71,30 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:
     (tmp / "three.txt").write_text("One.\nTwo.\nThree.\n", encoding="utf-8")
     (tmp / "two.txt").write_text("Uno.\nDos.\n", encoding="utf-8")
     return {
-        "missing": (["--ref", str(tmp / "missing.txt"), "--hyp", str(HYP)], "missing.txt: no such file"),
-        "empty": (["--ref", str(REF), "--hyp", str(tmp / "empty.txt")], "empty.txt: the file is empty"),
-        "undecodable": (["--ref", str(tmp / "latin1.txt"), "--hyp", str(HYP)], "latin1.txt: not valid UTF-8"),
-        "binary": (["--ref", str(REF), "--hyp", str(tmp / "binary.bin")], "binary.bin: looks like a binary file"),
+        "missing": (
+            ["--ref", str(tmp / "missing.txt"), "--hyp", str(HYP)],
+            "missing.txt: no such file",
+        ),
+        "empty": (
+            ["--ref", str(REF), "--hyp", str(tmp / "empty.txt")],
+            "empty.txt: the file is empty",
+        ),
+        "undecodable": (
+            ["--ref", str(tmp / "latin1.txt"), "--hyp", str(HYP)],
+            "latin1.txt: not valid UTF-8",
+        ),
+        "binary": (
+            ["--ref", str(REF), "--hyp", str(tmp / "binary.bin")],
+            "binary.bin: looks like a binary file",
+        ),
         "line counts": (
             ["--aligned", "--ref", str(tmp / "three.txt"), "--hyp", str(tmp / "two.txt")],
             "two.txt: --aligned needs line-parallel files, got 3 lines in",
         ),
-        "names": (["--ref", str(REF), "--hyp", str(HYP), "--name", "a", "--name", "b"], "got 1 --hyp but 2 --name"),
+        "names": (
+            ["--ref", str(REF), "--hyp", str(HYP), "--name", "a", "--name", "b"],
+            "got 1 --hyp but 2 --name",
+        ),
     }
 
 

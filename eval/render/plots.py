@@ -81,9 +81,7 @@ def plot_drift(evaluation: Evaluation, path: Path) -> None:
         _save(fig, path)
 
 
-def plot_alignment(
-    system: SystemResult, ref_sentences: Sequence[Sentence], path: Path
-) -> None:
+def plot_alignment(system: SystemResult, ref_sentences: Sequence[Sentence], path: Path) -> None:
     """Draw the reference × candidate similarity matrix and the chosen alignment into ``path``.
 
     Rows are reference sentences and columns candidate sentences; each bead's cells are
@@ -180,8 +178,14 @@ def _draw_drift(fig: Figure, ax: Axes, evaluation: Evaluation) -> None:
     for level, name in ((cfg.minor_below, "minor"), (cfg.major_below, "major")):
         ax.axhline(level, color="#999999", lw=0.8, ls=(0, (1, 3)), zorder=1)
         ax.text(
-            x_hi, level, f" {name} < {level:.2f}", color="#777777", fontsize=7,
-            va="center", ha="left", clip_on=False,
+            x_hi,
+            level,
+            f" {name} < {level:.2f}",
+            color="#777777",
+            fontsize=7,
+            va="center",
+            ha="left",
+            clip_on=False,
         )
 
     notes: list[_Note] = []
@@ -189,8 +193,14 @@ def _draw_drift(fig: Figure, ax: Axes, evaluation: Evaluation) -> None:
         colour = _SYSTEM_COLOURS[k % len(_SYSTEM_COLOURS)]
         jitter = (k - (len(systems) - 1) / 2) * 0.12 if several else 0.0
         if several:
-            _drift_strip(ax, system, xs, y=1.03 + 0.02 + strip * (len(systems) - 1 - k),
-                         height=strip, colour=colour)
+            _drift_strip(
+                ax,
+                system,
+                xs,
+                y=1.03 + 0.02 + strip * (len(systems) - 1 - k),
+                height=strip,
+                colour=colour,
+            )
         else:
             _drift_shading(ax, system, xs)
         notes += _drift_series(ax, system, xs, colour=colour, jitter=jitter, several=several)
@@ -217,17 +227,21 @@ def _draw_drift(fig: Figure, ax: Axes, evaluation: Evaluation) -> None:
     if left_out:
         subtitle += f" · {left_out} reason label{'s' if left_out > 1 else ''} left out for space"
     ax.text(
-        0.0, 1.01, _esc(subtitle),
-        transform=ax.transAxes, fontsize=7.5, color="#555555", va="bottom", ha="left",
+        0.0,
+        1.01,
+        _esc(subtitle),
+        transform=ax.transAxes,
+        fontsize=7.5,
+        color="#555555",
+        va="bottom",
+        ha="left",
     )
     _drift_legend(fig, systems)
 
 
 def _bead_positions(beads: Sequence[BeadResult]) -> list[float]:
     """x of every bead: the mean of its reference ids; additions spread between neighbours."""
-    xs: list[float | None] = [
-        float(np.mean(b.ref_ids)) if b.ref_ids else None for b in beads
-    ]
+    xs: list[float | None] = [float(np.mean(b.ref_ids)) if b.ref_ids else None for b in beads]
     out: list[float] = []
     k = 0
     while k < len(xs):
@@ -290,10 +304,17 @@ def _drift_strip(
             fill, alpha = _AMBER, 0.5
         else:
             continue
-        ax.add_patch(Rectangle((lo, y), hi - lo, height * 0.8, color=fill, alpha=alpha,
-                               lw=0, zorder=0.6))
-    ax.text(ax.get_xlim()[0], y + height * 0.4, _esc(f"{system.system} "), color=colour,
-            fontsize=7, ha="right", va="center", clip_on=False)
+        ax.add_patch(Rectangle((lo, y), hi - lo, height * 0.8, color=fill, alpha=alpha, lw=0, zorder=0.6))
+    ax.text(
+        ax.get_xlim()[0],
+        y + height * 0.4,
+        _esc(f"{system.system} "),
+        color=colour,
+        fontsize=7,
+        ha="right",
+        va="center",
+        clip_on=False,
+    )
 
 
 def _drift_series(
@@ -319,12 +340,29 @@ def _drift_series(
     dense = len(beads) > _DENSE_BEADS  # long documents: thinner lines, smaller markers
     thin = 0.8 if dense else 1.1
     small = 1.4 if dense else 2.8
-    ax.plot(x, sem, color=colour, lw=thin, ls=(0, (5, 2)), marker="s", ms=small, alpha=0.6
-            if dense else 0.75, zorder=3)
-    ax.plot(x, lex, color=colour, lw=thin, ls=(0, (1, 1.5)), marker="D", ms=small * 0.93,
-            alpha=0.6 if dense else 0.75, zorder=3)
-    ax.plot(x, fid, color=colour, lw=1.5 if dense else 2.0, marker="o", ms=2.5 if dense else 4,
-            zorder=4)
+    ax.plot(
+        x,
+        sem,
+        color=colour,
+        lw=thin,
+        ls=(0, (5, 2)),
+        marker="s",
+        ms=small,
+        alpha=0.6 if dense else 0.75,
+        zorder=3,
+    )
+    ax.plot(
+        x,
+        lex,
+        color=colour,
+        lw=thin,
+        ls=(0, (1, 1.5)),
+        marker="D",
+        ms=small * 0.93,
+        alpha=0.6 if dense else 0.75,
+        zorder=3,
+    )
+    ax.plot(x, fid, color=colour, lw=1.5 if dense else 2.0, marker="o", ms=2.5 if dense else 4, zorder=4)
 
     notes: list[_Note] = []
     note_colour = colour if several else "#8b1a1a"
@@ -347,16 +385,44 @@ def _drift_series(
                     notes.append(_Note(xs[i], b.fidelity, text, note_colour, 1.0 + b.fidelity))
     major = [i for i, b in enumerate(beads) if aligned[i] and b.drift == "major"]
     if major:
-        ax.plot(x[major], fid[major], ls="none", marker="o", ms=10, mfc="none", mec=_RED,
-                mew=1.6, zorder=5)
+        ax.plot(
+            x[major],
+            fid[major],
+            ls="none",
+            marker="o",
+            ms=10,
+            mfc="none",
+            mec=_RED,
+            mew=1.6,
+            zorder=5,
+        )
     edge = colour if several else _RED
     if omit_x:
-        ax.plot(np.asarray(omit_x) + jitter, np.zeros(len(omit_x)), ls="none", marker="v",
-                ms=8, mfc=_RED, mec=edge, mew=1.0, zorder=5, clip_on=False)
+        ax.plot(
+            np.asarray(omit_x) + jitter,
+            np.zeros(len(omit_x)),
+            ls="none",
+            marker="v",
+            ms=8,
+            mfc=_RED,
+            mec=edge,
+            mew=1.0,
+            zorder=5,
+            clip_on=False,
+        )
     if add_x:
-        ax.plot(np.asarray(add_x) + jitter, np.zeros(len(add_x)), ls="none", marker="^",
-                ms=8, mfc=_PURPLE, mec=colour if several else _PURPLE, mew=1.0, zorder=5,
-                clip_on=False)
+        ax.plot(
+            np.asarray(add_x) + jitter,
+            np.zeros(len(add_x)),
+            ls="none",
+            marker="^",
+            ms=8,
+            mfc=_PURPLE,
+            mec=colour if several else _PURPLE,
+            mew=1.0,
+            zorder=5,
+            clip_on=False,
+        )
     return notes
 
 
@@ -412,10 +478,21 @@ def _place_notes(fig: Figure, ax: Axes, notes: list[_Note]) -> int:
             va="center",
             parse_math=False,
             zorder=6,
-            bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": note.colour, "lw": 0.6,
-                  "alpha": 0.9},
-            arrowprops={"arrowstyle": "-", "color": note.colour, "lw": 0.6, "alpha": 0.7,
-                        "shrinkA": 0, "shrinkB": 4},
+            bbox={
+                "boxstyle": "round,pad=0.25",
+                "fc": "white",
+                "ec": note.colour,
+                "lw": 0.6,
+                "alpha": 0.9,
+            },
+            arrowprops={
+                "arrowstyle": "-",
+                "color": note.colour,
+                "lw": 0.6,
+                "alpha": 0.7,
+                "shrinkA": 0,
+                "shrinkB": 4,
+            },
         )
     return left_out
 
@@ -427,8 +504,7 @@ def _drift_legend(fig: Figure, systems: Sequence[SystemResult]) -> None:
     labels: list[str] = []
     if several:
         for k, s in enumerate(systems):
-            handles.append(Line2D([], [], color=_SYSTEM_COLOURS[k % len(_SYSTEM_COLOURS)],
-                                  lw=3))
+            handles.append(Line2D([], [], color=_SYSTEM_COLOURS[k % len(_SYSTEM_COLOURS)], lw=3))
             labels.append(_esc(f"{s.system}: {_scores(s)}"))
     handles += [
         Line2D([], [], color=ink, lw=2.0, marker="o", ms=4),
@@ -452,20 +528,34 @@ def _drift_legend(fig: Figure, systems: Sequence[SystemResult]) -> None:
         "major drift / omission",
         "drift thresholds on fidelity",
     ]
-    fig.legend(handles, labels, loc="lower center", ncol=5 if not several else 4,
-               fontsize=7.5, frameon=False, bbox_to_anchor=(0.5, 0.0), handlelength=2.6,
-               columnspacing=1.6)
+    fig.legend(
+        handles,
+        labels,
+        loc="lower center",
+        ncol=5 if not several else 4,
+        fontsize=7.5,
+        frameon=False,
+        bbox_to_anchor=(0.5, 0.0),
+        handlelength=2.6,
+        columnspacing=1.6,
+    )
 
 
 # --- alignment --------------------------------------------------------------------------
 
 
-def _draw_alignment(
-    fig: Figure, ax: Axes, cax: Axes, system: SystemResult, sim: np.ndarray
-) -> None:
+def _draw_alignment(fig: Figure, ax: Axes, cax: Axes, system: SystemResult, sim: np.ndarray) -> None:
     n_ref, n_hyp = sim.shape
-    image = ax.imshow(sim, cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto",
-                      interpolation="nearest", origin="upper", zorder=1)
+    image = ax.imshow(
+        sim,
+        cmap="Blues",
+        vmin=0.0,
+        vmax=1.0,
+        aspect="auto",
+        interpolation="nearest",
+        origin="upper",
+        zorder=1,
+    )
     bar = fig.colorbar(image, cax=cax)
     bar.set_label("sentence similarity (0–1)", fontsize=8)
     bar.ax.tick_params(labelsize=7)
@@ -480,8 +570,17 @@ def _draw_alignment(
         if bead.ref_ids and bead.hyp_ids:
             r0, r1 = min(bead.ref_ids), max(bead.ref_ids)
             h0, h1 = min(bead.hyp_ids), max(bead.hyp_ids)
-            ax.add_patch(Rectangle((h0 - 0.5, r0 - 0.5), h1 - h0 + 1, r1 - r0 + 1, fill=False,
-                                   ec=_PATH, lw=lw, zorder=3))
+            ax.add_patch(
+                Rectangle(
+                    (h0 - 0.5, r0 - 0.5),
+                    h1 - h0 + 1,
+                    r1 - r0 + 1,
+                    fill=False,
+                    ec=_PATH,
+                    lw=lw,
+                    zorder=3,
+                )
+            )
             centres.append(((h0 + h1) / 2, (r0 + r1) / 2))
         elif bead.ref_ids:
             omitted += bead.ref_ids
@@ -495,11 +594,31 @@ def _draw_alignment(
     for h in added:
         ax.axvspan(h - 0.5, h + 0.5, color=_PURPLE, alpha=0.22, lw=0, zorder=2)
     if omitted:
-        ax.plot(np.full(len(omitted), -0.5), omitted, ls="none", marker=">", ms=ms, mfc=_RED,
-                mec="white", mew=0.5, clip_on=False, zorder=5)
+        ax.plot(
+            np.full(len(omitted), -0.5),
+            omitted,
+            ls="none",
+            marker=">",
+            ms=ms,
+            mfc=_RED,
+            mec="white",
+            mew=0.5,
+            clip_on=False,
+            zorder=5,
+        )
     if added:
-        ax.plot(added, np.full(len(added), -0.5), ls="none", marker="v", ms=ms, mfc=_PURPLE,
-                mec="white", mew=0.5, clip_on=False, zorder=5)
+        ax.plot(
+            added,
+            np.full(len(added), -0.5),
+            ls="none",
+            marker="v",
+            ms=ms,
+            mfc=_PURPLE,
+            mec="white",
+            mew=0.5,
+            clip_on=False,
+            zorder=5,
+        )
 
     ax.set_xlim(-0.5, n_hyp - 0.5)
     ax.set_ylim(n_ref - 0.5, -0.5)
@@ -514,10 +633,23 @@ def _draw_alignment(
     parts = [f"{n}× {kind}" for kind, n in counts.items()]
     height = fig.get_figheight()
     x0 = ax.get_position().x0
-    fig.text(x0, 1.0 - 0.2 / height, _esc(f"Alignment · {system.system}"), fontsize=11,
-             va="top", ha="left")
-    fig.text(x0, 1.0 - 0.48 / height, _esc(f"beads: {', '.join(parts) or 'none'}"),
-             fontsize=7.5, color="#555555", va="top", ha="left")
+    fig.text(
+        x0,
+        1.0 - 0.2 / height,
+        _esc(f"Alignment · {system.system}"),
+        fontsize=11,
+        va="top",
+        ha="left",
+    )
+    fig.text(
+        x0,
+        1.0 - 0.48 / height,
+        _esc(f"beads: {', '.join(parts) or 'none'}"),
+        fontsize=7.5,
+        color="#555555",
+        va="top",
+        ha="left",
+    )
     handles = [
         Patch(fill=False, ec=_PATH, lw=1.5),
         Line2D([], [], color=_PATH, lw=1.2),
@@ -530,18 +662,30 @@ def _draw_alignment(
         f"omitted reference sentence ({len(omitted)})",
         f"added candidate sentence ({len(added)})",
     ]
-    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=7.5, frameon=False,
-               bbox_to_anchor=(0.5, 0.0))
+    fig.legend(
+        handles,
+        labels,
+        loc="lower center",
+        ncol=2,
+        fontsize=7.5,
+        frameon=False,
+        bbox_to_anchor=(0.5, 0.0),
+    )
 
 
 def _draw_line_aligned(system: SystemResult, n_ref: int, path: Path) -> None:
     fig = _figure((6.0, 1.6))
-    fig.text(0.04, 0.68, _esc(f"Alignment · {system.system}"), fontsize=11, ha="left",
-             va="center")
-    fig.text(0.04, 0.34,
-             f"Line-aligned input (--aligned): reference line i is paired with candidate\n"
-             f"line i for all {n_ref} lines; no alignment search, no similarity matrix.",
-             fontsize=8.5, color="#444444", ha="left", va="center")
+    fig.text(0.04, 0.68, _esc(f"Alignment · {system.system}"), fontsize=11, ha="left", va="center")
+    fig.text(
+        0.04,
+        0.34,
+        f"Line-aligned input (--aligned): reference line i is paired with candidate\n"
+        f"line i for all {n_ref} lines; no alignment search, no similarity matrix.",
+        fontsize=8.5,
+        color="#444444",
+        ha="left",
+        va="center",
+    )
     _save(fig, path)
 
 

@@ -72,7 +72,13 @@ def summary(evaluation: Evaluation) -> dict[str, Any]:
                 "system": s.system,
                 "hyp": s.hyp_name,
                 "corpus": {k: round(float(v), DIGITS) for k, v in s.corpus.items()},
-                "counts": {"sentences": {"ref": len(evaluation.ref_sentences), "hyp": len(s.hyp_sentences)}, **s.counts()},
+                "counts": {
+                    "sentences": {
+                        "ref": len(evaluation.ref_sentences),
+                        "hyp": len(s.hyp_sentences),
+                    },
+                    **s.counts(),
+                },
                 "coverage": _coverage(evaluation, s),
                 "gap_cost": None if s.gap_cost is None else round(s.gap_cost, DIGITS),
             }
@@ -83,12 +89,13 @@ def summary(evaluation: Evaluation) -> dict[str, Any]:
         "scales": {
             "bleu": "0-100, higher is better (corpus: sacrebleu over all beads, omitted reference "
             "sentences scored against an empty candidate, added ones against an empty reference)",
-            "chrf": "0-100, higher is better", "chrfpp": "0-100, higher is better",
+            "chrf": "0-100, higher is better",
+            "chrfpp": "0-100, higher is better",
             "ter": "0-100+, lower is better",
             "semantic": "0-1 mean sentence cosine over beads (omission/addition count 0)",
             "tokenmatch": "0-1 mean greedy token-match F1 over beads (omission/addition count 0)",
             "fidelity": "0-1 mean bead fidelity = mean(semantic, tokenmatch, chrF/100)",
-        },  # fmt: skip
+        },
         "systems": systems,
         "signatures": dict(sorted(evaluation.signatures.items())),
     }
@@ -132,7 +139,14 @@ def _severity_key(b: BeadResult) -> tuple[int, float, int]:
 def corpus_rows(evaluation: Evaluation) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the corpus table (one row per system)."""
     head = ["system", *(m.upper() if m != "chrfpp" else "chrF++" for m in LEXICAL_METRICS)]
-    head = [h.replace("CHRF", "chrF") for h in head] + [*MEAN_METRICS, "beads", "omitted", "added", "major", "minor"]
+    head = [h.replace("CHRF", "chrF") for h in head] + [
+        *MEAN_METRICS,
+        "beads",
+        "omitted",
+        "added",
+        "major",
+        "minor",
+    ]
     rows = []
     for s in evaluation.systems:
         c = s.counts()
@@ -150,7 +164,11 @@ def terminal_table(evaluation: Evaluation) -> str:
     """A short plain-text table of corpus scores and counts."""
     head, rows = corpus_rows(evaluation)
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    line = lambda r: "  ".join(c.rjust(w) if k else c.ljust(w) for k, (c, w) in enumerate(zip(r, widths, strict=True)))  # noqa: E731
+
+    def line(r: list[str]) -> str:
+        cells = zip(r, widths, strict=True)
+        return "  ".join(c.rjust(w) if k else c.ljust(w) for k, (c, w) in enumerate(cells))
+
     return "\n".join([line(head), line(["-" * w for w in widths]), *(line(r) for r in rows)]) + "\n"
 
 
@@ -177,7 +195,10 @@ def report_md(evaluation: Evaluation) -> str:
     for s in evaluation.systems:
         drifted = sorted((b for b in s.beads if b.drift != "none"), key=_severity_key)
         out += [f"## {s.system}: {len(drifted)} of {len(s.beads)} beads drifted", ""]
-        out += ["| bead | kind | drift | fidelity | reasons | reference | candidate |", "|---|---|---|---|---|---|---|"]
+        out += [
+            "| bead | kind | drift | fidelity | reasons | reference | candidate |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for b in drifted:
             rs, hs = _bead_spans(b)
             out.append(
