@@ -255,11 +255,11 @@ def _evaluate_one(
 
     results: list[BeadResult] = []
     for k, (r_ids, h_ids) in enumerate(beads):
-        kind = "omission" if not h_ids else "addition" if not r_ids else "aligned"
+        kind = "omission" if not h_ids else "addition" if not r_ids else f"{len(r_ids)}-{len(h_ids)}"
         sem = tm = fid = 0.0
         r_spans: list[tuple[int, int]] = []
         h_spans: list[tuple[int, int]] = []
-        if kind == "aligned":
+        if r_ids and h_ids:
             sem = cosine(vec[refs[k]], vec[hyps[k]])
             rt = _joined_tokens([r_txt[i] for i in r_ids], tok)
             ht = _joined_tokens([h_txt[j] for j in h_ids], tok)
@@ -269,8 +269,7 @@ def _evaluate_one(
             thr = cfg.drift.span_below
             r_spans = unmatched_spans(refs[k], rt.offsets, match.ref_best, thr)
             h_spans = unmatched_spans(hyps[k], ht.offsets, match.hyp_best, thr)
-        bead_kind = "omission" if not h_ids else "addition" if not r_ids else f"{len(r_ids)}-{len(h_ids)}"
-        drift, reasons = label(kind=bead_kind, fidelity_=fid, findings=findings.get(k, []), config=cfg.drift)
+        drift, reasons = label(kind=kind, fidelity_=fid, findings=findings.get(k, []), config=cfg.drift)
         results.append(
             BeadResult(
                 index=k,
