@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 REF := seeds/reference_cnn_003_ef437a482faa74df.txt
 HYP := seeds/candidate_roundtrip_000_7002d340e3ea555d.txt
 
-.PHONY: help setup eval test lint clean
+.PHONY: help setup eval baseline check test lint bench-compare clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -25,8 +25,17 @@ setup: $(STAMP)  ## create .venv and install pinned dependencies (torch==2.13.0 
 eval: setup  ## evaluate the seed pair into reports/seeds/
 	$(VENV)/bin/mtdrift evaluate --ref $(REF) --hyp $(HYP) --name roundtrip --out reports/seeds
 
+baseline: eval  ## keep the seed summary as reports/baseline.json (what CI checks against)
+	cp reports/seeds/summary.json reports/baseline.json
+
+check: eval  ## fail (exit 1) when the seed evaluation regressed against reports/baseline.json
+	$(VENV)/bin/mtdrift check --baseline reports/baseline.json --current reports/seeds/summary.json
+
 test: setup  ## run the whole test suite (unit, end-to-end with the real model)
 	$(PY) -m pytest -q
+
+bench-compare: setup  ## significance on the 15 WMT23 systems: mtdrift vs sacrebleu's PairedTest
+	$(PY) scripts/bench_compare.py
 
 lint: setup  ## ruff and mypy
 	$(VENV)/bin/ruff check eval metrics tests scripts

@@ -8,7 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-EXIT_OK, EXIT_INPUT = 0, 2
+EXIT_OK, EXIT_REGRESSED, EXIT_INPUT = 0, 1, 2
+METRIC_NAMES = ("bleu", "chrf", "chrfpp", "ter", "semantic", "tokenmatch", "fidelity")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -17,26 +18,72 @@ def _parser() -> argparse.ArgumentParser:
         description="Where did a translation keep the meaning, and where did it drift?",
     )
     sub = p.add_subparsers(dest="command", required=True)
-    e = sub.add_parser("evaluate", help="align, score and explain candidates against a reference")
-    e.add_argument("--ref", required=True, help="reference text (UTF-8)")
-    e.add_argument("--hyp", required=True, action="append", help="candidate text; repeat for more systems")
+    e = sub.add_parser(
+        "evaluate",
+        help="align, score and explain candidates against a reference, and compare the systems",
+    )
+    e.add_argument("--ref", help="reference text (UTF-8)")
+    e.add_argument("--hyp", action="append", help="candidate text; repeat for more systems")
     e.add_argument("--name", action="append", help="system name per --hyp (default: file name)")
+    e.add_argument(
+        "--data",
+        help="a corpus instead of --ref/--hyp: JSONL or TSV (optionally .gz) with doc_id, seg_id, "
+        "system, ref (or reference), hyp (or hypothesis)",
+    )
+    e.add_argument("--baseline", help="the system the others are compared with (default: the first)")
+    e.add_argument("--primary", default="chrf", choices=METRIC_NAMES, help="metric to sort systems by")
+    e.add_argument("--seed", type=int, default=12345, help="seed of every resampling (default 12345)")
+    e.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    e.add_argument(
+        "--trials", type=int, default=10000, help="approximate randomization trials (default 10000)"
+    )
+    e.add_argument("--alpha", type=float, default=0.05, help="significance level of the marks (default 0.05)")
     e.add_argument("--out", required=True, help="output directory")
     e.add_argument("--aligned", action="store_true", help="inputs are line-parallel, one segment per line")
     e.add_argument("--threads", type=int, default=None, help="torch threads for the model")
     e.add_argument("--device", default="cpu", help="torch device for the model (cpu, cuda)")
     e.add_argument("--no-plots", action="store_true", help="skip drift.png and alignment.png")
     e.add_argument("--quiet", action="store_true", help="print nothing on success")
+
+    c = sub.add_parser("check", help="fail when a summary regressed against a baseline summary")
+    c.add_argument("--baseline", required=True, help="baseline summary.json (e.g. reports/baseline.json)")
+    c.add_argument("--current", required=True, help="current summary.json")
+    c.add_argument(
+        "--max-drop",
+        action="append",
+        default=[],
+        metavar="METRIC=DELTA",
+        help="allowed drop of a metric (repeatable); defaults: BLEU and TER 1.79, chrF and chrF++ 1.28 "
+        "(Kocmi et al. 2024: 75%% of people notice), semantic/tokenmatch/fidelity 0.01",
+    )
+    c.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "check":
+        return _check(args)
+    return _evaluate(args)
+
+
+def _fail(message: str) -> int:
+    print(f"mtdrift: error: {message}", file=sys.stderr)
+    return EXIT_INPUT
+
+
+def _evaluate(args: argparse.Namespace) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' weight-loading bar
     from eval.read import InputError, read_text
 
+    if args.data and (args.ref or args.hyp or args.name):
+        return _fail("give either --data or --ref/--hyp, not both")
+    if not args.data and not (args.ref and args.hyp):
+        return _fail("give --ref and at least one --hyp, or --data with a corpus file")
+    if args.bootstrap < 1 or args.trials < 1:
+        return _fail("--bootstrap and --trials must be positive")
     names = args.name or []
     if names and len(names) != len(args.hyp):
         print(
@@ -46,14 +93,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_INPUT
     try:
-        from eval.run import Document, RunConfig, evaluate
+        from eval.corpus import read_corpus
+        from eval.run import Document, RunConfig, evaluate, evaluate_corpus
 
-        ref = Document(args.ref, read_text(args.ref))
-        hyps = [
-            (names[k] if names else Path(h).stem, Document(h, read_text(h))) for k, h in enumerate(args.hyp)
-        ]
-        if len({n for n, _ in hyps}) != len(hyps):
-            raise InputError("system names must be distinct; give --name for each --hyp")
+        if args.data:
+            corpus = read_corpus(args.data)
+            systems = corpus.systems
+        else:
+            ref = Document(args.ref, read_text(args.ref))
+            hyps = [
+                (names[k] if names else Path(h).stem, Document(h, read_text(h)))
+                for k, h in enumerate(args.hyp)
+            ]
+            if len({n for n, _ in hyps}) != len(hyps):
+                raise InputError("system names must be distinct; give --name for each --hyp")
+            systems = tuple(n for n, _ in hyps)
+        if args.baseline is not None and args.baseline not in systems:
+            raise InputError(
+                f"--baseline {args.baseline!r} is not a system; the systems are {', '.join(systems)}"
+            )
         out = Path(args.out)
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -68,35 +126,93 @@ def main(argv: Sequence[str] | None = None) -> int:
             progress=sys.stderr.isatty() and not args.quiet,
         )
         try:
-            evaluation = evaluate(
-                ref,
-                hyps,
-                encoder=encoder,
-                checker=FactChecker(),
-                config=RunConfig(aligned=args.aligned),
-            )
+            config = RunConfig(aligned=args.aligned)
+            if args.data:
+                evaluation = evaluate_corpus(corpus, encoder=encoder, checker=FactChecker(), config=config)
+            else:
+                evaluation = evaluate(ref, hyps, encoder=encoder, checker=FactChecker(), config=config)
         except ModelUnavailableError as err:
             raise InputError(str(err)) from None
     except InputError as err:
-        print(f"mtdrift: error: {err}", file=sys.stderr)
-        return EXIT_INPUT
+        return _fail(str(err))
 
+    from eval.compare import compare_systems
+    from eval.render import compare as cmp
     from eval.render.tables import report_md, segments_csv, summary_json, terminal_table
+    from metrics.significance import Resampling
 
+    comparison = compare_systems(
+        evaluation,
+        baseline=args.baseline,
+        resampling=Resampling(seed=args.seed, bootstrap=args.bootstrap, trials=args.trials),
+    )
+    sigs, primary, alpha = evaluation.signatures, args.primary, args.alpha
+    written = [
+        "segments.csv",
+        "summary.json",
+        "report.md",
+        "compare.md",
+        "compare.json",
+        "compare.tex",
+        "compare.csv",
+    ]
     (out / "segments.csv").write_text(segments_csv(evaluation), encoding="utf-8")
     (out / "summary.json").write_text(summary_json(evaluation), encoding="utf-8")
     (out / "report.md").write_text(report_md(evaluation), encoding="utf-8")
+    (out / "compare.md").write_text(cmp.to_md(comparison, primary, sigs, alpha), encoding="utf-8")
+    (out / "compare.json").write_text(cmp.to_json(comparison, primary, sigs, alpha), encoding="utf-8")
+    (out / "compare.tex").write_text(cmp.to_tex(comparison, primary, sigs, alpha), encoding="utf-8")
+    (out / "compare.csv").write_text(cmp.to_csv(comparison, primary, alpha), encoding="utf-8")
     if not args.no_plots:
-        from eval.render.plots import write_plots
+        from eval.render.plots import plot_systems, write_plots
 
-        write_plots(evaluation, out)
+        written += [p.name for p in write_plots(evaluation, out)]
+        plot_systems(comparison, primary, out / "systems.png", alpha)
+        written.append("systems.png")
     if not args.quiet:
         print(terminal_table(evaluation), end="")
-        print(
-            f"wrote {out}/: segments.csv summary.json report.md"
-            + ("" if args.no_plots else " drift.png alignment.png")
-        )
+        if len(evaluation.systems) > 1:
+            print()
+            print(cmp.terminal(comparison, primary, alpha), end="")
+        print(f"wrote {out}/: {' '.join(written)}")
     return EXIT_OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    import json
+
+    from eval.check import Incomparable, check, parse_tolerances
+    from eval.render.check import check_text
+
+    try:
+        tolerances = parse_tolerances(args.max_drop)
+    except ValueError as err:
+        return _fail(str(err))
+    docs = []
+    for label, path in (("baseline", args.baseline), ("current", args.current)):
+        p = Path(path)
+        try:
+            doc = json.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return _fail(f"{p}: no such file; give the {label} summary.json written by mtdrift evaluate")
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            return _fail(
+                f"{p}: not a readable summary.json ({err}); "
+                f"give the {label} summary written by mtdrift evaluate"
+            )
+        if not isinstance(doc, dict) or "systems" not in doc or "signatures" not in doc:
+            return _fail(
+                f"{p}: not an mtdrift summary.json (no 'systems'/'signatures'); give the {label} summary"
+            )
+        docs.append(doc)
+    try:
+        result = check(docs[0], docs[1], tolerances=tolerances, alpha=args.alpha)
+    except Incomparable as err:
+        return _fail(f"cannot compare {args.current} with {args.baseline}: {err}")
+    except (KeyError, TypeError, ValueError) as err:
+        return _fail(f"malformed summary ({type(err).__name__}: {err}); regenerate it with mtdrift evaluate")
+    print(check_text(result), end="")
+    return EXIT_REGRESSED if result.regressed else EXIT_OK
 
 
 if __name__ == "__main__":

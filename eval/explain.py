@@ -51,7 +51,7 @@ class DriftConfig:
             [
                 ("fidelity", "mean(semantic,tokenmatch,chrf/100)"),
                 ("minor", f"<{self.minor_below:.3f}"),
-                ("major", f"<{self.major_below:.3f}|or major finding"),
+                ("major", f"<{self.major_below:.3f} or major finding"),
                 ("span", f"<{self.span_below:.3f}"),
                 ("params", self.source),
             ],

@@ -6,13 +6,15 @@ Files are not touched here: texts come in as :class:`Document` values and a type
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from eval.align import AlignConfig, Alignment, Bead, align
+from eval.corpus import Corpus, Key
 from eval.explain import DRIFT_LABELS, DriftConfig, fidelity, label
 from eval.read import NORMALIZATION, InputError
 from eval.segment import SEGMENTER, Sentence, split_lines, split_sentences
@@ -20,9 +22,8 @@ from metrics.base import Finding, Signature
 from metrics.checks import FactChecker
 from metrics.embed import Encoder, TokenVectors
 from metrics.lexical import LEXICAL_METRICS, get_lexical
+from metrics.registry import MEAN_METRICS
 from metrics.semantic import concat_tokens, cosine, token_match, unmatched_spans
-
-MEAN_METRICS: tuple[str, ...] = ("semantic", "tokenmatch", "fidelity")
 
 
 @dataclass(frozen=True)
@@ -134,13 +135,32 @@ class Evaluation:
     systems: tuple[SystemResult, ...]
     signatures: dict[str, str]
     config: RunConfig
+    keys: tuple[Key, ...] | None = None
+
+    @property
+    def ref_digest(self) -> str:
+        """SHA-256 of the reference segments (and their ids for a corpus): two evaluations
+        with the same digest scored the same reference."""
+        h = hashlib.sha256()
+        for k, s in enumerate(self.ref_sentences):
+            key = "" if self.keys is None else f"{self.keys[k][0]}\t{self.keys[k][1]}\t"
+            h.update(f"{key}{s.text}\n".encode())
+        return h.hexdigest()
+
+    def system(self, name: str) -> SystemResult:
+        for s in self.systems:
+            if s.system == name:
+                return s
+        raise KeyError(f"no system {name!r}; have {', '.join(s.system for s in self.systems)}")
 
 
 def segment(doc: Document, *, aligned: bool) -> list[Sentence]:
     return split_lines(doc.text) if aligned else split_sentences(doc.text)
 
 
-def signatures(*, encoder: Encoder, checker: FactChecker, config: RunConfig) -> dict[str, str]:
+def signatures(
+    *, encoder: Encoder, checker: FactChecker, config: RunConfig, corpus: bool = False
+) -> dict[str, str]:
     """Every metric's signature, keyed by metric name."""
     out: dict[str, str] = {}
     for name in LEXICAL_METRICS:
@@ -159,10 +179,12 @@ def signatures(*, encoder: Encoder, checker: FactChecker, config: RunConfig) -> 
             ("bom", "stripped"),
             ("eol", "lf"),
             ("norm", NORMALIZATION),
-            ("seg", "lines" if config.aligned else f"{SEGMENTER}=={_version('pysbd')}"),
+            ("seg", _segmentation(config, corpus)),
         ],
     ).format()
-    out["align"] = "aligned:lines" if config.aligned else config.align.signature().format()
+    out["align"] = (
+        f"aligned:{_segmentation(config, corpus)}" if config.aligned else config.align.signature().format()
+    )
     out["mtdrift"] = _version("mtdrift")
     return out
 
@@ -198,27 +220,84 @@ def evaluate(
                     f"in {ref.name} and {len(hyp_sents[name])} in {doc.name}; fix the line counts "
                     "or drop --aligned to align sentences"
                 )
-    texts = [s.text for s in ref_sents] + [s.text for ss in hyp_sents.values() for s in ss]
+    return _evaluate_all(
+        ref.name,
+        ref_sents,
+        [(name, doc.name, hyp_sents[name]) for name, doc in hyps],
+        encoder=encoder,
+        checker=checker,
+        config=cfg,
+        keys=None,
+    )
+
+
+def evaluate_corpus(
+    corpus: Corpus,
+    *,
+    encoder: Encoder,
+    checker: FactChecker,
+    config: RunConfig | None = None,
+) -> Evaluation:
+    """Score every system of a segment-level corpus: each row is one 1-1 bead.
+
+    The reference segments are shared: embedded and checked once whatever the number of
+    systems. ``config.aligned`` is implied.
+    """
+    cfg = replace(config or RunConfig(), aligned=True)
+    ref_sents = _rows(corpus.refs)
+    return _evaluate_all(
+        corpus.name,
+        ref_sents,
+        [(system, f"{corpus.name}#{system}", _rows(hyps)) for system, hyps in corpus.hyps.items()],
+        encoder=encoder,
+        checker=checker,
+        config=cfg,
+        keys=corpus.keys,
+    )
+
+
+def _rows(texts: Sequence[str]) -> list[Sentence]:
+    """Segments as sentences, their offsets those of a virtual one-segment-per-line file."""
+    out, pos = [], 0
+    for k, t in enumerate(texts):
+        out.append(Sentence(index=k, text=t, start=pos, end=pos + len(t), line=k))
+        pos += len(t) + 1
+    return out
+
+
+def _evaluate_all(
+    ref_name: str,
+    ref_sents: list[Sentence],
+    hyps: Sequence[tuple[str, str, list[Sentence]]],
+    *,
+    encoder: Encoder,
+    checker: FactChecker,
+    config: RunConfig,
+    keys: tuple[Key, ...] | None,
+) -> Evaluation:
+    # each distinct text once: the reference is embedded once whatever the number of systems
+    texts = list(dict.fromkeys([s.text for s in ref_sents] + [s.text for _, _, ss in hyps for s in ss]))
     encoded = encoder.encode(texts, tokens=True)
     assert encoded.tokens is not None  # asked for: internal invariant, not user input
     vec = dict(zip(texts, encoded.sentence, strict=True))
     tok = dict(zip(texts, encoded.tokens, strict=True))
     results = [
-        _evaluate_one(name, doc, ref_sents, hyp_sents[name], vec, tok, encoder, checker, cfg)
-        for name, doc in hyps
+        _evaluate_one(system, hyp_name, ref_sents, hyp_sents, vec, tok, encoder, checker, config)
+        for system, hyp_name, hyp_sents in hyps
     ]
     return Evaluation(
-        ref_name=ref.name,
+        ref_name=ref_name,
         ref_sentences=tuple(ref_sents),
         systems=tuple(results),
-        signatures=signatures(encoder=encoder, checker=checker, config=cfg),
-        config=cfg,
+        signatures=signatures(encoder=encoder, checker=checker, config=config, corpus=keys is not None),
+        config=config,
+        keys=keys,
     )
 
 
 def _evaluate_one(
     system: str,
-    doc: Document,
+    hyp_name: str,
     ref_sents: list[Sentence],
     hyp_sents: list[Sentence],
     vec: dict[str, np.ndarray],
@@ -298,7 +377,7 @@ def _evaluate_one(
         corpus[name] = float(total[0] / total[1]) if total[1] else 0.0
     return SystemResult(
         system=system,
-        hyp_name=doc.name,
+        hyp_name=hyp_name,
         hyp_sentences=tuple(hyp_sents),
         beads=tuple(results),
         stats=stats,
@@ -314,6 +393,12 @@ def _joined_tokens(texts: list[str], tok: dict[str, TokenVectors]) -> TokenVecto
         shifts.append(pos)
         pos += len(t) + 1
     return concat_tokens([tok[t] for t in texts], shifts)
+
+
+def _segmentation(config: RunConfig, corpus: bool) -> str:
+    if corpus:
+        return "rows"
+    return "lines" if config.aligned else f"{SEGMENTER}=={_version('pysbd')}"
 
 
 def _version(dist: str) -> str:

@@ -29,6 +29,22 @@ class Signature:
     def as_dict(self) -> dict[str, str]:
         return dict(self.fields)
 
+    @classmethod
+    def parse(cls, text: str) -> Signature:
+        """The inverse of :meth:`format`: ``Signature.parse(s.format()) == s``.
+
+        Raises:
+            ValueError: a field without ``key:value``.
+        """
+        name, *parts = text.split("|")
+        fields = []
+        for part in parts:
+            key, sep, value = part.partition(":")
+            if not sep:
+                raise ValueError(f"signature field {part!r} of {text!r} is not key:value")
+            fields.append((key, value))
+        return cls(name=name, fields=tuple(fields))
+
     def __str__(self) -> str:
         return self.format()
 

@@ -28,6 +28,8 @@ from matplotlib.ticker import Locator, MaxNLocator, MultipleLocator
 
 from eval.run import BeadResult, Evaluation, SystemResult
 from eval.segment import Sentence
+from metrics.registry import DISPLAY, MEAN_METRICS, get_metric
+from metrics.significance import Comparison
 
 DPI = 120
 """Resolution of every figure (pixels per inch)."""
@@ -55,6 +57,14 @@ _PURPLE = "#8e44ad"
 _PATH = "#ff7f0e"
 _LABEL_SIZE = 7.5
 _DENSE_BEADS = 80
+# Beyond this many systems, or beads per system with several systems, drift.png shows one
+# smoothed fidelity curve per system (markers and labels would hide each other).
+_MANY_SYSTEMS = 4
+_MANY_BEADS = 150
+_MANY_COLOURS = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd",
+)  # fmt: skip
 _LABEL_LEVELS = (0.44, 0.32, 0.20, 0.08)
 """Heights (data, 0-1) of the rows that reason labels are put in, tried in this order."""
 
@@ -136,7 +146,7 @@ def write_plots(evaluation: Evaluation, out_dir: Path) -> list[Path]:
     first = out_dir / "alignment.png"
     plot_alignment(systems[0], evaluation.ref_sentences, first)
     written.append(first)
-    if len(systems) > 1:
+    if len(systems) > 1 and not evaluation.config.aligned:
         used: set[str] = set()
         for system in systems:
             stem = _file_stem(system.system, used)
@@ -161,7 +171,57 @@ class _Note:
     priority: float
 
 
+def _many(evaluation: Evaluation) -> bool:
+    systems = evaluation.systems
+    return len(systems) > _MANY_SYSTEMS or (
+        len(systems) > 1 and max(len(s.beads) for s in systems) > _MANY_BEADS
+    )
+
+
+def _draw_drift_many(fig: Figure, ax: Axes, evaluation: Evaluation) -> None:
+    """One smoothed fidelity curve per system: a centred rolling mean over ``w`` beads."""
+    systems = evaluation.systems
+    n_ref = len(evaluation.ref_sentences)
+    longest = max(len(s.beads) for s in systems)
+    w = max(1, min(25, longest // 40 * 2 + 1))
+    kernel = np.ones(w) / w
+    for k, system in enumerate(systems):
+        xs = np.asarray(_bead_positions(system.beads))
+        fid = np.asarray([b.fidelity for b in system.beads], dtype=np.float64)
+        if len(fid) >= w:
+            counts = np.convolve(np.ones_like(fid), kernel, mode="same")
+            smooth = np.convolve(fid, kernel, mode="same") / counts
+        else:
+            smooth = fid
+        colour = _MANY_COLOURS[k % len(_MANY_COLOURS)]
+        ax.plot(xs, smooth, color=colour, lw=1.2, alpha=0.9, zorder=3,
+                label=_esc(f"{system.system}: {_scores(system)}"))  # fmt: skip
+    cfg = evaluation.config.drift
+    for level, name in ((cfg.minor_below, "minor"), (cfg.major_below, "major")):
+        ax.axhline(level, color="#999999", lw=0.8, ls=(0, (1, 3)), zorder=1)
+        ax.text(n_ref - 0.5, level, f" {name} < {level:.2f}", color="#777777", fontsize=7,
+                va="center", ha="left", clip_on=False)  # fmt: skip
+    ax.set_xlim(-0.5, max(n_ref - 0.5, 0.5))
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("reference segment" if evaluation.keys is not None else "reference sentence")
+    ax.set_ylabel("fidelity (0–1)")
+    ax.xaxis.set_major_locator(_index_locator(n_ref, every_up_to=32))
+    ax.grid(axis="y", color="#eeeeee", lw=0.6, zorder=0)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(
+        _esc(f"Drift along the reference · {len(systems)} systems · fidelity, rolling mean over {w} beads"),
+        fontsize=11, loc="left", pad=16,
+    )  # fmt: skip
+    ax.text(0.0, 1.01, _esc(f"reference: {evaluation.ref_name} ({n_ref} segments)"),
+            transform=ax.transAxes, fontsize=7.5, color="#555555", va="bottom", ha="left")  # fmt: skip
+    fig.legend(loc="lower center", ncol=3, fontsize=7, frameon=False, bbox_to_anchor=(0.5, 0.0))
+
+
 def _draw_drift(fig: Figure, ax: Axes, evaluation: Evaluation) -> None:
+    if _many(evaluation):
+        _draw_drift_many(fig, ax, evaluation)
+        return
     systems = evaluation.systems
     n_ref = len(evaluation.ref_sentences)
     several = len(systems) > 1
@@ -539,6 +599,56 @@ def _drift_legend(fig: Figure, systems: Sequence[SystemResult]) -> None:
         handlelength=2.6,
         columnspacing=1.6,
     )
+
+
+# --- systems ----------------------------------------------------------------------------
+
+
+def plot_systems(comparison: Comparison, primary: str, path: Path, alpha: float = 0.05) -> None:
+    """``systems.png``: one panel per metric, each system's score with its 95 % bootstrap
+    interval, systems sorted best first by ``primary``; the baseline drawn in black, systems
+    significantly different from it filled, the others hollow."""
+    order = comparison.ranked(primary)
+    metrics = comparison.metrics
+    height = 1.4 + 0.3 * len(order)
+    with _style():
+        fig = _figure((2.3 * len(metrics) + 1.6, height))
+        axes = fig.subplots(1, len(metrics), sharey=True, squeeze=False)[0]
+        ys = np.arange(len(order))[::-1]
+        for ax, m in zip(axes, metrics, strict=True):
+            for y, s in zip(ys, order, strict=True):
+                r = comparison.get(s, m)
+                base = s == comparison.baseline
+                sig = r.p_holm is not None and r.p_holm < alpha
+                colour = "#000000" if base else ("#1f77b4" if sig else "#7f9fbf")
+                ax.plot([r.ci.low, r.ci.high], [y, y], color=colour, lw=1.4, zorder=2)
+                ax.plot([r.score], [y], ls="none", marker="o", ms=5, zorder=3,
+                        mfc=colour if (base or sig) else "white", mec=colour, mew=1.2)  # fmt: skip
+            base_score = comparison.get(comparison.baseline, m).score
+            ax.axvline(base_score, color="#999999", lw=0.7, ls=(0, (2, 2)), zorder=1)
+            arrow = "" if get_metric(m).higher_is_better else " (lower is better)"
+            scale = "0–1" if m in MEAN_METRICS else "0–100"
+            ax.set_title(_esc(f"{DISPLAY[m]}{arrow}"), fontsize=9)
+            ax.set_xlabel(scale, fontsize=7.5, color="#555555")
+            ax.tick_params(labelsize=7)
+            ax.grid(axis="x", color="#eeeeee", lw=0.6, zorder=0)
+            for side in ("top", "right"):
+                ax.spines[side].set_visible(False)
+        axes[0].set_yticks(ys)
+        axes[0].set_yticklabels(
+            [_esc(s + (" (baseline)" if s == comparison.baseline else "")) for s in order]
+        )
+        axes[0].set_ylim(-0.7, len(order) - 0.3)
+        fig.suptitle(
+            _esc(
+                f"Systems with 95 % bootstrap CIs ({comparison.n_segments} paired units), sorted by "
+                f"{DISPLAY[primary]} · filled: differs from the baseline (AR, Holm, p < {alpha})"
+            ),
+            fontsize=9.5, x=0.01, ha="left",
+        )  # fmt: skip
+        fig.subplots_adjust(left=0.16 if len(metrics) > 3 else 0.3, right=0.99, top=1 - 0.55 / height,
+                            bottom=0.5 / height + 0.05, wspace=0.25)  # fmt: skip
+        _save(fig, path)
 
 
 # --- alignment --------------------------------------------------------------------------

@@ -7,13 +7,14 @@ import io
 import json
 from typing import Any
 
-from eval.run import MEAN_METRICS, BeadResult, Evaluation, SystemResult
+from eval.run import BeadResult, Evaluation, SystemResult
 from metrics.lexical import LEXICAL_METRICS
+from metrics.registry import MEAN_METRICS
 
 SEGMENT_COLUMNS: tuple[str, ...] = (
     "system", "bead", "kind", "ref_ids", "hyp_ids", "ref", "hyp",
     "semantic", "tokenmatch", "bleu", "chrf", "chrfpp", "ter",
-    "fidelity", "drift", "reasons", "ref_spans", "hyp_spans",
+    "fidelity", "drift", "reasons", "ref_spans", "hyp_spans", "doc_id", "seg_id",
 )  # fmt: skip
 DIGITS = 6
 
@@ -36,14 +37,16 @@ def segments_csv(evaluation: Evaluation) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(SEGMENT_COLUMNS)
+    keys = evaluation.keys
     for s in evaluation.systems:
         for b in s.beads:
+            doc_id, seg_id = keys[b.ref_ids[0]] if keys is not None and b.ref_ids else ("", "")
             w.writerow(
                 [
                     s.system, b.index, b.kind, _ids(b.ref_ids), _ids(b.hyp_ids), b.ref, b.hyp,
                     _num(b.semantic), _num(b.tokenmatch), _num(b.bleu), _num(b.chrf),
                     _num(b.chrfpp), _num(b.ter), _num(b.fidelity), b.drift, b.reason_text(),
-                    _spans(b.ref, b.ref_spans), _spans(b.hyp, b.hyp_spans),
+                    _spans(b.ref, b.ref_spans), _spans(b.hyp, b.hyp_spans), doc_id, seg_id,
                 ]
             )  # fmt: skip
     return buf.getvalue()
@@ -81,11 +84,17 @@ def summary(evaluation: Evaluation) -> dict[str, Any]:
                 },
                 "coverage": _coverage(evaluation, s),
                 "gap_cost": None if s.gap_cost is None else round(s.gap_cost, DIGITS),
+                "segments": _segment_stats(s),
             }
         )
     return {
         "mtdrift": evaluation.signatures.get("mtdrift"),
         "ref": evaluation.ref_name,
+        "reference": {
+            "name": evaluation.ref_name,
+            "sha256": evaluation.ref_digest,
+            "segments": len(evaluation.ref_sentences),
+        },
         "scales": {
             "bleu": "0-100, higher is better (corpus: sacrebleu over all beads, omitted reference "
             "sentences scored against an empty candidate, added ones against an empty reference)",
@@ -99,6 +108,18 @@ def summary(evaluation: Evaluation) -> dict[str, Any]:
         "systems": systems,
         "signatures": dict(sorted(evaluation.signatures.items())),
     }
+
+
+def _segment_stats(s: SystemResult) -> dict[str, Any]:
+    """Per-bead sufficient statistics, so that ``mtdrift check`` can run paired tests."""
+    return {
+        "ref_ids": [list(b.ref_ids) for b in s.beads],
+        "stats": {m: [[_stat(x) for x in row] for row in s.stats[m].tolist()] for m in sorted(s.stats)},
+    }
+
+
+def _stat(x: float) -> float | int:
+    return int(x) if float(x).is_integer() and abs(x) < 2**53 else x
 
 
 def summary_json(evaluation: Evaluation) -> str:

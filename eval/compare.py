@@ -1,0 +1,48 @@
+"""Comparing the systems of one evaluation: paired units, then ``metrics.significance``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from eval.pairing import RefIds, common_units, unit_stats
+from eval.run import Evaluation
+from metrics.registry import METRICS
+from metrics.significance import Comparison, Resampling, compare
+
+DEFAULT_PRIMARY = "chrf"
+
+
+def paired_stats(
+    evaluation: Evaluation, metrics: Sequence[str] = METRICS
+) -> tuple[list[RefIds], dict[str, dict[str, np.ndarray]]]:
+    """Every system's statistics over the units they can be paired on (see ``eval.pairing``)."""
+    units = common_units(
+        len(evaluation.ref_sentences), [[b.ref_ids for b in s.beads] for s in evaluation.systems]
+    )
+    out = {
+        s.system: unit_stats(units, [b.ref_ids for b in s.beads], {m: s.stats[m] for m in metrics})
+        for s in evaluation.systems
+    }
+    return units, out
+
+
+def compare_systems(
+    evaluation: Evaluation,
+    *,
+    baseline: str | None = None,
+    metrics: Sequence[str] = METRICS,
+    resampling: Resampling | None = None,
+) -> Comparison:
+    """CIs for every system and paired tests of each against ``baseline`` (default: the first).
+
+    Raises:
+        ValueError: ``baseline`` is not one of the systems.
+    """
+    names = [s.system for s in evaluation.systems]
+    base = baseline if baseline is not None else names[0]
+    if base not in names:
+        raise ValueError(f"baseline {base!r} is not among the systems: {', '.join(names)}")
+    _, stats = paired_stats(evaluation, metrics)
+    return compare(stats, baseline=base, metrics=metrics, resampling=resampling)

@@ -1,0 +1,87 @@
+"""Paired units: the segments on which systems with different alignments can be compared.
+
+Two systems aligned to the same reference may group its sentences differently (one merges
+sentences 3 and 4 into a 2-1 bead, the other keeps them apart). Paired tests need the same
+segments for every system, so the statistics are summed over the coarsest common grouping
+of reference sentences: a unit is a run of reference sentences that no system's bead splits.
+An added candidate sentence (a 0-1 bead) joins the unit of the reference sentence before it
+(the first unit when nothing precedes it). Summing sufficient statistics is exact: a corpus
+score depends only on their sum, so every system's corpus score is unchanged.
+
+In aligned and corpus mode every bead is one segment and the units are the segments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+RefIds = tuple[int, ...]
+
+
+def common_units(n_ref: int, systems: Sequence[Sequence[RefIds]]) -> list[RefIds]:
+    """The coarsest grouping of ``range(n_ref)`` that no system's bead splits.
+
+    Args:
+        n_ref: number of reference sentences.
+        systems: for each system, the reference ids of each of its beads (in any order).
+
+    Returns:
+        Units in reference order, each a run of consecutive reference ids.
+
+    Raises:
+        ValueError: a bead names a reference id outside ``range(n_ref)``.
+    """
+    if n_ref < 1:
+        raise ValueError("no reference sentences to pair on")
+    # joined[i]: sentence i and i+1 lie in one unit
+    joined = np.zeros(max(n_ref - 1, 0), dtype=bool)
+    for beads in systems:
+        for ids in beads:
+            if not ids:
+                continue
+            lo, hi = min(ids), max(ids)
+            if lo < 0 or hi >= n_ref:
+                raise ValueError(f"bead reference ids {list(ids)} outside 0..{n_ref - 1}")
+            joined[lo:hi] = True
+    units: list[RefIds] = []
+    start = 0
+    for i in range(n_ref):
+        if i == n_ref - 1 or not joined[i]:
+            units.append(tuple(range(start, i + 1)))
+            start = i + 1
+    return units
+
+
+def unit_stats(
+    units: Sequence[RefIds],
+    beads: Sequence[RefIds],
+    stats: Mapping[str, np.ndarray],
+) -> dict[str, np.ndarray]:
+    """One system's bead statistics summed into the common units.
+
+    Args:
+        units: from :func:`common_units`.
+        beads: this system's beads' reference ids, in reference order.
+        stats: ``stats[metric]`` of shape ``(len(beads), k)``.
+
+    Returns:
+        ``stats[metric]`` of shape ``(len(units), k)``.
+    """
+    unit_of = {i: u for u, ids in enumerate(units) for i in ids}
+    index = np.zeros(len(beads), dtype=np.int64)
+    last = 0
+    for b, ids in enumerate(beads):
+        if ids:
+            last = unit_of[ids[0]]
+        index[b] = last
+    out: dict[str, np.ndarray] = {}
+    for name, m in stats.items():
+        matrix = np.asarray(m, dtype=np.float64)
+        if matrix.shape[0] != len(beads):
+            raise ValueError(f"{name}: {matrix.shape[0]} rows of statistics for {len(beads)} beads")
+        summed = np.zeros((len(units), matrix.shape[1]), dtype=np.float64)
+        np.add.at(summed, index, matrix)
+        out[name] = summed
+    return out

@@ -1,0 +1,327 @@
+"""Confidence intervals and paired significance tests, written once for every metric.
+
+Every metric gives an ``(N, k)`` matrix of per-segment statistics and scores a corpus from
+their column sum (``metrics.registry``). A resample of the segments is then a vector of
+counts (how often each segment was drawn), and the statistics of *all* resamples are one
+matrix product ``counts @ stats``; an approximate-randomization trial is a vector of coin
+flips, and its two pseudo-systems are ``sys.sum() + flips @ (base - sys)`` and
+``base.sum() - flips @ (base - sys)``. No Python loop runs over resamples or trials.
+
+The random draws are sacrebleu's (``sacrebleu.significance``), so the numbers equal its
+``PairedTest``: the bootstrap index matrix is ``default_rng(seed).choice(N, (B, N))`` and the
+AR flip matrix ``default_rng(seed).integers(2, (T, N), dtype=bool)``, both drawn from a
+generator seeded with the one explicit seed, once, and shared by every system and metric.
+
+One deliberate difference: a resample or trial whose statistic *equals* the observed one
+counts as at least as extreme (Noreen 1989; Riezler and Maxwell 2005). sacrebleu counts only
+strictly greater ones, which gives a system compared with itself p = 1/(T+1), "significant";
+here it gets p = 1. On distinct systems exact ties do not occur and the p-values agree.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from metrics.base import Signature
+from metrics.registry import CorpusMetric, get_metric
+
+DEFAULT_SEED = 12345
+
+# Kocmi et al. 2024, "Navigating the Metrics Maze: Reconciling Score Magnitudes and
+# Accuracies" (ACL): the share of human judgements (percent) that agree with a metric's
+# ranking of two systems whose scores differ by ``delta`` points:
+# acc = a / (1 + exp(-b * delta)). Published for BLEU and chrF only.
+AGREEMENT: dict[str, tuple[float, float]] = {
+    "bleu": (88.33, 0.9664),
+    "chrf": (93.00, 1.1143),
+}
+
+
+@dataclass(frozen=True)
+class Resampling:
+    """How confidence intervals and paired tests are drawn.
+
+    Attributes:
+        seed: the one seed of every draw (sacrebleu's default, 12345).
+        bootstrap: bootstrap resamples (CIs and the paired bootstrap test).
+        trials: approximate-randomization trials.
+    """
+
+    seed: int = DEFAULT_SEED
+    bootstrap: int = 1000
+    trials: int = 10000
+
+    def __post_init__(self) -> None:
+        if self.bootstrap < 1 or self.trials < 1:
+            raise ValueError(
+                f"resamples and trials must be positive, got bootstrap={self.bootstrap} trials={self.trials}"
+            )
+
+    def signature(self) -> Signature:
+        return Signature.of(
+            "significance",
+            [
+                ("seed", self.seed),
+                ("bs", self.bootstrap),
+                ("ar", self.trials),
+                ("ci", "95%"),
+                ("ties", "counted"),
+                ("correction", "holm"),
+            ],
+        )
+
+
+class Resampler:
+    """The shared random draws for ``n`` paired segments.
+
+    Args:
+        n: number of segments (rows of every statistics matrix).
+        config: seed and sizes.
+    """
+
+    def __init__(self, n: int, config: Resampling | None = None) -> None:
+        if n < 1:
+            raise ValueError("cannot resample an empty corpus: no segments")
+        self.n = n
+        self.config = config or Resampling()
+
+    @cached_property
+    def counts(self) -> np.ndarray:
+        """``(B, n)`` float64: how often each segment is drawn in each bootstrap resample."""
+        b = self.config.bootstrap
+        rng = np.random.default_rng(self.config.seed)
+        idx = rng.choice(self.n, size=(b, self.n), replace=True)
+        flat = (idx + np.arange(b)[:, None] * self.n).ravel()
+        return np.bincount(flat, minlength=b * self.n).reshape(b, self.n).astype(np.float64)
+
+    @cached_property
+    def flips(self) -> np.ndarray:
+        """``(T, n)`` float64 0/1: which segments swap sides in each AR trial."""
+        rng = np.random.default_rng(self.config.seed)
+        return rng.integers(2, size=(self.config.trials, self.n), dtype=bool).astype(np.float64)
+
+    def bootstrap_scores(self, metric: CorpusMetric, stats: np.ndarray) -> np.ndarray:
+        """The corpus score of every bootstrap resample, shape ``(B,)``."""
+        return metric.corpus_scores(self.counts @ _matrix(metric, stats, self.n))
+
+    def ar_scores(
+        self, metric: CorpusMetric, base: np.ndarray, sys: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Scores of the two pseudo-systems of every AR trial, each shape ``(T,)``."""
+        b, s = _matrix(metric, base, self.n), _matrix(metric, sys, self.n)
+        swapped = self.flips @ (b - s)
+        return (
+            metric.corpus_scores(s.sum(axis=0) + swapped),
+            metric.corpus_scores(b.sum(axis=0) - swapped),
+        )
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A bootstrap estimate: the mean of the resampled scores and the 95 % percentile bounds.
+
+    ``half`` is sacrebleu's "± CI": half the width of the interval.
+    """
+
+    mean: float
+    low: float
+    high: float
+
+    @property
+    def half(self) -> float:
+        return 0.5 * (self.high - self.low)
+
+
+def interval(samples: np.ndarray) -> Interval:
+    """Mean and 95 % bounds of resampled values, with sacrebleu's index rule
+    (the ``B // 40``-th smallest and largest)."""
+    s = np.sort(np.asarray(samples, dtype=np.float64))
+    lo = len(s) // 40
+    return Interval(float(s.mean()), float(s[lo]), float(s[len(s) - lo - 1]))
+
+
+def p_value(samples: np.ndarray, observed: float) -> float:
+    """``(#{samples >= observed} + 1) / (len + 1)``: ties count as extreme."""
+    return (int(np.count_nonzero(samples >= observed)) + 1) / (len(samples) + 1)
+
+
+def holm(pvalues: Sequence[float | None]) -> list[float | None]:
+    """Holm-Bonferroni adjusted p-values (step-down, monotone), ``None`` kept in place."""
+    known = [(p, k) for k, p in enumerate(pvalues) if p is not None]
+    m = len(known)
+    out: list[float | None] = [None] * len(pvalues)
+    running = 0.0
+    for rank, (p, k) in enumerate(sorted(known)):
+        running = max(running, min(1.0, (m - rank) * p))
+        out[k] = running
+    return out
+
+
+def agreement(metric: str, delta: float) -> float | None:
+    """Percent of people expected to agree with a ranking decided by ``delta`` points of
+    ``metric`` (Kocmi et al. 2024); ``None`` where no calibration is published."""
+    if metric not in AGREEMENT:
+        return None
+    a, b = AGREEMENT[metric]
+    return a / (1.0 + math.exp(-b * abs(delta)))
+
+
+def delta_for_agreement(metric: str, percent: float) -> float | None:
+    """The smallest delta at which ``agreement(metric, delta)`` reaches ``percent``
+    (``None`` without a calibration, or where the curve never gets there)."""
+    if metric not in AGREEMENT:
+        return None
+    a, b = AGREEMENT[metric]
+    if not 0 < percent < a:
+        return None
+    return max(0.0, -math.log(a / percent - 1.0) / b)
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """One system on one metric, and (for all but the baseline) against the baseline.
+
+    Attributes:
+        score: the corpus score.
+        ci: bootstrap mean and 95 % interval of the score.
+        delta: ``score - baseline score`` (raw: for TER a negative delta is better).
+        delta_ci: paired-bootstrap 95 % interval of the delta.
+        p_bootstrap: paired bootstrap test (sacrebleu's, ties counted).
+        p_ar: paired approximate randomization test.
+        p_holm: ``p_ar`` Holm-corrected over every (system, metric) comparison.
+        agreement: Kocmi et al. 2024's share of people agreeing with this delta, percent.
+    """
+
+    system: str
+    metric: str
+    score: float
+    ci: Interval
+    delta: float | None = None
+    delta_ci: Interval | None = None
+    p_bootstrap: float | None = None
+    p_ar: float | None = None
+    p_holm: float | None = None
+    agreement: float | None = None
+
+    def better(self, higher_is_better: bool) -> bool | None:
+        """Whether the system beats the baseline by this score (``None`` for the baseline)."""
+        if self.delta is None:
+            return None
+        return self.delta > 0 if higher_is_better else self.delta < 0
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Every system against the baseline on every metric.
+
+    Attributes:
+        baseline: the system the others are compared with.
+        systems: system names in input order.
+        metrics: metric names.
+        n_segments: paired segments each test resamples.
+        results: keyed ``(system, metric)``.
+        resampling: seed and sizes.
+    """
+
+    baseline: str
+    systems: tuple[str, ...]
+    metrics: tuple[str, ...]
+    n_segments: int
+    results: Mapping[tuple[str, str], MetricResult] = field(repr=False)
+    resampling: Resampling = field(default_factory=Resampling)
+
+    def get(self, system: str, metric: str) -> MetricResult:
+        return self.results[(system, metric)]
+
+    def ranked(self, metric: str) -> list[str]:
+        """Systems best first by ``metric`` (ties keep input order)."""
+        hib = get_metric(metric).higher_is_better
+        order = {s: k for k, s in enumerate(self.systems)}
+        return sorted(self.systems, key=lambda s: ((-1 if hib else 1) * self.get(s, metric).score, order[s]))
+
+
+def compare(
+    stats: Mapping[str, Mapping[str, np.ndarray]],
+    *,
+    baseline: str,
+    metrics: Sequence[str],
+    resampling: Resampling | None = None,
+) -> Comparison:
+    """Score, bootstrap CI, and paired tests of every system against ``baseline``.
+
+    Args:
+        stats: ``stats[system][metric]`` is that system's ``(N, k)`` segment statistics;
+            every system has the same ``N`` segments in the same order (paired).
+        baseline: one of the systems.
+        metrics: metric names (``metrics.registry.METRICS``).
+        resampling: seed and sizes; defaults when ``None``.
+
+    Raises:
+        ValueError: unknown baseline or metric, or systems with different segment counts.
+    """
+    cfg = resampling or Resampling()
+    systems = tuple(stats)
+    if baseline not in stats:
+        raise ValueError(f"baseline {baseline!r} is not among the systems: {', '.join(systems)}")
+    sizes = {s: {len(np.asarray(stats[s][m])) for m in metrics} for s in systems}
+    n_set = {n for ns in sizes.values() for n in ns}
+    if len(n_set) != 1:
+        detail = ", ".join(f"{s}: {'/'.join(map(str, sorted(ns)))}" for s, ns in sizes.items())
+        raise ValueError(f"paired tests need the same segments for every system and metric, got {detail}")
+    n = n_set.pop()
+    rs = Resampler(n, cfg)
+    results: dict[tuple[str, str], MetricResult] = {}
+    pending: list[tuple[str, str]] = []
+    for name in metrics:
+        metric = get_metric(name)
+        base = np.asarray(stats[baseline][name], dtype=np.float64)
+        base_score = float(metric.corpus_scores(base.sum(axis=0, keepdims=True))[0])
+        base_bs = rs.bootstrap_scores(metric, base)
+        results[(baseline, name)] = MetricResult(baseline, name, base_score, interval(base_bs))
+        for system in systems:
+            if system == baseline:
+                continue
+            sys_stats = np.asarray(stats[system][name], dtype=np.float64)
+            score = float(metric.corpus_scores(sys_stats.sum(axis=0, keepdims=True))[0])
+            sys_bs = rs.bootstrap_scores(metric, sys_stats)
+            observed = abs(score - base_score)
+            diffs = np.abs(sys_bs - base_bs)
+            a, b = rs.ar_scores(metric, base, sys_stats)
+            results[(system, name)] = MetricResult(
+                system,
+                name,
+                score,
+                interval(sys_bs),
+                delta=score - base_score,
+                delta_ci=interval(sys_bs - base_bs),
+                p_bootstrap=p_value(diffs - diffs.mean(), observed),
+                p_ar=p_value(np.abs(a - b), observed),
+                agreement=agreement(name, score - base_score),
+            )
+            pending.append((system, name))
+    adjusted = holm([results[k].p_ar for k in pending])
+    for key, p in zip(pending, adjusted, strict=True):
+        r = results[key]
+        results[key] = MetricResult(**{**r.__dict__, "p_holm": p})
+    return Comparison(
+        baseline=baseline,
+        systems=systems,
+        metrics=tuple(metrics),
+        n_segments=n,
+        results=results,
+        resampling=cfg,
+    )
+
+
+def _matrix(metric: CorpusMetric, stats: np.ndarray, n: int) -> np.ndarray:
+    m = np.asarray(stats, dtype=np.float64)
+    if m.shape != (n, metric.num_stats):
+        raise ValueError(
+            f"{metric.name}: expected statistics of shape ({n}, {metric.num_stats}), got {m.shape}"
+        )
+    return m
