@@ -257,3 +257,25 @@ def test_comparison_outputs(tmp_path: Path, fake_encoder, checker) -> None:  # t
     # the exact corpus scores are sacrebleu's on the rows
     chrf_b = get_lexical("chrf").corpus_score(ev.system("B").stats["chrf"])
     assert c.get("B", "chrf").score == pytest.approx(chrf_b, abs=1e-12)
+
+
+def test_many_system_plots_are_written_and_reproducible(tmp_path: Path, fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
+    from eval.render.plots import plot_systems, write_plots
+
+    rows = [{**r, "system": f"S{k}", "hyp": r["hyp"][: 5 + 3 * k]} for k in range(6) for r in ROWS[3:]]
+    (tmp_path / "c.jsonl").write_text(_jsonl(rows))
+    ev = evaluate_corpus(read_corpus(tmp_path / "c.jsonl"), encoder=fake_encoder, checker=checker)
+    c = compare_systems(ev, resampling=Resampling(bootstrap=50, trials=50))
+    digests = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        written = write_plots(ev, out)
+        assert [p.name for p in written] == [
+            "drift.png",
+            "alignment.png",
+        ]  # corpus rows: no per-system alignment
+        plot_systems(c, "chrf", out / "systems.png")
+        data = [(out / n).read_bytes() for n in ("drift.png", "systems.png")]
+        assert all(d.startswith(b"\x89PNG") and len(d) > 10_000 for d in data)
+        digests.append(data)
+    assert digests[0] == digests[1]

@@ -182,6 +182,9 @@ def _draw_drift_many(fig: Figure, ax: Axes, evaluation: Evaluation) -> None:
     """One smoothed fidelity curve per system: a centred rolling mean over ``w`` beads."""
     systems = evaluation.systems
     n_ref = len(evaluation.ref_sentences)
+    legend_rows = -(-len(systems) // 3)
+    bottom = min(0.5, 0.1 + 0.034 * legend_rows)  # room for the legend under the x label
+    ax.set_position((0.055, bottom, 0.885, 0.88 - bottom))
     longest = max(len(s.beads) for s in systems)
     w = max(1, min(25, longest // 40 * 2 + 1))
     kernel = np.ones(w) / w
