@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--device", default="cpu", help="torch device for the model (cpu, cuda)")
     e.add_argument("--no-plots", action="store_true", help="skip drift.png and alignment.png")
     e.add_argument("--quiet", action="store_true", help="print nothing on success")
+    e.add_argument(
+        "--cache",
+        help="cache directory for embeddings, lexical statistics and entities "
+        "(default $MTDRIFT_CACHE_DIR, else $XDG_CACHE_HOME/mtdrift or ~/.cache/mtdrift)",
+    )
+    e.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
 
     c = sub.add_parser("check", help="fail when a summary regressed against a baseline summary")
     c.add_argument("--baseline", required=True, help="baseline summary.json (e.g. reports/baseline.json)")
@@ -73,6 +79,16 @@ def _fail(message: str) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    import logging
+
+    # The library logs (e.g. a damaged cache being rebuilt); the CLI shows warnings on stderr.
+    logger = logging.getLogger("mtdrift")
+    if not any(getattr(h, "mtdrift_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler()  # stderr, looked up when a record is emitted
+        handler.setFormatter(logging.Formatter("mtdrift: warning: %(message)s"))
+        handler.mtdrift_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' weight-loading bar
@@ -117,20 +133,35 @@ def _evaluate(args: argparse.Namespace) -> int:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise InputError(f"{out}: cannot create the output directory ({err.strerror})") from None
+        from metrics.cache import Cache, CachedEncoder, default_cache_dir
         from metrics.checks import FactChecker
-        from metrics.embed import MiniLMEncoder, ModelUnavailableError
+        from metrics.embed import Encoder, MiniLMEncoder, ModelUnavailableError
 
-        encoder = MiniLMEncoder(
+        encoder: Encoder = MiniLMEncoder(
             device=args.device,
             threads=args.threads,
             progress=sys.stderr.isatty() and not args.quiet,
         )
+        cache = None
+        if not args.no_cache:
+            where = Path(args.cache) if args.cache else default_cache_dir()
+            try:
+                cache = Cache(where)
+            except OSError as err:
+                raise InputError(
+                    f"{where}: cannot use it as the cache directory ({err.strerror}); "
+                    "give another with --cache DIR or run with --no-cache"
+                ) from None
+            encoder = CachedEncoder(encoder, cache)
+        checker = FactChecker(cache=cache)
         try:
             config = RunConfig(aligned=args.aligned)
             if args.data:
-                evaluation = evaluate_corpus(corpus, encoder=encoder, checker=FactChecker(), config=config)
+                evaluation = evaluate_corpus(
+                    corpus, encoder=encoder, checker=checker, config=config, cache=cache
+                )
             else:
-                evaluation = evaluate(ref, hyps, encoder=encoder, checker=FactChecker(), config=config)
+                evaluation = evaluate(ref, hyps, encoder=encoder, checker=checker, config=config, cache=cache)
         except ModelUnavailableError as err:
             raise InputError(str(err)) from None
     except InputError as err:

@@ -19,10 +19,11 @@ from eval.explain import DRIFT_LABELS, DriftConfig, fidelity, label
 from eval.read import NORMALIZATION, InputError
 from eval.segment import SEGMENTER, Sentence, split_lines, split_sentences
 from metrics.base import Finding, Signature
+from metrics.cache import Cache, cached_rows
 from metrics.checks import FactChecker
 from metrics.embed import Encoder, TokenVectors
 from metrics.lexical import LEXICAL_METRICS, get_lexical
-from metrics.registry import MEAN_METRICS
+from metrics.registry import MEAN_METRICS, corpus_score, get_metric
 from metrics.semantic import concat_tokens, cosine, token_match, unmatched_spans
 
 
@@ -196,6 +197,7 @@ def evaluate(
     encoder: Encoder,
     checker: FactChecker,
     config: RunConfig | None = None,
+    cache: Cache | None = None,
 ) -> Evaluation:
     """Segment, align, score and explain every candidate against the reference.
 
@@ -205,6 +207,8 @@ def evaluate(
         encoder: the embedding model.
         checker: the name/number/negation checker.
         config: settings; defaults when ``None``.
+        cache: where lexical statistics of (hypothesis, reference) pairs are kept between
+            runs (embeddings are cached by wrapping the encoder, see ``metrics.cache``).
 
     Raises:
         InputError: in aligned mode, a candidate's line count differs from the reference's.
@@ -228,6 +232,7 @@ def evaluate(
         checker=checker,
         config=cfg,
         keys=None,
+        cache=cache,
     )
 
 
@@ -237,22 +242,99 @@ def evaluate_corpus(
     encoder: Encoder,
     checker: FactChecker,
     config: RunConfig | None = None,
+    cache: Cache | None = None,
+    chunk: int = 2000,
 ) -> Evaluation:
     """Score every system of a segment-level corpus: each row is one 1-1 bead.
 
     The reference segments are shared: embedded and checked once whatever the number of
-    systems. ``config.aligned`` is implied.
+    systems. ``config.aligned`` is implied. The corpus is processed ``chunk`` segments at a
+    time (all systems together), so embeddings of only one chunk are ever held in memory.
     """
     cfg = replace(config or RunConfig(), aligned=True)
-    ref_sents = _rows(corpus.refs)
-    return _evaluate_all(
-        corpus.name,
-        ref_sents,
-        [(system, f"{corpus.name}#{system}", _rows(hyps)) for system, hyps in corpus.hyps.items()],
-        encoder=encoder,
-        checker=checker,
-        config=cfg,
-        keys=corpus.keys,
+    if chunk < 1:
+        raise ValueError(f"chunk must be positive, got {chunk}")
+    parts = []
+    for start in range(0, len(corpus.keys), chunk):
+        sl = slice(start, start + chunk)
+        parts.append(
+            _evaluate_all(
+                corpus.name,
+                _rows(corpus.refs[sl]),
+                [
+                    (system, f"{corpus.name}#{system}", _rows(hyps[sl]))
+                    for system, hyps in corpus.hyps.items()
+                ],
+                encoder=encoder,
+                checker=checker,
+                config=cfg,
+                keys=corpus.keys[sl],
+                cache=cache,
+            )
+        )
+    return parts[0] if len(parts) == 1 else _concat(parts)
+
+
+def _concat(parts: Sequence[Evaluation]) -> Evaluation:
+    """Evaluations of consecutive chunks of a line-aligned corpus, as one."""
+    ref_sents: list[Sentence] = []
+    keys: list[Key] = []
+    beads: dict[str, list[BeadResult]] = {s.system: [] for s in parts[0].systems}
+    hyp_sents: dict[str, list[Sentence]] = {s.system: [] for s in parts[0].systems}
+    stats: dict[str, dict[str, list[np.ndarray]]] = {s.system: {} for s in parts[0].systems}
+    pos = 0
+    for part in parts:
+        shift = len(ref_sents)
+        ref_sents += [_shifted(x, shift, pos) for x in part.ref_sentences]
+        keys += list(part.keys or ())
+        for s in part.systems:
+            hyp_pos = sum(len(h.text) + 1 for h in hyp_sents[s.system])
+            hyp_sents[s.system] += [_shifted(x, shift, hyp_pos) for x in s.hyp_sentences]
+            for b in s.beads:
+                beads[s.system].append(
+                    replace(
+                        b,
+                        index=b.index + shift,
+                        ref_ids=tuple(i + shift for i in b.ref_ids),
+                        hyp_ids=tuple(j + shift for j in b.hyp_ids),
+                    )
+                )
+            for m, rows in s.stats.items():
+                stats[s.system].setdefault(m, []).append(rows)
+        pos = sum(len(x.text) + 1 for x in ref_sents)
+    systems = []
+    for s in parts[0].systems:
+        merged = {m: np.vstack(rows) for m, rows in stats[s.system].items()}
+        systems.append(
+            SystemResult(
+                system=s.system,
+                hyp_name=s.hyp_name,
+                hyp_sentences=tuple(hyp_sents[s.system]),
+                beads=tuple(beads[s.system]),
+                stats=merged,
+                corpus={m: corpus_score(get_metric(m), rows) for m, rows in merged.items()},
+                similarity=None,
+                gap_cost=None,
+            )
+        )
+    first = parts[0]
+    return Evaluation(
+        ref_name=first.ref_name,
+        ref_sentences=tuple(ref_sents),
+        systems=tuple(systems),
+        signatures=first.signatures,
+        config=first.config,
+        keys=tuple(keys),
+    )
+
+
+def _shifted(x: Sentence, index_shift: int, offset: int) -> Sentence:
+    return Sentence(
+        index=x.index + index_shift,
+        text=x.text,
+        start=x.start + offset,
+        end=x.end + offset,
+        line=x.line + index_shift,
     )
 
 
@@ -274,6 +356,7 @@ def _evaluate_all(
     checker: FactChecker,
     config: RunConfig,
     keys: tuple[Key, ...] | None,
+    cache: Cache | None = None,
 ) -> Evaluation:
     # each distinct text once: the reference is embedded once whatever the number of systems
     texts = list(dict.fromkeys([s.text for s in ref_sents] + [s.text for _, _, ss in hyps for s in ss]))
@@ -282,7 +365,7 @@ def _evaluate_all(
     vec = dict(zip(texts, encoded.sentence, strict=True))
     tok = dict(zip(texts, encoded.tokens, strict=True))
     results = [
-        _evaluate_one(system, hyp_name, ref_sents, hyp_sents, vec, tok, encoder, checker, config)
+        _evaluate_one(system, hyp_name, ref_sents, hyp_sents, vec, tok, encoder, checker, config, cache)
         for system, hyp_name, hyp_sents in hyps
     ]
     return Evaluation(
@@ -305,6 +388,7 @@ def _evaluate_one(
     encoder: Encoder,
     checker: FactChecker,
     cfg: RunConfig,
+    cache: Cache | None,
 ) -> SystemResult:
     r_txt = [s.text for s in ref_sents]
     h_txt = [s.text for s in hyp_sents]
@@ -326,7 +410,7 @@ def _evaluate_one(
     if missing:
         vec.update(zip(missing, encoder.encode(missing).sentence, strict=True))
 
-    stats = {name: get_lexical(name).stats(hyps=hyps, refs=refs) for name in LEXICAL_METRICS}
+    stats = {name: lexical_stats(name, hyps=hyps, refs=refs, cache=cache) for name in LEXICAL_METRICS}
     sentence = {name: get_lexical(name).sentence_scores(stats[name]) for name in LEXICAL_METRICS}
     both = [k for k, (r, h) in enumerate(beads) if r and h]
     found = checker.check_pairs([(refs[k], hyps[k]) for k in both])
@@ -385,6 +469,20 @@ def _evaluate_one(
         similarity=alignment.similarity if alignment is not None else None,
         gap_cost=alignment.gap_cost if alignment is not None else None,
     )
+
+
+def lexical_stats(name: str, *, hyps: Sequence[str], refs: Sequence[str], cache: Cache | None) -> np.ndarray:
+    """sacrebleu's per-segment statistics; each distinct (hypothesis, reference) pair computed
+    once, and looked up in ``cache`` first."""
+    metric = get_lexical(name)
+    keys = [f"{len(h)}:{h}{r}" for h, r in zip(hyps, refs, strict=True)]
+    pairs = dict(zip(keys, zip(hyps, refs, strict=True), strict=True))
+
+    def compute(missing: list[str]) -> np.ndarray:
+        return metric.stats(hyps=[pairs[k][0] for k in missing], refs=[pairs[k][1] for k in missing])
+
+    namespace = f"lexical|{name}|{metric.signature('corpus')}"
+    return cached_rows(cache, namespace, keys, compute, metric.num_stats)
 
 
 def _joined_tokens(texts: list[str], tok: dict[str, TokenVectors]) -> TokenVectors:

@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from metrics.base import Finding, Signature
+from metrics.cache import Cache, cached_json
 
 RULES_VERSION = "checks-v1"
 """Version of the rule set below; part of :meth:`FactChecker.signature`."""
@@ -942,6 +943,9 @@ def entity_findings(
 # --------------------------------------------------------------------------------------------
 
 
+_MEMO_LIMIT = 200_000
+
+
 class FactChecker:
     """Entity, number and negation checks over many aligned units, NER batched.
 
@@ -952,8 +956,11 @@ class FactChecker:
             NER only.
     """
 
-    def __init__(self, nlp: Callable[[str], Any] | None = None) -> None:
+    def __init__(self, nlp: Callable[[str], Any] | None = None, cache: Cache | None = None) -> None:
         self._nlp = nlp
+        self.cache = cache
+        # Entities of recent texts: a reference shared by many systems is parsed once.
+        self._memo: dict[str, list[Entity]] = {}
 
     @property
     def nlp(self) -> Callable[[str], Any]:
@@ -976,13 +983,27 @@ class FactChecker:
         """
         if not texts:
             return []
-        distinct = list(dict.fromkeys(texts))
+        if self.cache is not None:
+            namespace = "entities|" + self.signature().format()
+            rows = cached_json(self.cache, namespace, texts, lambda ts: [
+                [[e.text, e.label, e.start, e.end] for e in ents] for ents in self._entities(ts, batch_size)
+            ])  # fmt: skip
+            return [[Entity(str(t), str(lab), int(a), int(b)) for t, lab, a, b in row] for row in rows]
+        return self._entities(texts, batch_size)
+
+    def _entities(self, texts: Sequence[str], batch_size: int) -> list[list[Entity]]:
+        distinct = [t for t in dict.fromkeys(texts) if t not in self._memo]
+        if len(self._memo) + len(distinct) > _MEMO_LIMIT:
+            self._memo.clear()
+            distinct = list(dict.fromkeys(texts))
+        if not distinct:
+            return [self._memo[t] for t in texts]
         nlp = self.nlp
         pipe = getattr(nlp, "pipe", None)
         docs: Iterable[Any] = (
             pipe(distinct, batch_size=batch_size) if pipe is not None else map(nlp, distinct)
         )
-        found: dict[str, list[Entity]] = {}
+        found = self._memo
         for text, doc in zip(distinct, docs, strict=True):
             found[text] = [
                 Entity(text=e.text, label=e.label_, start=e.start_char, end=e.end_char) for e in doc.ents

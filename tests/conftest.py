@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is on disk; never try the hub
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# the CLI's default cache: a fresh one per test session, never the user's
+os.environ.setdefault("MTDRIFT_CACHE_DIR", tempfile.mkdtemp(prefix="mtdrift-test-cache-"))
 
 from metrics.base import Signature
 from metrics.embed import Encoded, TokenVectors
