@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 REF := seeds/reference_cnn_003_ef437a482faa74df.txt
 HYP := seeds/candidate_roundtrip_000_7002d340e3ea555d.txt
 
-.PHONY: help setup eval baseline check test lint bench-compare clean
+.PHONY: help setup eval baseline check test lint bench bench-compare clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ check: eval  ## fail (exit 1) when the seed evaluation regressed against reports
 
 test: setup  ## run the whole test suite (unit, end-to-end with the real model)
 	$(PY) -m pytest -q
+
+bench: setup  ## full evaluation of the WMT23 dev set (8,970 pairs) against a bare model.encode, cached run, TER
+	$(PY) scripts/bench.py
 
 bench-compare: setup  ## significance on the 15 WMT23 systems: mtdrift vs sacrebleu's PairedTest
 	$(PY) scripts/bench_compare.py

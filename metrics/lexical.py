@@ -120,6 +120,11 @@ class LexicalMetric:
             return np.zeros((0, self.num_stats), dtype=np.float64)
         if self.name == "bleu":
             _warn_if_tokenized(hyps)
+        if self.name == "ter":
+            # The same search as sacrebleu's, bit-identical, many times faster (tests/test_ter_fast.py).
+            from metrics.ter_fast import ter_stats
+
+            return ter_stats(list(hyps), list(refs)).reshape(len(hyps), self.num_stats)
         # The statistics do not depend on effective order, so one extraction serves both
         # levels. This is the loop sacrebleu's own sentence_score and corpus_score run;
         # in chunks, because given a whole corpus it first builds every reference's n-gram

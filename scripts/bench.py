@@ -1,0 +1,158 @@
+"""`make bench`: the full evaluation of a research-scale corpus, against the model's own limit.
+
+Corpus: the WMT23 zh-en dev set in ``../shared/data/mqm/`` (598 segments x 15 systems = 8,970
+pairs); without ``../shared``, a generated corpus of the same size from the seed sentences.
+
+Measured, each in a fresh process so that the figures do not share warm caches:
+1. ``mtdrift evaluate --data CORPUS`` with an empty cache: wall time, pairs/s, peak memory;
+2. a bare ``model.encode`` of the same distinct sentences (sentence-transformers, the same
+   packaged model and thread count; loading the model not counted): the limit;
+3. the same ``mtdrift evaluate`` again, now with the cache filled;
+4. sentence TER statistics of every pair: mtdrift's way and sacrebleu's single-process loop.
+
+The last line is ``bench: pairs=N wall=S ratio_to_bare_encode=R cached_wall=S2 peak_mb=M
+ter_wall=T sacrebleu_ter_wall=T0``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DATA = ROOT.parent / "shared" / "data" / "mqm" / "wmt23_zhen_mqm.dev.jsonl.gz"
+MTDRIFT = Path(sys.executable).parent / "mtdrift"
+
+
+def generated_corpus(path: Path, segments: int = 598, systems: int = 15) -> None:
+    """Seed sentences made into a corpus of ``segments`` x ``systems`` rows, deterministically."""
+    import numpy as np
+
+    from eval.segment import split_sentences
+
+    ref = [s.text for s in split_sentences((ROOT / "seeds/reference_cnn_003_ef437a482faa74df.txt").read_text())]
+    hyp = [s.text for s in split_sentences((ROOT / "seeds/candidate_roundtrip_000_7002d340e3ea555d.txt").read_text())]
+    rng = np.random.default_rng(12345)
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        for s in range(systems):
+            for k in range(segments):
+                r = f"{ref[k % len(ref)]} {ref[(k * 7 + 3) % len(ref)]}"
+                words = f"{hyp[(k + s) % len(hyp)]} {ref[(k * 7 + 3) % len(ref)]}".split()
+                keep = [w for w in words if rng.random() > 0.1 * (s % 4)]
+                row = {"doc_id": f"d{k // 10}", "seg_id": k, "system": f"sys{s:02d}", "ref": r, "hyp": " ".join(keep)}
+                fh.write(json.dumps(row) + "\n")
+
+
+_BARE = """
+import json, os, sys, time
+os.environ["HF_HUB_OFFLINE"] = "1"; os.environ["TRANSFORMERS_OFFLINE"] = "1"
+sys.path.insert(0, {root!r})
+import torch
+from sentence_transformers import SentenceTransformer
+from eval.corpus import read_corpus
+from metrics.embed import model_dir
+corpus = read_corpus({data!r})
+texts = list(dict.fromkeys([*corpus.refs, *(h for hs in corpus.hyps.values() for h in hs)]))
+torch.set_num_threads({threads})
+model = SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)
+t0 = time.perf_counter()
+model.encode(texts, batch_size=64)
+print(json.dumps({{"seconds": time.perf_counter() - t0, "sentences": len(texts)}}))
+"""
+
+_TER = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+from eval.corpus import read_corpus
+corpus = read_corpus({data!r})
+hyps = [h for hs in corpus.hyps.values() for h in hs]
+refs = [r for _ in corpus.hyps for r in corpus.refs]
+if {which!r} == "sacrebleu":
+    from sacrebleu.metrics import TER
+    ter = TER()
+    t0 = time.perf_counter()
+    rows = [ter._extract_corpus_statistics([h], [[r]])[0] for h, r in zip(hyps, refs)]
+else:
+    from eval.run import lexical_stats
+    t0 = time.perf_counter()
+    rows = lexical_stats("ter", hyps=hyps, refs=refs, cache=None).tolist()
+took = time.perf_counter() - t0
+print(json.dumps({{"seconds": took, "rows": [[float(x) for x in r] for r in rows]}}))
+"""
+
+
+def _run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    took = time.perf_counter() - t0
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        raise SystemExit(f"bench: {' '.join(cmd[:3])}... failed with exit {done.returncode}")
+    return took, done.stdout
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=str(DATA))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--skip-ter", action="store_true", help="skip the TER comparison (minutes)")
+    args = ap.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="mtdrift-bench-"))
+    data = Path(args.data)
+    if not data.is_file():
+        data = work / "generated.jsonl.gz"
+        generated_corpus(data)
+        print(f"bench: {args.data} absent; generated {data} from the seeds (598 x 15)")
+    from eval.corpus import read_corpus
+
+    corpus = read_corpus(data)
+    pairs = len(corpus.keys) * len(corpus.hyps)
+    print(f"corpus: {data} ({len(corpus.keys)} segments x {len(corpus.hyps)} systems = {pairs} pairs)")
+
+    cmd = [str(MTDRIFT), "evaluate", "--data", str(data), "--quiet", "--threads", str(args.threads),
+           "--device", args.device, "--cache", str(work / "cache")]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    wall, _ = _run([*cmd, "--out", str(work / "cold")])
+    peak_mb = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    print(f"cold run: {wall:.1f} s, {pairs / wall:.0f} pairs/s, peak {peak_mb:.0f} MB")
+
+    _, out = _run([sys.executable, "-c", _BARE.format(root=str(ROOT), data=str(data), threads=args.threads)])
+    bare = json.loads(out)
+    ratio = wall / bare["seconds"]
+    print(f"bare model.encode of the {bare['sentences']} distinct sentences: {bare['seconds']:.1f} s; ratio {ratio:.2f}")
+
+    cached, _ = _run([*cmd, "--out", str(work / "warm")])
+    same = all((work / "cold" / f).read_bytes() == (work / "warm" / f).read_bytes() for f in ("segments.csv", "summary.json"))
+    print(f"cached run: {cached:.1f} s ({wall / cached:.1f}x faster), outputs identical: {same}")
+
+    ter = sacre = float("nan")
+    if not args.skip_ter:
+        _, out = _run([sys.executable, "-c", _TER.format(root=str(ROOT), data=str(data), which="mtdrift")])
+        ours = json.loads(out)
+        _, out = _run([sys.executable, "-c", _TER.format(root=str(ROOT), data=str(data), which="sacrebleu")])
+        theirs = json.loads(out)
+        ter, sacre = ours["seconds"], theirs["seconds"]
+        identical = ours["rows"] == theirs["rows"]
+        print(f"TER statistics of {pairs} pairs: mtdrift {ter:.1f} s, sacrebleu single process {sacre:.1f} s "
+              f"({sacre / ter:.2f}x), identical: {identical}")  # fmt: skip
+    print(
+        f"bench: pairs={pairs} wall={wall:.1f} ratio_to_bare_encode={ratio:.2f} cached_wall={cached:.1f} "
+        f"peak_mb={peak_mb:.0f} ter_wall={ter:.1f} sacrebleu_ter_wall={sacre:.1f}"
+    )
+    os.environ.get("KEEP_BENCH") or subprocess.run(["rm", "-rf", str(work)], check=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
