@@ -41,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, help="output directory")
     e.add_argument("--aligned", action="store_true", help="inputs are line-parallel, one segment per line")
     e.add_argument("--threads", type=int, default=None, help="torch threads for the model")
+    e.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes computing lexical statistics beside the checks on large inputs (0: none; default 1)",
+    )
     e.add_argument("--device", default="cpu", help="torch device for the model (cpu, cuda)")
     e.add_argument("--no-plots", action="store_true", help="skip drift.png and alignment.png")
     e.add_argument("--quiet", action="store_true", help="print nothing on success")
@@ -155,7 +161,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             encoder = CachedEncoder(encoder, cache)
         checker = FactChecker(cache=cache)
         try:
-            config = RunConfig(aligned=args.aligned)
+            config = RunConfig(aligned=args.aligned, workers=max(0, args.workers))
             if args.data:
                 evaluation = evaluate_corpus(
                     corpus, encoder=encoder, checker=checker, config=config, cache=cache

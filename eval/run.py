@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-from collections.abc import Sequence
+import multiprocessing
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -43,11 +46,15 @@ class RunConfig:
         aligned: the inputs are one segment per line and line-parallel (no alignment).
         align: aligner settings (document mode).
         drift: thresholds for labels and spans.
+        workers: processes that compute lexical statistics while this one runs the checks
+            (0: all in this process). Used from ``PARALLEL_MIN_PAIRS`` pairs on; the numbers
+            are the same either way.
     """
 
     aligned: bool = False
     align: AlignConfig = field(default_factory=AlignConfig)
     drift: DriftConfig = field(default_factory=DriftConfig.load)
+    workers: int = 1
 
 
 @dataclass(frozen=True)
@@ -364,10 +371,27 @@ def _evaluate_all(
     assert encoded.tokens is not None  # asked for: internal invariant, not user input
     vec = dict(zip(texts, encoded.sentence, strict=True))
     tok = dict(zip(texts, encoded.tokens, strict=True))
-    results = [
-        _evaluate_one(system, hyp_name, ref_sents, hyp_sents, vec, tok, encoder, checker, config, cache)
+    plans = [
+        _plan(system, hyp_name, ref_sents, hyp_sents, vec, tok, encoder, config)
         for system, hyp_name, hyp_sents in hyps
     ]
+    all_hyps = [h for p in plans for h in p.hyps]
+    all_refs = [r for p in plans for r in p.refs]
+    parallel = config.workers > 0 and len(all_hyps) >= PARALLEL_MIN_PAIRS
+    with _lexical(all_hyps, all_refs, cache, parallel) as lexical:
+        # while the lexical statistics are computed elsewhere: the checks, over all systems at
+        # once (a reference shared by every system is parsed once)
+        pairs = [(p.refs[k], p.hyps[k]) for p in plans for k, (r, h) in enumerate(p.beads) if r and h]
+        found = iter(checker.check_pairs(pairs))
+        findings = [{k: next(found) for k, (r, h) in enumerate(p.beads) if r and h} for p in plans]
+        stats_all = lexical()
+    results = []
+    start = 0
+    for plan, found_one in zip(plans, findings, strict=True):
+        end = start + len(plan.beads)
+        stats = {name: rows[start:end] for name, rows in stats_all.items()}
+        results.append(_score(plan, stats, found_one, vec, tok, config))
+        start = end
     return Evaluation(
         ref_name=ref_name,
         ref_sentences=tuple(ref_sents),
@@ -378,7 +402,25 @@ def _evaluate_all(
     )
 
 
-def _evaluate_one(
+PARALLEL_MIN_PAIRS = 1000
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One system's beads and their texts, before scoring."""
+
+    system: str
+    hyp_name: str
+    hyp_sents: list[Sentence]
+    r_txt: list[str]
+    h_txt: list[str]
+    beads: tuple[Bead, ...]
+    refs: list[str]
+    hyps: list[str]
+    alignment: Alignment | None
+
+
+def _plan(
     system: str,
     hyp_name: str,
     ref_sents: list[Sentence],
@@ -386,10 +428,8 @@ def _evaluate_one(
     vec: dict[str, np.ndarray],
     tok: dict[str, TokenVectors],
     encoder: Encoder,
-    checker: FactChecker,
     cfg: RunConfig,
-    cache: Cache | None,
-) -> SystemResult:
+) -> _Plan:
     r_txt = [s.text for s in ref_sents]
     h_txt = [s.text for s in hyp_sents]
     alignment: Alignment | None = None
@@ -409,13 +449,42 @@ def _evaluate_one(
     missing = [t for t in dict.fromkeys(refs + hyps) if t and t not in vec]
     if missing:
         vec.update(zip(missing, encoder.encode(missing).sentence, strict=True))
+    return _Plan(system, hyp_name, hyp_sents, r_txt, h_txt, beads, refs, hyps, alignment)
 
-    stats = {name: lexical_stats(name, hyps=hyps, refs=refs, cache=cache) for name in LEXICAL_METRICS}
+
+def _lexical_all(hyps: list[str], refs: list[str], cache_dir: str | None) -> dict[str, np.ndarray]:
+    """Every lexical metric's statistics (a worker process runs this; so it opens its own cache)."""
+    cache = Cache(cache_dir) if cache_dir is not None else None
+    return {name: lexical_stats(name, hyps=hyps, refs=refs, cache=cache) for name in LEXICAL_METRICS}
+
+
+@contextmanager
+def _lexical(
+    hyps: list[str], refs: list[str], cache: Cache | None, parallel: bool
+) -> Iterator[Callable[[], dict[str, np.ndarray]]]:
+    """Start the lexical statistics (in a worker process when ``parallel``); the yielded
+    function waits for them."""
+    if not parallel:
+        yield lambda: {
+            name: lexical_stats(name, hyps=hyps, refs=refs, cache=cache) for name in LEXICAL_METRICS
+        }
+        return
+    cache_dir = None if cache is None else str(cache.directory)
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        job = pool.submit(_lexical_all, hyps, refs, cache_dir)
+        yield job.result
+
+
+def _score(
+    plan: _Plan,
+    stats: dict[str, np.ndarray],
+    findings: dict[int, list[Finding]],
+    vec: dict[str, np.ndarray],
+    tok: dict[str, TokenVectors],
+    cfg: RunConfig,
+) -> SystemResult:
+    r_txt, h_txt, beads, refs, hyps = plan.r_txt, plan.h_txt, plan.beads, plan.refs, plan.hyps
     sentence = {name: get_lexical(name).sentence_scores(stats[name]) for name in LEXICAL_METRICS}
-    both = [k for k, (r, h) in enumerate(beads) if r and h]
-    found = checker.check_pairs([(refs[k], hyps[k]) for k in both])
-    findings: dict[int, list[Finding]] = dict(zip(both, found, strict=True))
-
     results: list[BeadResult] = []
     for k, (r_ids, h_ids) in enumerate(beads):
         kind = "omission" if not h_ids else "addition" if not r_ids else f"{len(r_ids)}-{len(h_ids)}"
@@ -459,10 +528,11 @@ def _evaluate_one(
     for name in MEAN_METRICS:
         total = stats[name].sum(axis=0)
         corpus[name] = float(total[0] / total[1]) if total[1] else 0.0
+    alignment = plan.alignment
     return SystemResult(
-        system=system,
-        hyp_name=hyp_name,
-        hyp_sentences=tuple(hyp_sents),
+        system=plan.system,
+        hyp_name=plan.hyp_name,
+        hyp_sentences=tuple(plan.hyp_sents),
         beads=tuple(results),
         stats=stats,
         corpus=corpus,

@@ -279,3 +279,34 @@ def test_many_system_plots_are_written_and_reproducible(tmp_path: Path, fake_enc
         assert all(d.startswith(b"\x89PNG") and len(d) > 10_000 for d in data)
         digests.append(data)
     assert digests[0] == digests[1]
+
+
+def test_chunked_corpus_evaluation_equals_one_pass(tmp_path: Path, fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
+    rows = [{**r, "seg_id": f"{r['seg_id']}-{k}", "hyp": r["hyp"] + f" {k}"} for k in range(3) for r in ROWS]
+    (tmp_path / "c.jsonl").write_text(_jsonl(rows))
+    corpus = read_corpus(tmp_path / "c.jsonl")
+    whole = evaluate_corpus(corpus, encoder=fake_encoder, checker=checker)
+    chunked = evaluate_corpus(corpus, encoder=fake_encoder, checker=checker, chunk=2)
+    assert len(whole.ref_sentences) == 9
+    assert segments_csv(chunked) == segments_csv(whole)
+    from eval.render.tables import summary_json
+
+    assert summary_json(chunked) == summary_json(whole)
+    assert chunked.ref_sentences == whole.ref_sentences
+    assert [s.hyp_sentences for s in chunked.systems] == [s.hyp_sentences for s in whole.systems]
+
+
+def test_lexical_worker_process_gives_the_same_numbers(
+    tmp_path: Path, fake_encoder, checker, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import eval.run
+
+    (tmp_path / "c.jsonl").write_text(_jsonl(ROWS))
+    corpus = read_corpus(tmp_path / "c.jsonl")
+    alone = evaluate_corpus(corpus, encoder=fake_encoder, checker=checker, config=RunConfig(workers=0))
+    monkeypatch.setattr(eval.run, "PARALLEL_MIN_PAIRS", 1)
+    beside = evaluate_corpus(corpus, encoder=fake_encoder, checker=checker, config=RunConfig(workers=1))
+    assert segments_csv(beside) == segments_csv(alone)
+    for a, b in zip(alone.systems, beside.systems, strict=True):
+        for m in a.stats:
+            assert np.array_equal(a.stats[m], b.stats[m])
