@@ -57,6 +57,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     e.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
 
+    m = sub.add_parser(
+        "meta", help="meta-evaluate mtdrift's metrics (and official ones) against human MQM scores"
+    )
+    m.add_argument(
+        "--data", required=True, help="corpus with human scores (JSONL/TSV, e.g. wmt23_zhen_mqm.dev.jsonl.gz)"
+    )
+    m.add_argument(
+        "--official",
+        help="official per-segment metric scores (TSV, e.g. *_official_metric_seg_scores*.tsv.gz)",
+    )
+    m.add_argument("--out", default="reports/meta", help="output directory (default reports/meta)")
+    m.add_argument("--human", default="mqm", help="the human score column (default mqm)")
+    m.add_argument(
+        "--resamples", type=int, default=1000, help="bootstrap resamples for the CIs (default 1000)"
+    )
+    m.add_argument("--seed", type=int, default=12345)
+    m.add_argument("--threads", type=int, default=None, help="torch threads for the model")
+    m.add_argument("--device", default="cpu")
+    m.add_argument("--cache", help="cache directory (as for evaluate)")
+    m.add_argument("--no-cache", action="store_true")
+
     c = sub.add_parser("check", help="fail when a summary regressed against a baseline summary")
     c.add_argument("--baseline", required=True, help="baseline summary.json (e.g. reports/baseline.json)")
     c.add_argument("--current", required=True, help="current summary.json")
@@ -76,7 +97,72 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "check":
         return _check(args)
+    if args.command == "meta":
+        return _meta(args)
     return _evaluate(args)
+
+
+def _meta(args: argparse.Namespace) -> int:
+    import json
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from eval.corpus import read_corpus, read_rows
+    from eval.meta import join_scores, meta_evaluate, metric_columns, read_official
+    from eval.metarun import OURS, human_table, meta_md, score_table
+    from eval.read import InputError
+    from eval.run import evaluate_corpus
+
+    try:
+        corpus = read_corpus(args.data)
+        human = human_table(read_rows(args.data), source=args.data, human=args.human)
+        official = read_official(args.official) if args.official else None
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        encoder, checker, cache = _model(args)
+        evaluation = evaluate_corpus(corpus, encoder=encoder, checker=checker, cache=cache)
+        ours = score_table(evaluation)
+        base = official if official is not None else human
+        if official is not None and args.human != "mqm":
+            base = base.drop(columns=["mqm"]).merge(human, on=["doc_id", "seg_id", "system"])
+        table = join_scores(base, ours, source=f"mtdrift scores of {args.data}")
+        names = [*OURS, *(metric_columns(official) if official is not None else [])]
+        result = meta_evaluate(table, names, human=args.human, n_resamples=args.resamples, seed=args.seed)
+    except InputError as err:
+        return _fail(str(err))
+    except ValueError as err:
+        return _fail(f"{args.data}: {err}")
+    doc = result.to_dict()
+    doc["signatures"] = dict(sorted(evaluation.signatures.items()))
+    (out / "meta.json").write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    text = meta_md(result)
+    (out / "meta.md").write_text(text, encoding="utf-8")
+    print(text, end="")
+    print(f"wrote {out}/: meta.json meta.md")
+    return EXIT_OK
+
+
+def _model(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The encoder, checker and cache the options ask for."""
+    from eval.read import InputError
+    from metrics.cache import Cache, CachedEncoder, default_cache_dir
+    from metrics.checks import FactChecker
+    from metrics.embed import Encoder, MiniLMEncoder
+
+    encoder: Encoder = MiniLMEncoder(device=args.device, threads=args.threads, progress=sys.stderr.isatty())
+    cache = None
+    if not args.no_cache:
+        where = Path(args.cache) if args.cache else default_cache_dir()
+        try:
+            cache = Cache(where)
+        except OSError as err:
+            raise InputError(
+                f"{where}: cannot use it as the cache directory ({err.strerror}); "
+                "give another with --cache DIR or run with --no-cache"
+            ) from None
+        encoder = CachedEncoder(encoder, cache)
+    return encoder, FactChecker(cache=cache), cache
 
 
 def _fail(message: str) -> int:

@@ -71,6 +71,16 @@ def read_corpus(path: str | Path) -> Corpus:
             columns, duplicate or missing segments, or two references for one segment.
     """
     p = Path(path)
+    return build_corpus(read_rows(p), name=str(p))
+
+
+def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The raw rows of a corpus file as ``(line number, row)``, every column kept.
+
+    Raises:
+        InputError: as :func:`read_corpus`, for the file itself and its syntax.
+    """
+    p = Path(path)
     fmt = _format(p)
     if fmt is None:
         raise InputError(f"{p}: unknown corpus format; expected a .jsonl or .tsv file (optionally .gz)")
@@ -90,8 +100,7 @@ def read_corpus(path: str | Path) -> Corpus:
                 f"{p}: not a valid gzip file ({err}); decompress it or drop the .gz suffix"
             ) from None
     text = decode_text(data, source=str(p))
-    rows = _jsonl_rows(text, str(p)) if fmt == "jsonl" else _tsv_rows(text, str(p))
-    return build_corpus(rows, name=str(p))
+    return _jsonl_rows(text, str(p)) if fmt == "jsonl" else _tsv_rows(text, str(p))
 
 
 def build_corpus(rows: Iterator[tuple[int, dict[str, Any]]], *, name: str) -> Corpus:

@@ -243,6 +243,10 @@ def evaluate(
     )
 
 
+CHUNK_PAIRS = 20_000
+"""Pairs per chunk of a corpus evaluation: bounds the embeddings held in memory at once."""
+
+
 def evaluate_corpus(
     corpus: Corpus,
     *,
@@ -250,15 +254,18 @@ def evaluate_corpus(
     checker: FactChecker,
     config: RunConfig | None = None,
     cache: Cache | None = None,
-    chunk: int = 2000,
+    chunk: int | None = None,
 ) -> Evaluation:
     """Score every system of a segment-level corpus: each row is one 1-1 bead.
 
     The reference segments are shared: embedded and checked once whatever the number of
     systems. ``config.aligned`` is implied. The corpus is processed ``chunk`` segments at a
-    time (all systems together), so embeddings of only one chunk are ever held in memory.
+    time (all systems together; default: ``CHUNK_PAIRS`` pairs' worth), so embeddings of only
+    one chunk are ever held in memory.
     """
     cfg = replace(config or RunConfig(), aligned=True)
+    if chunk is None:
+        chunk = max(1, CHUNK_PAIRS // max(1, len(corpus.hyps)))
     if chunk < 1:
         raise ValueError(f"chunk must be positive, got {chunk}")
     parts = []

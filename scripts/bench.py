@@ -39,8 +39,11 @@ def generated_corpus(path: Path, segments: int = 598, systems: int = 15) -> None
 
     from eval.segment import split_sentences
 
-    ref = [s.text for s in split_sentences((ROOT / "seeds/reference_cnn_003_ef437a482faa74df.txt").read_text())]
-    hyp = [s.text for s in split_sentences((ROOT / "seeds/candidate_roundtrip_000_7002d340e3ea555d.txt").read_text())]
+    seeds = ROOT / "seeds"
+    ref = [s.text for s in split_sentences((seeds / "reference_cnn_003_ef437a482faa74df.txt").read_text())]
+    hyp = [
+        s.text for s in split_sentences((seeds / "candidate_roundtrip_000_7002d340e3ea555d.txt").read_text())
+    ]
     rng = np.random.default_rng(12345)
     with gzip.open(path, "wt", encoding="utf-8") as fh:
         for s in range(systems):
@@ -48,7 +51,8 @@ def generated_corpus(path: Path, segments: int = 598, systems: int = 15) -> None
                 r = f"{ref[k % len(ref)]} {ref[(k * 7 + 3) % len(ref)]}"
                 words = f"{hyp[(k + s) % len(hyp)]} {ref[(k * 7 + 3) % len(ref)]}".split()
                 keep = [w for w in words if rng.random() > 0.1 * (s % 4)]
-                row = {"doc_id": f"d{k // 10}", "seg_id": k, "system": f"sys{s:02d}", "ref": r, "hyp": " ".join(keep)}
+                row = {"doc_id": f"d{k // 10}", "seg_id": k, "system": f"sys{s:02d}"}
+                row |= {"ref": r, "hyp": " ".join(keep)}
                 fh.write(json.dumps(row) + "\n")
 
 
@@ -130,10 +134,14 @@ def main() -> int:
     _, out = _run([sys.executable, "-c", _BARE.format(root=str(ROOT), data=str(data), threads=args.threads)])
     bare = json.loads(out)
     ratio = wall / bare["seconds"]
-    print(f"bare model.encode of the {bare['sentences']} distinct sentences: {bare['seconds']:.1f} s; ratio {ratio:.2f}")
+    print(
+        f"bare model.encode of the {bare['sentences']} distinct sentences: {bare['seconds']:.1f} s; "
+        f"ratio {ratio:.2f}"
+    )
 
     cached, _ = _run([*cmd, "--out", str(work / "warm")])
-    same = all((work / "cold" / f).read_bytes() == (work / "warm" / f).read_bytes() for f in ("segments.csv", "summary.json"))
+    files = ("segments.csv", "summary.json")
+    same = all((work / "cold" / f).read_bytes() == (work / "warm" / f).read_bytes() for f in files)
     print(f"cached run: {cached:.1f} s ({wall / cached:.1f}x faster), outputs identical: {same}")
 
     ter = sacre = float("nan")

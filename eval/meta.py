@@ -1,0 +1,798 @@
+"""Meta-evaluation: how well metric scores agree with human judgments (MQM).
+
+Inputs are rows of one (segment, system) pair each: a human score, a metric score, the
+segment ("item") the row belongs to and the system that produced it. Both scores are oriented
+**higher = better** (negate error rates such as TER before passing them in). The figures:
+
+* ``seg_kendall_by_item``: Kendall's tau-b across the systems within one item, averaged over
+  items with equal weight. An item where either the human or the metric scores are constant
+  (all tied; this includes an item with a single row) has no defined tau-b and is *skipped*:
+  it counts neither in the numerator nor in the denominator, and the number of skipped items is
+  reported. Ties inside an item are handled by tau-b itself (a pair tied on one side counts in
+  that side's tie correction, as in :func:`scipy.stats.kendalltau`).
+* ``seg_kendall`` and ``seg_pearson``: tau-b and Pearson's r pooled over all rows.
+* ``sys_pearson``, ``sys_kendall`` (tau-b) and ``sys_accuracy``: one score per system, the mean
+  of its rows, for the human and for the metric. Pairwise accuracy (Kocmi et al. 2021) is the
+  share of all ``k (k - 1) / 2`` system pairs on which ``sign(human_a - human_b)`` equals
+  ``sign(metric_a - metric_b)``. Ties: a pair tied on both sides counts as agreement, a pair tied
+  on exactly one side as disagreement, and every pair is in the denominator (no pair is
+  dropped). Means are compared exactly, without a tolerance.
+
+Confidence intervals are percentile bootstrap intervals over items: each resample draws as
+many items as there are, with replacement, from one :func:`numpy.random.default_rng` seeded
+once (``rng.choice(n_items, (n_resamples, n_items))``, the draw ``metrics.significance``
+uses), and keeps every row of a drawn item as often as it was drawn. The same draws serve
+every metric of one call, so the intervals of two metrics are paired. Resamples in which a
+figure is undefined (no usable item, a constant side) are left out of its quantiles.
+
+Reproducing the figures of ``../shared/data/mqm/README.md`` (WMT23 zh-en dev, 8,970 rows):
+the definitions above, applied to the official TSV as it is (the ``mqm`` column, which is
+already averaged over raters on the 8 segments that several raters scored; exact float
+comparisons, no tie tolerance), give every figure of the README's BLEU, chrF, TER, BERTScore,
+COMET-22, BLEURT-20, MetricX-23 and XCOMET-XL rows **once the value is rounded the way the
+README was: to 4 decimals, then to 3, halves rounded up**. Rounded once, three figures come
+out 0.001 lower than printed: chrF by-item tau 0.16947 (README 0.170), COMET-22 by-item tau
+0.23348 (0.234) and TER pairwise accuracy 83/105 = 0.790476 (0.791). No other definition tried
+(averaging per-rater taus on multi-rater segments, per-rater items, tau-a/tau-c, weighting items
+by pairs, micro-averaging, tie tolerances, recomputed MQM or sacrebleu scores) reproduces all
+rows; the double rounding reproduces all 40 figures. System means never tie on this data, so
+the README does not constrain the tie rule of the pairwise accuracy.
+
+Everything here is pure (no printing, logging or writing) except :func:`read_official`,
+which reads a file. Numbers are fractions in [-1, 1] (correlations) or [0, 1] (accuracy).
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, NamedTuple
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+from scipy import stats
+
+from eval.read import InputError
+
+KEYS: Final = ("doc_id", "seg_id", "system")
+"""The columns that identify one row (one system's output for one segment)."""
+ITEM_KEYS: Final = ("doc_id", "seg_id")
+"""The columns that identify one item (segment) by default."""
+HUMAN: Final = "mqm"
+"""The human score column of the official TSV."""
+DEFAULT_SEED: Final = 12345
+DEFAULT_RESAMPLES: Final = 1000
+DEFAULT_LEVEL: Final = 0.95
+
+FloatArray = NDArray[np.float64]
+
+
+# ---------------------------------------------------------------------------------------------
+# reading and joining
+
+
+def read_official(path: str | Path) -> pd.DataFrame:
+    """Read the official per-segment metric scores (``*_official_metric_seg_scores*.tsv[.gz]``).
+
+    Args:
+        path: a tab-separated file, gzip-compressed when its name ends in ``.gz``, with a header
+            line holding ``seg_id``, ``doc_id``, ``system`` and ``mqm``; every other column is a
+            metric's score.
+
+    Returns:
+        One row per (doc_id, seg_id, system), in file order: ``doc_id`` and ``system`` as str,
+        ``seg_id`` as int64, ``mqm`` and every metric column as float64.
+
+    Raises:
+        InputError: the file is missing, unreadable or not gzip; a required column is missing;
+            it has no rows; a key is duplicated; ``seg_id`` is not an integer; a score is not a
+            number; or ``mqm`` has missing values.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file; check the path")
+    if p.is_dir():
+        raise InputError(f"{p}: is a directory; expected the official metric scores (TSV, gzip)")
+    try:
+        table = pd.read_csv(
+            p,
+            sep="\t",
+            compression="gzip" if p.suffix == ".gz" else None,
+            dtype={"doc_id": str, "system": str},
+            keep_default_na=True,
+        )
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as err:
+        raise InputError(
+            f"{p}: cannot be read as {'gzip-compressed ' if p.suffix == '.gz' else ''}text ({err}); "
+            "expected the official metric scores TSV"
+        ) from None
+    except UnicodeDecodeError as err:
+        raise InputError(f"{p}: not valid UTF-8 (offset {err.start}); expected a UTF-8 TSV") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{p}: the file is empty; expected a TSV with a header line and rows") from None
+    except pd.errors.ParserError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else "parse error"
+        raise InputError(f"{p}: not a well-formed TSV ({first}); expected tab-separated columns") from None
+    return _check_official(table, str(p))
+
+
+def _check_official(table: pd.DataFrame, source: str) -> pd.DataFrame:
+    required = [*KEYS, HUMAN]
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        got = ", ".join(map(str, table.columns[:8])) + (" ..." if len(table.columns) > 8 else "")
+        raise InputError(
+            f"{source}: missing column(s) {', '.join(missing)}; expected a tab-separated header with "
+            f"{', '.join(required)} and metric columns, got {got or 'no columns'}"
+        )
+    if len(table) == 0:
+        raise InputError(f"{source}: has a header but no rows; expected one row per segment and system")
+    seg = pd.to_numeric(table["seg_id"], errors="coerce")
+    bad = seg.isna() | (seg != seg.round())
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"{source}: seg_id must be an integer, got {table['seg_id'].iloc[i]!r} on data row {i + 1}"
+        )
+    out = table.copy()
+    out["seg_id"] = seg.astype(np.int64)
+    for col in ("doc_id", "system"):
+        if out[col].isna().any():
+            i = int(np.flatnonzero(out[col].isna().to_numpy())[0])
+            raise InputError(f"{source}: {col} is empty on data row {i + 1}; expected a name on every row")
+        out[col] = out[col].astype(str)
+    for col in out.columns:
+        if col in KEYS:
+            continue
+        values = pd.to_numeric(out[col], errors="coerce")
+        wrong = values.isna() & out[col].notna()
+        if wrong.any():
+            i = int(np.flatnonzero(wrong.to_numpy())[0])
+            raise InputError(
+                f"{source}: column {col!r} must hold numbers, got {out[col].iloc[i]!r} on data row {i + 1}"
+            )
+        out[col] = values.astype(np.float64)
+    if out[HUMAN].isna().any():
+        raise InputError(
+            f"{source}: {HUMAN} is missing on {int(out[HUMAN].isna().sum())} row(s); expected a human "
+            "score on every row"
+        )
+    dup = out.duplicated(list(KEYS))
+    if dup.any():
+        row = out.loc[dup, list(KEYS)].iloc[0]
+        raise InputError(
+            f"{source}: {int(dup.sum())} duplicated row key(s), e.g. doc_id={row['doc_id']!r} "
+            f"seg_id={row['seg_id']} system={row['system']!r}; expected one row per segment and system"
+        )
+    return out
+
+
+def metric_columns(table: pd.DataFrame, human: str = HUMAN) -> list[str]:
+    """The metric score columns of a table from :func:`read_official` (all but keys and human)."""
+    return [c for c in table.columns if c not in KEYS and c != human]
+
+
+def join_scores(official: pd.DataFrame, scores: pd.DataFrame, *, source: str = "scores") -> pd.DataFrame:
+    """Add per-row metric scores to the official table, matched on (doc_id, seg_id, system).
+
+    Args:
+        official: the table from :func:`read_official` (or any table with the :data:`KEYS`).
+        scores: ``doc_id``, ``seg_id``, ``system`` and one or more score columns (higher =
+            better), one row per key, covering exactly the rows of ``official``.
+        source: what ``scores`` came from (a file name), used in error messages.
+
+    Returns:
+        ``official`` with the score columns appended, in ``official``'s row order.
+
+    Raises:
+        InputError: a key column is missing; no score column; a score column name is already
+            in ``official``; a key is duplicated; ``seg_id`` is not an integer; some rows of
+            either table have no match in the other; or a score is missing or not a number.
+    """
+    missing = [c for c in KEYS if c not in scores.columns]
+    if missing:
+        raise InputError(
+            f"{source}: missing key column(s) {', '.join(missing)}; expected {', '.join(KEYS)} "
+            f"and score columns, got {', '.join(map(str, scores.columns)) or 'no columns'}"
+        )
+    new = [c for c in scores.columns if c not in KEYS]
+    if not new:
+        raise InputError(f"{source}: no score column; expected {', '.join(KEYS)} and at least one score")
+    clash = [c for c in new if c in official.columns]
+    if clash:
+        raise InputError(
+            f"{source}: score column(s) {', '.join(map(str, clash))} already in the official table; "
+            "rename them"
+        )
+    right = scores.copy()
+    seg = pd.to_numeric(right["seg_id"], errors="coerce")
+    if (seg.isna() | (seg != seg.round())).any():
+        raise InputError(f"{source}: seg_id must be an integer on every row")
+    right["seg_id"] = seg.astype(np.int64)
+    right["doc_id"] = right["doc_id"].astype(str)
+    right["system"] = right["system"].astype(str)
+    dup = right.duplicated(list(KEYS))
+    if dup.any():
+        row = right.loc[dup, list(KEYS)].iloc[0]
+        raise InputError(
+            f"{source}: {int(dup.sum())} duplicated row key(s), e.g. doc_id={row['doc_id']!r} "
+            f"seg_id={row['seg_id']} system={row['system']!r}; expected one row per segment and system"
+        )
+    for col in new:
+        values = pd.to_numeric(right[col], errors="coerce")
+        if values.isna().any():
+            raise InputError(
+                f"{source}: column {col!r} has {int(values.isna().sum())} missing or non-numeric "
+                "value(s); expected a number on every row"
+            )
+        right[col] = values.astype(np.float64)
+    merged = official.merge(right, on=list(KEYS), how="outer", indicator=True, sort=False)
+    only_left = merged["_merge"] == "left_only"
+    only_right = merged["_merge"] == "right_only"
+    if only_left.any() or only_right.any():
+        parts = []
+        for mask, what in (
+            (only_left, "official rows without a score"),
+            (only_right, "scores without a row"),
+        ):
+            if mask.any():
+                row = merged.loc[mask, list(KEYS)].iloc[0]
+                parts.append(
+                    f"{int(mask.sum())} {what} (e.g. doc_id={row['doc_id']!r} seg_id={row['seg_id']} "
+                    f"system={row['system']!r})"
+                )
+        raise InputError(f"{source}: rows do not match the official table: {'; '.join(parts)}")
+    left = official.reset_index(drop=True)
+    out = left.merge(right, on=list(KEYS), how="left", sort=False, validate="one_to_one")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# statistics
+
+
+class ItemKendall(NamedTuple):
+    """Kendall tau-b by item: the mean over usable items, how many were used and skipped."""
+
+    mean_tau: float
+    n_used: int
+    n_skipped: int
+
+
+def _vectors(human: ArrayLike, metric: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    h = np.asarray(human, dtype=np.float64)
+    m = np.asarray(metric, dtype=np.float64)
+    if h.ndim != 1 or m.ndim != 1 or h.shape != m.shape:
+        raise ValueError(
+            f"expected two 1-D score arrays of equal length, got human {h.shape} and metric {m.shape}"
+        )
+    for name, a in (("human", h), ("metric", m)):
+        bad = ~np.isfinite(a)
+        if bad.any():
+            raise ValueError(
+                f"{name} scores hold {int(bad.sum())} NaN or infinite value(s); expected finite numbers"
+            )
+    return h, m
+
+
+def _labels(labels: ArrayLike, n: int, what: str) -> tuple[NDArray[np.intp], int]:
+    """Integer codes 0..k-1 for arbitrary hashable labels, and k."""
+    arr = np.asarray(labels)
+    if arr.ndim != 1 or len(arr) != n:
+        raise ValueError(f"expected {what} as a 1-D array of {n} labels, got shape {arr.shape}")
+    codes, uniques = pd.factorize(arr, sort=False)
+    if (codes < 0).any():
+        raise ValueError(
+            f"{what} hold {int((codes < 0).sum())} missing label(s); expected a label on every row"
+        )
+    return codes.astype(np.intp), len(uniques)
+
+
+_MAX_PAIRED_ITEM: Final = 256
+"""Items with more rows than this get their tau-b from scipy, one call each, instead of from
+the k (k - 1) / 2 listed pairs (which would take quadratic memory)."""
+
+
+class _ItemPairs:
+    """Every within-item pair of rows, once: rows are grouped by item code, and for each item
+    of size k (2 <= k <= :data:`_MAX_PAIRED_ITEM`) its k (k - 1) / 2 pairs are listed with the
+    item they belong to; larger items are listed in ``big``."""
+
+    def __init__(self, codes: NDArray[np.intp], n_items: int) -> None:
+        order = np.argsort(codes, kind="stable")
+        sizes = np.bincount(codes, minlength=n_items)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        firsts: list[NDArray[np.intp]] = []
+        seconds: list[NDArray[np.intp]] = []
+        owners: list[NDArray[np.intp]] = []
+        for k in np.unique(sizes):
+            if k < 2 or k > _MAX_PAIRED_ITEM:
+                continue
+            items = np.flatnonzero(sizes == k)
+            a, b = np.triu_indices(int(k), 1)
+            base = starts[items][:, None]
+            firsts.append(order[(base + a).ravel()])
+            seconds.append(order[(base + b).ravel()])
+            owners.append(np.repeat(items, len(a)))
+        empty = np.zeros(0, dtype=np.intp)
+        self.i = np.concatenate(firsts) if firsts else empty
+        self.j = np.concatenate(seconds) if seconds else empty
+        self.item = np.concatenate(owners) if owners else empty
+        self.n_items = n_items
+        self.order = order
+        self.sizes = sizes
+        self.starts = starts
+        self.big = np.flatnonzero(sizes > _MAX_PAIRED_ITEM)
+
+    def taus(self, h: FloatArray, m: FloatArray) -> FloatArray:
+        """Tau-b of every item; NaN where either side is constant (or the item has < 2 rows).
+
+        tau-b = S / sqrt(n_h * n_m): S sums sign(dh) * sign(dm) over the item's pairs, n_h
+        counts the pairs not tied in human, n_m those not tied in metric.
+        """
+        sh = np.sign(h[self.i] - h[self.j])
+        sm = np.sign(m[self.i] - m[self.j])
+        s = np.bincount(self.item, weights=sh * sm, minlength=self.n_items)
+        nh = np.bincount(self.item, weights=(sh != 0).astype(np.float64), minlength=self.n_items)
+        nm = np.bincount(self.item, weights=(sm != 0).astype(np.float64), minlength=self.n_items)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tau = s / np.sqrt(nh * nm)
+        tau[(nh == 0) | (nm == 0)] = np.nan
+        for t in self.big:
+            rows = self.order[self.starts[t] : self.starts[t] + self.sizes[t]]
+            tau[t] = _tau_b(h[rows], m[rows])
+        return np.clip(tau, -1.0, 1.0)
+
+    def rows_of(self, drawn: NDArray[np.intp]) -> NDArray[np.intp]:
+        """The row indices of the drawn items, each item's rows as often as it was drawn."""
+        lengths = self.sizes[drawn]
+        ends = np.cumsum(lengths)
+        offsets = np.arange(int(ends[-1]) if len(ends) else 0) - np.repeat(ends - lengths, lengths)
+        return self.order[np.repeat(self.starts[drawn], lengths) + offsets]
+
+
+def kendall_by_item(human: ArrayLike, metric: ArrayLike, items: ArrayLike) -> ItemKendall:
+    """Kendall tau-b across the rows (systems) of each item, averaged over items.
+
+    Args:
+        human: human scores, one per row (higher = better).
+        metric: metric scores, same rows (higher = better).
+        items: the item (segment) label of each row: a 1-D array of ints or strings (for a
+            compound key, combine it into one label, or use :func:`meta_evaluate`'s ``items``).
+
+    Returns:
+        ``(mean_tau, n_used, n_skipped)``: the unweighted mean tau-b of the items where both
+        sides vary, how many such items there are, and how many were skipped because either
+        side is constant in them (or they have one row). ``mean_tau`` is NaN if none is usable.
+
+    Raises:
+        ValueError: the arrays differ in length, are not 1-D, or hold NaN or infinite scores.
+    """
+    h, m = _vectors(human, metric)
+    codes, n_items = _labels(items, len(h), "items")
+    taus = _ItemPairs(codes, n_items).taus(h, m)
+    used = ~np.isnan(taus)
+    n_used = int(used.sum())
+    mean = float(taus[used].mean()) if n_used else math.nan
+    return ItemKendall(mean, n_used, n_items - n_used)
+
+
+def _constant(a: FloatArray) -> bool:
+    return len(a) < 2 or bool(np.all(a == a[0]))
+
+
+def seg_kendall(human: ArrayLike, metric: ArrayLike) -> float:
+    """Kendall tau-b pooled over all rows; NaN when either side is constant or < 2 rows.
+
+    Raises:
+        ValueError: the arrays differ in length, are not 1-D, or hold NaN or infinite scores.
+    """
+    h, m = _vectors(human, metric)
+    return _tau_b(h, m)
+
+
+def _tau_b(h: FloatArray, m: FloatArray) -> float:
+    if _constant(h) or _constant(m):
+        return math.nan
+    return float(stats.kendalltau(h, m).statistic)
+
+
+def seg_pearson(human: ArrayLike, metric: ArrayLike) -> float:
+    """Pearson's r pooled over all rows; NaN when either side is constant or < 2 rows.
+
+    Raises:
+        ValueError: the arrays differ in length, are not 1-D, or hold NaN or infinite scores.
+    """
+    h, m = _vectors(human, metric)
+    return _pearson(h, m)
+
+
+def _pearson(h: FloatArray, m: FloatArray) -> float:
+    if _constant(h) or _constant(m):
+        return math.nan
+    hc = h - h.mean()
+    mc = m - m.mean()
+    r = float(hc @ mc / math.sqrt(float(hc @ hc) * float(mc @ mc)))
+    return max(-1.0, min(1.0, r))
+
+
+def system_means(
+    human: ArrayLike, metric: ArrayLike, systems: ArrayLike
+) -> tuple[list[Any], FloatArray, FloatArray]:
+    """The mean human and metric score of each system over its rows.
+
+    Returns:
+        ``(names, human_means, metric_means)``, systems in order of first appearance.
+
+    Raises:
+        ValueError: the arrays differ in length, are not 1-D, or hold NaN or infinite scores.
+    """
+    h, m = _vectors(human, metric)
+    codes, k = _labels(systems, len(h), "systems")
+    counts = np.bincount(codes, minlength=k).astype(np.float64)
+    hm = np.bincount(codes, weights=h, minlength=k) / counts
+    mm = np.bincount(codes, weights=m, minlength=k) / counts
+    _, uniques = pd.factorize(np.asarray(systems), sort=False)
+    return list(uniques), hm, mm
+
+
+def sys_pearson(human: ArrayLike, metric: ArrayLike, systems: ArrayLike) -> float:
+    """Pearson's r between the systems' mean human and mean metric scores (NaN if < 2 systems
+    or a side is constant). Raises ValueError as :func:`system_means`."""
+    _, hm, mm = system_means(human, metric, systems)
+    return _pearson(hm, mm)
+
+
+def sys_kendall(human: ArrayLike, metric: ArrayLike, systems: ArrayLike) -> float:
+    """Kendall tau-b between the systems' mean human and mean metric scores (NaN if < 2 systems
+    or a side is constant). Raises ValueError as :func:`system_means`."""
+    _, hm, mm = system_means(human, metric, systems)
+    return _tau_b(hm, mm)
+
+
+def pairwise_accuracy(human_means: ArrayLike, metric_means: ArrayLike) -> float:
+    """Share of pairs ordered the same way: ``sign(dh) == sign(dm)`` over all pairs.
+
+    A pair tied on both sides agrees; a pair tied on one side only disagrees; no pair is
+    dropped. NaN when there are fewer than 2 entries.
+
+    Raises:
+        ValueError: the arrays differ in length, are not 1-D, or hold NaN or infinite scores.
+    """
+    h, m = _vectors(human_means, metric_means)
+    if len(h) < 2:
+        return math.nan
+    a, b = np.triu_indices(len(h), 1)
+    return float(np.mean(np.sign(h[a] - h[b]) == np.sign(m[a] - m[b])))
+
+
+def sys_accuracy(human: ArrayLike, metric: ArrayLike, systems: ArrayLike) -> float:
+    """Pairwise accuracy of the systems' mean scores (see :func:`pairwise_accuracy`).
+    Raises ValueError as :func:`system_means`."""
+    _, hm, mm = system_means(human, metric, systems)
+    return pairwise_accuracy(hm, mm)
+
+
+# ---------------------------------------------------------------------------------------------
+# bootstrap
+
+
+class Interval(NamedTuple):
+    """A confidence interval; both ends NaN when no resample gave a defined value."""
+
+    low: float
+    high: float
+
+
+SEGMENT_FIGURES: Final = ("seg_kendall_by_item", "seg_kendall", "seg_pearson")
+
+
+def _draws(n_items: int, n_resamples: int, seed: int) -> NDArray[np.intp]:
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be positive, got {n_resamples}")
+    if n_items < 1:
+        raise ValueError("expected at least one item to resample, got none")
+    rng = np.random.default_rng(seed)
+    return rng.choice(n_items, (n_resamples, n_items)).astype(np.intp)
+
+
+def _interval(values: FloatArray, level: float) -> Interval:
+    ok = values[~np.isnan(values)]
+    if len(ok) == 0:
+        return Interval(math.nan, math.nan)
+    alpha = 1.0 - level
+    low, high = np.quantile(ok, [alpha / 2, 1 - alpha / 2])
+    return Interval(float(low), float(high))
+
+
+def _check_level(level: float) -> None:
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be strictly between 0 and 1 (e.g. 0.95), got {level}")
+
+
+class _Bootstrap:
+    """Resampled segment-level figures for one (rows, items) layout and one set of draws."""
+
+    def __init__(self, codes: NDArray[np.intp], n_items: int, draws: NDArray[np.intp]) -> None:
+        self.pairs = _ItemPairs(codes, n_items)
+        self.codes = codes
+        self.draws = draws
+        # counts[b, t]: how often resample b drew item t
+        b = draws.shape[0]
+        flat = (np.arange(b)[:, None] * n_items + draws).ravel()
+        self.counts = np.bincount(flat, minlength=b * n_items).reshape(b, n_items).astype(np.float64)
+
+    def by_item(self, h: FloatArray, m: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Per-item taus and the resampled means (NaN where a resample has no usable item)."""
+        taus = self.pairs.taus(h, m)
+        used = ~np.isnan(taus)
+        w = self.counts[:, used]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = (w @ taus[used]) / w.sum(axis=1)
+        return taus, means
+
+    def pearson(self, h: FloatArray, m: FloatArray) -> FloatArray:
+        """Pooled Pearson of every resample, from per-item sums (exact, no loop)."""
+        n = self.pairs.n_items
+        hc = h - h.mean()
+        mc = m - m.mean()
+        sums = np.stack(
+            [
+                np.bincount(self.codes, minlength=n).astype(np.float64),
+                np.bincount(self.codes, weights=hc, minlength=n),
+                np.bincount(self.codes, weights=mc, minlength=n),
+                np.bincount(self.codes, weights=hc * hc, minlength=n),
+                np.bincount(self.codes, weights=mc * mc, minlength=n),
+                np.bincount(self.codes, weights=hc * mc, minlength=n),
+            ],
+            axis=1,
+        )
+        cnt, sh, sm, shh, smm, shm = (self.counts @ sums).T
+        with np.errstate(invalid="ignore", divide="ignore"):
+            vh = shh - sh * sh / cnt
+            vm = smm - sm * sm / cnt
+            r = (shm - sh * sm / cnt) / np.sqrt(vh * vm)
+        scale_h = max(float(hc @ hc), 1e-300)
+        scale_m = max(float(mc @ mc), 1e-300)
+        # a side constant within the resample: variance zero up to rounding
+        r[(vh <= 1e-12 * scale_h) | (vm <= 1e-12 * scale_m)] = np.nan
+        return np.clip(r, -1.0, 1.0)
+
+    def kendall(self, h: FloatArray, m: FloatArray) -> FloatArray:
+        """Pooled tau-b of every resample (one scipy call per resample)."""
+        out = np.empty(self.draws.shape[0])
+        for b, drawn in enumerate(self.draws):
+            rows = self.pairs.rows_of(drawn)
+            out[b] = _tau_b(h[rows], m[rows])
+        return out
+
+
+def bootstrap_ci(
+    human: ArrayLike,
+    metric: ArrayLike,
+    items: ArrayLike,
+    figure: str,
+    *,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    level: float = DEFAULT_LEVEL,
+) -> Interval:
+    """Percentile bootstrap interval of one segment-level figure, resampling items.
+
+    Args:
+        human, metric: scores per row (higher = better).
+        items: the item (segment) label of each row.
+        figure: one of :data:`SEGMENT_FIGURES` (``seg_kendall_by_item``, ``seg_kendall``,
+            ``seg_pearson``).
+        n_resamples: bootstrap resamples (default 1000).
+        seed: seed of the one :func:`numpy.random.default_rng` (default 12345).
+        level: the interval's coverage (default 0.95).
+
+    Returns:
+        ``(low, high)``; NaN ends when no resample gives a defined value.
+
+    Raises:
+        ValueError: an unknown figure, bad arrays, ``n_resamples < 1`` or ``level`` outside (0, 1).
+    """
+    if figure not in SEGMENT_FIGURES:
+        raise ValueError(f"figure must be one of {', '.join(SEGMENT_FIGURES)}, got {figure!r}")
+    _check_level(level)
+    h, m = _vectors(human, metric)
+    codes, n_items = _labels(items, len(h), "items")
+    boot = _Bootstrap(codes, n_items, _draws(n_items, n_resamples, seed))
+    run: Mapping[str, Callable[[FloatArray, FloatArray], FloatArray]] = {
+        "seg_kendall_by_item": lambda a, b: boot.by_item(a, b)[1],
+        "seg_kendall": boot.kendall,
+        "seg_pearson": boot.pearson,
+    }
+    return _interval(run[figure](h, m), level)
+
+
+# ---------------------------------------------------------------------------------------------
+# the whole meta-evaluation
+
+
+def _num(x: float) -> float | None:
+    """JSON-safe: NaN becomes None."""
+    return None if math.isnan(x) else x
+
+
+def _pair(ci: Interval) -> list[float | None]:
+    return [_num(ci.low), _num(ci.high)]
+
+
+@dataclass(frozen=True)
+class MetricMeta:
+    """The agreement of one metric with the human scores.
+
+    Correlations are in [-1, 1], accuracy in [0, 1]; NaN where undefined (a side constant).
+    The ``*_ci`` fields are percentile bootstrap intervals over items.
+    """
+
+    name: str
+    seg_kendall_by_item: float
+    seg_kendall_by_item_ci: Interval
+    seg_kendall: float
+    seg_kendall_ci: Interval
+    seg_pearson: float
+    seg_pearson_ci: Interval
+    sys_pearson: float
+    sys_kendall: float
+    sys_accuracy: float
+    n_items_used: int
+    n_items_skipped: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (NaN as None); intervals as ``[low, high]``."""
+        return {
+            "seg_kendall_by_item": _num(self.seg_kendall_by_item),
+            "seg_kendall_by_item_ci": _pair(self.seg_kendall_by_item_ci),
+            "seg_kendall": _num(self.seg_kendall),
+            "seg_kendall_ci": _pair(self.seg_kendall_ci),
+            "seg_pearson": _num(self.seg_pearson),
+            "seg_pearson_ci": _pair(self.seg_pearson_ci),
+            "sys_pearson": _num(self.sys_pearson),
+            "sys_kendall": _num(self.sys_kendall),
+            "sys_accuracy": _num(self.sys_accuracy),
+            "n_items_used": self.n_items_used,
+            "n_items_skipped": self.n_items_skipped,
+        }
+
+
+@dataclass(frozen=True)
+class MetaResult:
+    """Every metric's agreement with one human score over one table.
+
+    Attributes:
+        human: the human score column.
+        n_rows, n_items, n_systems: the table's size.
+        systems: system names, in order of first appearance.
+        n_resamples, seed, level: how the intervals were drawn.
+        metrics: per metric column, in the order asked for.
+    """
+
+    human: str
+    n_rows: int
+    n_items: int
+    n_systems: int
+    systems: tuple[str, ...]
+    n_resamples: int
+    seed: int
+    level: float
+    metrics: Mapping[str, MetricMeta] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``{"human", "n_rows", "n_items", "n_systems", "systems", "bootstrap":
+        {"n_resamples", "seed", "level"}, "metrics": {name: MetricMeta.to_dict()}}``."""
+        return {
+            "human": self.human,
+            "n_rows": self.n_rows,
+            "n_items": self.n_items,
+            "n_systems": self.n_systems,
+            "systems": list(self.systems),
+            "bootstrap": {"n_resamples": self.n_resamples, "seed": self.seed, "level": self.level},
+            "metrics": {name: m.to_dict() for name, m in self.metrics.items()},
+        }
+
+
+def meta_evaluate(
+    table: pd.DataFrame,
+    metric_columns: Sequence[str],
+    human: str = HUMAN,
+    *,
+    items: Sequence[str] = ITEM_KEYS,
+    system: str = "system",
+    n_resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    level: float = DEFAULT_LEVEL,
+) -> MetaResult:
+    """Segment- and system-level agreement of each metric column with the human column.
+
+    Args:
+        table: one row per (item, system), e.g. from :func:`read_official` or :func:`join_scores`.
+        metric_columns: the metric score columns to evaluate (higher = better), at least one.
+        human: the human score column (default ``mqm``).
+        items: the columns that together identify an item (default doc_id, seg_id).
+        system: the column naming the system.
+        n_resamples, seed, level: the bootstrap (default 1000 resamples, seed 12345, 95 %);
+            the same draws serve every metric.
+
+    Returns:
+        A :class:`MetaResult`; ``to_dict()`` gives its JSON layout.
+
+    Raises:
+        ValueError: a named column is missing, a score column holds NaN, infinite or
+            non-numeric values, no metric column is given, ``n_resamples < 1`` or ``level``
+            outside (0, 1).
+    """
+    if isinstance(metric_columns, str):
+        raise ValueError(
+            f"metric_columns must be a sequence of column names, got the string {metric_columns!r}"
+        )
+    if not metric_columns:
+        raise ValueError("expected at least one metric column, got none")
+    _check_level(level)
+    wanted = [*items, system, human, *metric_columns]
+    missing = [c for c in dict.fromkeys(wanted) if c not in table.columns]
+    if missing:
+        raise ValueError(
+            f"table lacks column(s) {', '.join(map(str, missing))}; "
+            f"it has {', '.join(map(str, table.columns))}"
+        )
+    if len(table) == 0:
+        raise ValueError("expected a table with rows, got an empty one")
+
+    def column(name: str) -> FloatArray:
+        values = pd.to_numeric(table[name], errors="coerce").to_numpy(dtype=np.float64)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            raise ValueError(
+                f"column {name!r} has {int(bad.sum())} missing, infinite or non-numeric value(s); "
+                "expected a number on every row"
+            )
+        return values
+
+    h = column(human)
+    codes = table.groupby(list(items), sort=False, dropna=False).ngroup().to_numpy().astype(np.intp)
+    n_items = int(codes.max()) + 1
+    sys_labels = table[system].astype(str).to_numpy()
+    names, _, _ = system_means(h, h, sys_labels)
+    boot = _Bootstrap(codes, n_items, _draws(n_items, n_resamples, seed))
+
+    results: dict[str, MetricMeta] = {}
+    for name in metric_columns:
+        m = column(name)
+        taus, tau_means = boot.by_item(h, m)
+        used = ~np.isnan(taus)
+        n_used = int(used.sum())
+        _, hm, mm = system_means(h, m, sys_labels)
+        results[name] = MetricMeta(
+            name=name,
+            seg_kendall_by_item=float(taus[used].mean()) if n_used else math.nan,
+            seg_kendall_by_item_ci=_interval(tau_means, level),
+            seg_kendall=_tau_b(h, m),
+            seg_kendall_ci=_interval(boot.kendall(h, m), level),
+            seg_pearson=_pearson(h, m),
+            seg_pearson_ci=_interval(boot.pearson(h, m), level),
+            sys_pearson=_pearson(hm, mm),
+            sys_kendall=_tau_b(hm, mm),
+            sys_accuracy=pairwise_accuracy(hm, mm),
+            n_items_used=n_used,
+            n_items_skipped=n_items - n_used,
+        )
+    return MetaResult(
+        human=human,
+        n_rows=len(table),
+        n_items=n_items,
+        n_systems=len(names),
+        systems=tuple(str(s) for s in names),
+        n_resamples=n_resamples,
+        seed=seed,
+        level=level,
+        metrics=results,
+    )

@@ -1,0 +1,63 @@
+"""`mtdrift meta` end to end: the real model and sacrebleu on WMT23 rows, against MQM."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from eval.cli import main
+from eval.meta import meta_evaluate, read_official
+from tests.conftest import MQM, need_mqm
+
+OFFICIAL = MQM.parent / "wmt23_zhen_official_metric_seg_scores.dev.tsv.gz"
+
+
+def _subset(tmp_path: Path, n_segments: int) -> tuple[Path, Path]:
+    with gzip.open(need_mqm(), "rt", encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
+    keep = sorted({r["seg_id"] for r in rows})[:n_segments]
+    data = tmp_path / "sub.jsonl.gz"
+    with gzip.open(data, "wt", encoding="utf-8") as fh:
+        for r in rows:
+            if r["seg_id"] in keep:
+                fh.write(json.dumps(r) + "\n")
+    official = read_official(OFFICIAL)
+    sub = tmp_path / "sub.tsv"
+    official[official["seg_id"].isin(keep)].to_csv(sub, sep="\t", index=False)
+    return data, sub
+
+
+@pytest.mark.model
+def test_meta_on_wmt23_rows_scores_mtdrift_beside_the_official_metrics(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    data, official = _subset(tmp_path, 25)
+    out = tmp_path / "meta"
+    args = ["meta", "--data", str(data), "--official", str(official), "--out", str(out), "--resamples", "50"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "| **fidelity** |" in printed and "| BLEU-refA |" in printed
+    doc = json.loads((out / "meta.json").read_text())
+    assert doc["n_rows"] == 25 * 15 and doc["n_systems"] == 15
+    metrics = doc["metrics"]
+    for name in ("bleu", "chrf", "chrfpp", "ter", "semantic", "tokenmatch", "fidelity", "COMET-refA"):
+        for key in ("seg_kendall_by_item", "seg_kendall", "seg_pearson", "sys_pearson", "sys_accuracy"):
+            assert key in metrics[name] and "sys_kendall" in metrics[name]
+    # mtdrift's sentence BLEU and chrF are sacrebleu's defaults, which the official columns are
+    for ours, theirs in (("bleu", "BLEU-refA"), ("chrf", "chrF-refA")):
+        for key in ("seg_kendall_by_item", "seg_kendall", "seg_pearson", "sys_pearson", "sys_accuracy"):
+            assert metrics[ours][key] == pytest.approx(metrics[theirs][key], abs=1e-9), (ours, key)
+    # the official figures are those of eval.meta on the same rows
+    table = read_official(official)
+    direct = meta_evaluate(table, ["BERTscore-refA"], n_resamples=50).to_dict()["metrics"]["BERTscore-refA"]
+    assert metrics["BERTscore-refA"]["seg_kendall_by_item"] == pytest.approx(direct["seg_kendall_by_item"])
+    assert (out / "meta.md").read_text().startswith("# mtdrift meta-evaluation")
+
+
+def test_meta_needs_human_scores(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    p = tmp_path / "c.jsonl"
+    p.write_text(json.dumps({"doc_id": "d", "seg_id": 0, "system": "A", "ref": "a b", "hyp": "a b"}) + "\n")
+    assert main(["meta", "--data", str(p), "--out", str(tmp_path / "o"), "--no-cache"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "line 1: no numeric 'mqm' field" in err and str(p) in err
