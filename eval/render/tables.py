@@ -123,7 +123,21 @@ def _stat(x: float) -> float | int:
 
 
 def summary_json(evaluation: Evaluation) -> str:
-    return json.dumps(summary(evaluation), indent=2, ensure_ascii=False) + "\n"
+    """``summary.json``: indented, except that each bead's statistics stay on one line."""
+    doc = summary(evaluation)
+    rows: list[str] = []
+    for s in doc["systems"]:
+        seg = s["segments"]
+        for key in ("ref_ids",):
+            rows.append(json.dumps(seg[key], separators=(",", ":")))
+            seg[key] = f"\x00{len(rows) - 1}\x00"
+        for m, matrix in seg["stats"].items():
+            rows.append("[" + ",".join(json.dumps(r, separators=(",", ":")) for r in matrix) + "]")
+            seg["stats"][m] = f"\x00{len(rows) - 1}\x00"
+    text = json.dumps(doc, indent=2, ensure_ascii=False)
+    for k, raw in enumerate(rows):
+        text = text.replace(f'"\\u0000{k}\\u0000"', raw, 1)
+    return text + "\n"
 
 
 def _mark(text: str, spans: list[tuple[int, int]]) -> str:
