@@ -286,6 +286,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     (out / "compare.json").write_text(cmp.to_json(comparison, primary, sigs, alpha), encoding="utf-8")
     (out / "compare.tex").write_text(cmp.to_tex(comparison, primary, sigs, alpha), encoding="utf-8")
     (out / "compare.csv").write_text(cmp.to_csv(comparison, primary, alpha), encoding="utf-8")
+    from eval.render.html import report_html
+
+    (out / "report.html").write_text(
+        report_html(evaluation, comparison, primary=primary, alpha=alpha), encoding="utf-8"
+    )
+    written.append("report.html")
     if not args.no_plots:
         from eval.render.plots import plot_systems, write_plots
 
