@@ -138,8 +138,11 @@ def _meta(args: argparse.Namespace) -> int:
     (out / "meta.json").write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     text = meta_md(result)
     (out / "meta.md").write_text(text, encoding="utf-8")
+    from eval.render.plots import plot_meta
+
+    plot_meta(result.to_dict(), OURS, out / "meta.png")
     print(text, end="")
-    print(f"wrote {out}/: meta.json meta.md")
+    print(f"wrote {out}/: meta.json meta.md meta.png")
     return EXIT_OK
 
 

@@ -53,6 +53,7 @@ def test_meta_on_wmt23_rows_scores_mtdrift_beside_the_official_metrics(tmp_path:
     direct = meta_evaluate(table, ["BERTscore-refA"], n_resamples=50).to_dict()["metrics"]["BERTscore-refA"]
     assert metrics["BERTscore-refA"]["seg_kendall_by_item"] == pytest.approx(direct["seg_kendall_by_item"])
     assert (out / "meta.md").read_text().startswith("# mtdrift meta-evaluation")
+    assert (out / "meta.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_meta_needs_human_scores(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]

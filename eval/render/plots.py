@@ -654,6 +654,64 @@ def plot_systems(comparison: Comparison, primary: str, path: Path, alpha: float 
         _save(fig, path)
 
 
+# --- meta-evaluation --------------------------------------------------------------------
+
+
+def plot_meta(meta: dict[str, object], ours: Sequence[str], path: Path) -> None:
+    """``meta.png``: each metric's segment-level Kendall tau by item with its 95 % CI (left)
+    and system-level pairwise accuracy (right); mtdrift's metrics in blue, the official ones in
+    grey, both panels sorted by tau by item.
+
+    Args:
+        meta: ``MetaResult.to_dict()``.
+        ours: names of mtdrift's metrics.
+        path: the PNG file to write.
+    """
+    metrics = meta["metrics"]
+    assert isinstance(metrics, dict)
+    names = sorted(
+        metrics,
+        key=lambda m: (
+            -(metrics[m]["seg_kendall_by_item"] if metrics[m]["seg_kendall_by_item"] is not None else -9)
+        ),
+    )
+    height = 1.6 + 0.28 * len(names)
+    with _style():
+        fig = _figure((11.0, height))
+        left, right = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [3, 2]})
+        ys = np.arange(len(names))[::-1]
+        for y, m in zip(ys, names, strict=True):
+            r = metrics[m]
+            colour = "#1f77b4" if m in ours else "#7f7f7f"
+            tau, ci = r["seg_kendall_by_item"], r["seg_kendall_by_item_ci"]
+            if tau is not None:
+                if ci and None not in ci:
+                    left.plot(ci, [y, y], color=colour, lw=1.4)
+                left.plot([tau], [y], "o", color=colour, ms=5)
+            if r["sys_accuracy"] is not None:
+                right.barh([y], [r["sys_accuracy"]], color=colour, height=0.6)
+                right.text(r["sys_accuracy"] + 0.005, y, f"{r['sys_accuracy']:.3f}", va="center", fontsize=7)
+        left.set_yticks(ys)
+        left.set_yticklabels([_esc(m) for m in names], fontsize=8)
+        left.set_xlabel("segment-level Kendall tau-b by item (95 % CI)", fontsize=8.5)
+        right.set_xlabel("system-level pairwise accuracy", fontsize=8.5)
+        right.set_xlim(0.5, 1.0)
+        for ax in (left, right):
+            ax.grid(axis="x", color="#eeeeee", lw=0.6)
+            ax.tick_params(labelsize=7.5)
+            for side in ("top", "right"):
+                ax.spines[side].set_visible(False)
+        fig.suptitle(
+            _esc(f"Agreement with MQM · {meta['n_rows']} rows, {meta['n_items']} segments, "
+                 f"{meta['n_systems']} systems · blue: mtdrift"),
+            fontsize=10, x=0.01, ha="left",
+        )  # fmt: skip
+        fig.subplots_adjust(
+            left=0.2, right=0.97, top=1 - 0.5 / height, bottom=0.55 / height + 0.03, wspace=0.08
+        )
+        _save(fig, path)
+
+
 # --- alignment --------------------------------------------------------------------------
 
 
