@@ -110,7 +110,7 @@ def _meta(args: argparse.Namespace) -> int:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     from eval.corpus import read_corpus, read_rows
     from eval.meta import join_scores, meta_evaluate, metric_columns, read_official
-    from eval.metarun import OURS, human_table, meta_md, score_table
+    from eval.metarun import OURS, gold_spans, human_table, meta_md, score_table, span_scores
     from eval.read import InputError
     from eval.run import evaluate_corpus
 
@@ -129,14 +129,18 @@ def _meta(args: argparse.Namespace) -> int:
         table = join_scores(base, ours, source=f"mtdrift scores of {args.data}")
         names = [*OURS, *(metric_columns(official) if official is not None else [])]
         result = meta_evaluate(table, names, human=args.human, n_resamples=args.resamples, seed=args.seed)
+        gold = gold_spans(read_rows(args.data))
+        spans = span_scores(evaluation, gold) if gold else None
     except InputError as err:
         return _fail(str(err))
     except ValueError as err:
         return _fail(f"{args.data}: {err}")
     doc = result.to_dict()
+    if spans is not None:
+        doc["spans"] = spans
     doc["signatures"] = dict(sorted(evaluation.signatures.items()))
     (out / "meta.json").write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    text = meta_md(result)
+    text = meta_md(result, spans=spans)
     (out / "meta.md").write_text(text, encoding="utf-8")
     from eval.render.plots import plot_meta
 

@@ -85,6 +85,61 @@ def score_table(evaluation: Evaluation) -> pd.DataFrame:
     return table
 
 
+Key3 = tuple[str, str, str]
+
+
+def gold_spans(rows: Iterator[tuple[int, dict[str, Any]]]) -> dict[Key3, dict[str, set[int]]]:
+    """Annotators' target-side error spans per row: character positions of the hypothesis,
+    ``{"all": ..., "major": ...}``, keyed ``(doc_id, seg_id, system)``; rows without an
+    ``errors`` list are left out."""
+    out: dict[Key3, dict[str, set[int]]] = {}
+    for _, row in rows:
+        errors = row.get("errors")
+        if not isinstance(errors, list):
+            continue
+        key = (str(row.get("doc_id", "")), str(row.get("seg_id")), str(row["system"]))
+        spans = out.setdefault(key, {"all": set(), "major": set()})
+        for e in errors:
+            if not isinstance(e, dict) or e.get("span_in") != "target":
+                continue
+            chars = set(range(int(e["start"]), int(e["end"])))
+            spans["all"] |= chars
+            if e.get("severity") == "major":
+                spans["major"] |= chars
+    return out
+
+
+def span_scores(evaluation: Evaluation, gold: dict[Key3, dict[str, set[int]]]) -> dict[str, dict[str, float]]:
+    """Character-level precision, recall and F1 of mtdrift's drifted hypothesis spans (tokens
+    without a counterpart, changed names and numbers) against the annotators' target-side
+    spans, micro-averaged over rows, for all errors and for major ones (as the WMT23 error-span
+    task scores spans)."""
+    keys = evaluation.keys
+    if keys is None:
+        raise ValueError("span scores need a corpus evaluation (segment keys)")
+    counts = {level: [0, 0, 0] for level in ("all", "major")}  # tp, ours, theirs
+    for s in evaluation.systems:
+        for b in s.beads:
+            doc_id, seg_id = keys[b.ref_ids[0]]
+            g = gold.get((doc_id, seg_id, s.system))
+            if g is None:
+                continue
+            ours: set[int] = set()
+            for a, e in [*b.hyp_spans, *(f.hyp_span for f in b.reasons if f.hyp_span)]:
+                ours |= set(range(a, e))
+            for level in counts:
+                c = counts[level]
+                c[0] += len(ours & g[level])
+                c[1] += len(ours)
+                c[2] += len(g[level])
+    out = {}
+    for level, (tp, n_ours, n_theirs) in counts.items():
+        p = tp / n_ours if n_ours else 0.0
+        r = tp / n_theirs if n_theirs else 0.0
+        out[level] = {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
+    return out
+
+
 def _f(x: float | None) -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
 
@@ -96,7 +151,9 @@ def _ci(ci: Sequence[float | None] | None) -> str:
     return f"[{_f(lo)}, {_f(hi)}]"
 
 
-def meta_md(result: MetaResult, ours: Sequence[str] = OURS) -> str:
+def meta_md(
+    result: MetaResult, ours: Sequence[str] = OURS, spans: dict[str, dict[str, float]] | None = None
+) -> str:
     """The table of ``meta.md``: one row per metric, mtdrift's first, by-item tau first."""
     data = result.to_dict()
     metrics = data["metrics"]
@@ -122,6 +179,21 @@ def meta_md(result: MetaResult, ours: Sequence[str] = OURS) -> str:
             f"{m['n_items_skipped']} | {_f(m['seg_kendall'])} | {_f(m['seg_pearson'])} | "
             f"{_f(m['sys_pearson'])} | {_f(m['sys_kendall'])} | {_f(m['sys_accuracy'])} |"
         )
+    if spans:
+        out += [
+            "",
+            "## Drifted spans against the annotators' target-side error spans",
+            "",
+            "Character-level, micro-averaged over rows (mtdrift's spans: hypothesis tokens without a "
+            "counterpart in the reference, changed names and numbers).",
+            "",
+            "| errors | precision | recall | F1 |",
+            "|---|---:|---:|---:|",
+            *(
+                f"| {level} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} |"
+                for level, v in spans.items()
+            ),
+        ]
     return "\n".join(out) + "\n"
 
 

@@ -54,6 +54,10 @@ def test_meta_on_wmt23_rows_scores_mtdrift_beside_the_official_metrics(tmp_path:
     assert metrics["BERTscore-refA"]["seg_kendall_by_item"] == pytest.approx(direct["seg_kendall_by_item"])
     assert (out / "meta.md").read_text().startswith("# mtdrift meta-evaluation")
     assert (out / "meta.png").read_bytes().startswith(b"\x89PNG")
+    for level in ("all", "major"):
+        assert set(doc["spans"][level]) == {"precision", "recall", "f1"}
+        assert 0 < doc["spans"][level]["precision"] < 1 and 0 < doc["spans"][level]["recall"] < 1
+    assert "## Drifted spans against the annotators' target-side error spans" in printed
 
 
 def test_meta_needs_human_scores(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -62,3 +66,37 @@ def test_meta_needs_human_scores(tmp_path: Path, capsys) -> None:  # type: ignor
     assert main(["meta", "--data", str(p), "--out", str(tmp_path / "o"), "--no-cache"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "line 1: no numeric 'mqm' field" in err and str(p) in err
+
+
+def test_span_scores_count_characters(tmp_path: Path, fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
+    from eval.corpus import read_corpus, read_rows
+    from eval.metarun import gold_spans, span_scores
+    from eval.run import evaluate_corpus
+
+    hyp = "He paid 30 dollars for the old car."
+    rows = [
+        {"doc_id": "d", "seg_id": 0, "system": "A", "reference": "He paid 300 dollars for the old car.",
+         "hypothesis": hyp, "mqm": -5.0,
+         "errors": [{"severity": "major", "span_in": "target", "start": 8, "end": 10, "span": "30"},
+                    {"severity": "minor", "span_in": "target", "start": 27, "end": 34, "span": "old car"},
+                    {"severity": "major", "span_in": "source", "start": 0, "end": 3, "span": "x"}]},
+    ]  # fmt: skip
+    p = tmp_path / "c.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    gold = gold_spans(read_rows(p))
+    assert gold[("d", "0", "A")]["major"] == {8, 9}
+    assert gold[("d", "0", "A")]["all"] == {8, 9, *range(27, 34)}
+    ev = evaluate_corpus(read_corpus(p), encoder=fake_encoder, checker=checker)
+    bead = ev.systems[0].beads[0]
+    ours = {
+        i
+        for a, e in [*bead.hyp_spans, *(f.hyp_span for f in bead.reasons if f.hyp_span)]
+        for i in range(a, e)
+    }
+    assert {8, 9} <= ours  # the changed number is marked
+    scores = span_scores(ev, gold)
+    assert scores["major"]["recall"] == 1.0
+    assert scores["major"]["precision"] == pytest.approx(2 / len(ours))
+    tp = len(ours & gold[("d", "0", "A")]["all"])
+    assert scores["all"]["recall"] == pytest.approx(tp / 9)
+    assert 0 < scores["all"]["f1"] <= 1
