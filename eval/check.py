@@ -26,7 +26,7 @@ import numpy as np
 
 from eval.pairing import common_units, unit_stats
 from metrics.registry import DISPLAY, METRICS, get_metric
-from metrics.significance import Resampler, Resampling, delta_for_agreement, holm, p_value
+from metrics.significance import Comparison, Resampling, compare, delta_for_agreement
 
 AGREEMENT_FOR_TOLERANCE = 75.0  # percent of people who would notice the drop
 
@@ -149,10 +149,10 @@ def check(
     paired: dict[str, int | None] = {}
     for b, c in pairs:
         metrics = [m for m in METRICS if m in b["corpus"] and m in c["corpus"]]
-        pvals = _paired_pvalues(b, c, metrics, int(baseline["reference"]["segments"]), resampling)
-        paired[c["system"]] = None if pvals is None else pvals[1]
-        adjusted = holm([pvals[0][m] for m in metrics]) if pvals is not None else [None] * len(metrics)
-        for m, p in zip(metrics, adjusted, strict=True):
+        tested = _paired_test(b, c, metrics, int(baseline["reference"]["segments"]), resampling)
+        paired[c["system"]] = None if tested is None else tested.n_segments
+        for m in metrics:
+            p = None if tested is None else tested.get("current", m).p_holm
             hib = get_metric(m).higher_is_better
             old, new = float(b["corpus"][m]), float(c["corpus"][m])
             drop = round((old - new) if hib else (new - old), 9)
@@ -214,27 +214,27 @@ def _pair_systems(
     return [(s, by_name[s["system"]]) for s in baseline]
 
 
-def _paired_pvalues(
+def _paired_test(
     b: Mapping[str, Any],
     c: Mapping[str, Any],
     metrics: Sequence[str],
     n_ref: int,
     resampling: Resampling | None,
-) -> tuple[dict[str, float], int] | None:
+) -> Comparison | None:
+    """The paired tests of ``metrics`` between the two systems' segment statistics (AR p-values
+    Holm-corrected over the metrics), or ``None`` when a side has none."""
     sb, sc = b.get("segments"), c.get("segments")
     if not sb or not sc or not metrics:
         return None
     beads_b = [tuple(ids) for ids in sb["ref_ids"]]
     beads_c = [tuple(ids) for ids in sc["ref_ids"]]
     units = common_units(n_ref, [beads_b, beads_c])
-    ub = unit_stats(units, beads_b, {m: np.asarray(sb["stats"][m], dtype=np.float64) for m in metrics})
-    uc = unit_stats(units, beads_c, {m: np.asarray(sc["stats"][m], dtype=np.float64) for m in metrics})
-    rs = Resampler(len(units), resampling)
-    out: dict[str, float] = {}
-    for m in metrics:
-        metric = get_metric(m)
-        old = float(metric.corpus_scores(ub[m].sum(axis=0, keepdims=True))[0])
-        new = float(metric.corpus_scores(uc[m].sum(axis=0, keepdims=True))[0])
-        a, z = rs.ar_scores(metric, ub[m], uc[m])
-        out[m] = p_value(np.abs(a - z), abs(new - old))
-    return out, len(units)
+    stats = {
+        "baseline": unit_stats(
+            units, beads_b, {m: np.asarray(sb["stats"][m], dtype=np.float64) for m in metrics}
+        ),
+        "current": unit_stats(
+            units, beads_c, {m: np.asarray(sc["stats"][m], dtype=np.float64) for m in metrics}
+        ),
+    }
+    return compare(stats, baseline="baseline", metrics=metrics, resampling=resampling)

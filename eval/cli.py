@@ -150,14 +150,17 @@ def _meta(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _model(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    """The encoder, checker and cache the options ask for."""
+def _model(args: argparse.Namespace, *, progress: bool = True):  # type: ignore[no-untyped-def]
+    """The encoder, checker and cache the options ask for (``--device``, ``--threads``,
+    ``--cache``, ``--no-cache``); a progress bar on stderr when it is a terminal."""
     from eval.read import InputError
     from metrics.cache import Cache, CachedEncoder, default_cache_dir
     from metrics.checks import FactChecker
     from metrics.embed import Encoder, MiniLMEncoder
 
-    encoder: Encoder = MiniLMEncoder(device=args.device, threads=args.threads, progress=sys.stderr.isatty())
+    encoder: Encoder = MiniLMEncoder(
+        device=args.device, threads=args.threads, progress=progress and sys.stderr.isatty()
+    )
     cache = None
     if not args.no_cache:
         where = Path(args.cache) if args.cache else default_cache_dir()
@@ -232,27 +235,9 @@ def _evaluate(args: argparse.Namespace) -> int:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise InputError(f"{out}: cannot create the output directory ({err.strerror})") from None
-        from metrics.cache import Cache, CachedEncoder, default_cache_dir
-        from metrics.checks import FactChecker
-        from metrics.embed import Encoder, MiniLMEncoder, ModelUnavailableError
+        from metrics.embed import ModelUnavailableError
 
-        encoder: Encoder = MiniLMEncoder(
-            device=args.device,
-            threads=args.threads,
-            progress=sys.stderr.isatty() and not args.quiet,
-        )
-        cache = None
-        if not args.no_cache:
-            where = Path(args.cache) if args.cache else default_cache_dir()
-            try:
-                cache = Cache(where)
-            except OSError as err:
-                raise InputError(
-                    f"{where}: cannot use it as the cache directory ({err.strerror}); "
-                    "give another with --cache DIR or run with --no-cache"
-                ) from None
-            encoder = CachedEncoder(encoder, cache)
-        checker = FactChecker(cache=cache)
+        encoder, checker, cache = _model(args, progress=not args.quiet)
         try:
             config = RunConfig(aligned=args.aligned, workers=max(0, args.workers))
             if args.data:

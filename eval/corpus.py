@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eval.read import NORMALIZATION, InputError, decode_text
+from eval.read import NORMALIZATION, InputError, decode_text, read_bytes
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "doc_id": ("doc_id",),
@@ -84,14 +84,7 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     fmt = _format(p)
     if fmt is None:
         raise InputError(f"{p}: unknown corpus format; expected a .jsonl or .tsv file (optionally .gz)")
-    if not p.exists():
-        raise InputError(f"{p}: no such file; check the path")
-    if p.is_dir():
-        raise InputError(f"{p}: is a directory; expected a {fmt.upper()} file")
-    try:
-        data = p.read_bytes()
-    except OSError as err:
-        raise InputError(f"{p}: cannot be read ({err.strerror}); check its permissions") from None
+    data = read_bytes(p, f"a {fmt.upper()} file")
     if p.suffix == ".gz":
         try:
             data = gzip.decompress(data)

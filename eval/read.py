@@ -64,12 +64,21 @@ def read_text(path: str | Path) -> str:
         InputError: the path is missing, a directory, unreadable, or its content is bad.
     """
     p = Path(path)
-    if not p.exists():
-        raise InputError(f"{p}: no such file; check the path")
-    if p.is_dir():
-        raise InputError(f"{p}: is a directory; expected a text file")
+    return decode_text(read_bytes(p, "a text file"), source=str(p))
+
+
+def read_bytes(path: Path, expected: str) -> bytes:
+    """A file's bytes, or an :class:`InputError` naming it (missing, a directory, unreadable).
+
+    Args:
+        path: the file.
+        expected: what it should be, for the message (``"a text file"``).
+    """
+    if not path.exists():
+        raise InputError(f"{path}: no such file; check the path")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory; expected {expected}")
     try:
-        data = p.read_bytes()
+        return path.read_bytes()
     except OSError as err:
-        raise InputError(f"{p}: cannot be read ({err.strerror}); check its permissions") from None
-    return decode_text(data, source=str(p))
+        raise InputError(f"{path}: cannot be read ({err.strerror}); check its permissions") from None

@@ -531,10 +531,7 @@ def _score(
         )
     for name in MEAN_METRICS:
         stats[name] = np.array([[getattr(b, name), 1.0] for b in results], dtype=np.float64).reshape(-1, 2)
-    corpus = {name: get_lexical(name).corpus_score(stats[name]) for name in LEXICAL_METRICS}
-    for name in MEAN_METRICS:
-        total = stats[name].sum(axis=0)
-        corpus[name] = float(total[0] / total[1]) if total[1] else 0.0
+    corpus = {name: corpus_score(get_metric(name), rows) for name, rows in stats.items()}
     alignment = plan.alignment
     return SystemResult(
         system=plan.system,

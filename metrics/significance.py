@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -306,8 +306,7 @@ def compare(
             pending.append((system, name))
     adjusted = holm([results[k].p_ar for k in pending])
     for key, p in zip(pending, adjusted, strict=True):
-        r = results[key]
-        results[key] = MetricResult(**{**r.__dict__, "p_holm": p})
+        results[key] = replace(results[key], p_holm=p)
     return Comparison(
         baseline=baseline,
         systems=systems,

@@ -11,11 +11,10 @@ search box, sorting by any column, and the signatures. A pure function of the ev
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Mapping
 
 from eval.render.compare import significant
-from eval.render.tables import _bead_spans, corpus_rows
+from eval.render.tables import bead_spans, corpus_rows, mark_spans
 from eval.run import BeadResult, Evaluation
 from metrics.registry import DISPLAY, MEAN_METRICS, get_metric
 from metrics.significance import Comparison
@@ -122,18 +121,7 @@ def _e(text: object) -> str:
 
 
 def _marked(text: str, spans: list[tuple[int, int]]) -> str:
-    merged: list[list[int]] = []
-    for s, e in sorted(spans):
-        if merged and s <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], e)
-        else:
-            merged.append([s, e])
-    out, pos = [], 0
-    for s, e in merged:
-        out += [_e(text[pos:s]), f"<mark>{_e(text[s:e])}</mark>"]
-        pos = e
-    out.append(_e(text[pos:]))
-    return "".join(out)
+    return mark_spans(text, spans, escape=_e, open_="<mark>", close="</mark>")
 
 
 def bead_id(system_index: int, bead: BeadResult) -> str:
@@ -218,7 +206,7 @@ def _bead_rows(evaluation: Evaluation) -> str:
     out = []
     for k, s in enumerate(evaluation.systems):
         for b in s.beads:
-            rs, hs = _bead_spans(b)
+            rs, hs = bead_spans(b)
             ref = _marked(b.ref, rs) if b.ref_ids else ""
             hyp = _marked(b.hyp, hs) if b.hyp_ids else ""
             ref_cell = (
@@ -286,7 +274,6 @@ def report_html(
         f"<col style='width:{widths.get(n, 72)}px'>" if n in widths or t == "num" else "<col>"
         for n, t in _COLUMNS
     )
-    meta = json.dumps({"systems": systems}).replace("</", "<\\/")
     lower = [DISPLAY[m] for m in ("ter",) if not get_metric(m).higher_is_better]
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -316,7 +303,6 @@ def report_html(
 </tbody></table>
 <h2>Signatures</h2>
 <div class="sigs">{"".join(f"<div><b>{_e(k)}</b>: {_e(v)}</div>" for k, v in sorted(sigs.items()))}</div>
-<script type="application/json" id="meta">{meta}</script>
 <script>{_JS}</script>
 </body></html>
 """

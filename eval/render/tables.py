@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 from eval.run import BeadResult, Evaluation, SystemResult
@@ -140,28 +141,39 @@ def summary_json(evaluation: Evaluation) -> str:
     return text + "\n"
 
 
-def _mark(text: str, spans: list[tuple[int, int]]) -> str:
-    """Wrap the (merged) spans of ``text`` in ``**``."""
+def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted spans with overlapping or touching ones merged."""
     merged: list[list[int]] = []
     for s, e in sorted(spans):
         if merged and s <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], e)
         else:
             merged.append([s, e])
+    return [(s, e) for s, e in merged]
+
+
+def mark_spans(
+    text: str, spans: list[tuple[int, int]], *, escape: Callable[[str], str], open_: str, close: str
+) -> str:
+    """``text`` escaped, each (merged) span wrapped in ``open_`` ... ``close``."""
     out, pos = [], 0
-    for s, e in merged:
-        out.append(_md_escape(text[pos:s]))
-        out.append(f"**{_md_escape(text[s:e])}**")
+    for s, e in merge_spans(spans):
+        out += [escape(text[pos:s]), open_, escape(text[s:e]), close]
         pos = e
-    out.append(_md_escape(text[pos:]))
+    out.append(escape(text[pos:]))
     return "".join(out)
+
+
+def _mark(text: str, spans: list[tuple[int, int]]) -> str:
+    """Wrap the (merged) spans of ``text`` in ``**``."""
+    return mark_spans(text, spans, escape=_md_escape, open_="**", close="**")
 
 
 def _md_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("*", "\\*")
 
 
-def _bead_spans(b: BeadResult) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+def bead_spans(b: BeadResult) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     ref = list(b.ref_spans) + [f.ref_span for f in b.reasons if f.ref_span]
     hyp = list(b.hyp_spans) + [f.hyp_span for f in b.reasons if f.hyp_span]
     return ref, hyp
@@ -235,7 +247,7 @@ def report_md(evaluation: Evaluation) -> str:
             "|---|---|---|---|---|---|---|",
         ]
         for b in drifted:
-            rs, hs = _bead_spans(b)
+            rs, hs = bead_spans(b)
             out.append(
                 f"| {b.index} | {b.kind} | {b.drift} | {b.fidelity:.2f} | {_md_escape(b.reason_text())} "
                 f"| {_mark(b.ref, rs) or '—'} | {_mark(b.hyp, hs) or '—'} |"
