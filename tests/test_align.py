@@ -11,10 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eval.align import Bead, align
+from eval.align import AlignConfig, Bead, align
 from eval.read import read_text
 from eval.segment import split_sentences
 from eval.synth import Perturbation, Problem, bead_f1, mqm_problems, perturb, split_in_two
+from metrics.base import Signature
 from tests.conftest import HYP, REF, SEEDS, FakeEncoder, need_mqm
 
 REF_SENTS = [s.text for s in split_sentences(read_text(REF))]
@@ -65,6 +66,32 @@ def test_align_rejects_mismatched_tokens(fake_encoder: FakeEncoder) -> None:
     toks = fake_encoder.encode(["a b c"], tokens=True).tokens or []
     with pytest.raises(ValueError, match="expected token vectors for 2 reference and 1 candidate"):
         align(ref=["a b c", "d"], hyp=["a b c"], ref_tokens=toks, hyp_tokens=toks)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        AlignConfig(),  # the defaults: every cue on
+        AlignConfig(length_weight=0.0, gain_weight=0.0, idf=False),  # cues off read "no"
+    ],
+)
+def test_align_signature_round_trips(config: AlignConfig) -> None:
+    result = Signature.parse(config.signature().format())
+    expected = config.signature()
+    assert result == expected
+
+
+def test_align_signature_names_every_cue() -> None:
+    result = AlignConfig().signature().as_dict()
+    expected = {
+        "beads": "1-1,2-1,1-2,2-2,3-1,1-3,1-0,0-1",
+        "cover": "tokrecall(idf)+0.1*char3recall",
+        "gap": "mix0.9(median best 1-1,median all 1-1)",
+        "merge": "0.2",
+        "len": "0.1*abslogratio(chars+10)",
+        "gain": "2*max(0,0.05-gain)",
+    }
+    assert result == expected
 
 
 def test_align_identical_is_diagonal(fake_encoder: FakeEncoder) -> None:
@@ -156,7 +183,10 @@ def _foreign() -> list[str]:
 @pytest.mark.model
 @pytest.mark.slow
 def test_bead_f1_on_edited_mqm(real_encoder, record_property) -> None:  # type: ignore[no-untyped-def]
-    """WMT23 references against one system's real outputs, edited at random (seeded)."""
+    """WMT23 references against one system's real outputs, edited at random (seeded).
+
+    GPT4-5shot and seed 12345 are kept for checking: ``scripts/tune_align.py`` tunes on
+    systems drawn at random with other seeds."""
     path: Path = need_mqm()
     problems = mqm_problems(path, seed=12345, system="GPT4-5shot")
     f1 = _f1_over(real_encoder, problems)
@@ -165,4 +195,4 @@ def test_bead_f1_on_edited_mqm(real_encoder, record_property) -> None:  # type: 
         f"strict bead F1 on {len(problems)} edited WMT23 problems: "
         f"mean {np.mean(f1):.4f}, min {np.min(f1):.4f}"
     )
-    assert np.mean(f1) >= 0.90
+    assert np.mean(f1) >= 0.95
