@@ -174,6 +174,16 @@ class FidelityModel:
             source=source,
         )
 
+    @property
+    def recorded_as(self) -> str:
+        """What the signature records: the parameter file and its hash, or for a model built
+        in code, ``inline@`` and the hash of its parameters (so no setting goes unrecorded)."""
+        if self.source != "inline":
+            return self.source
+        params = [self.features, self.mean, self.scale, self.weights]
+        text = json.dumps([*params, self.intercept, self.slope, self.unmatched_below])
+        return f"inline@{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
     def score(self, values: Mapping[str, float]) -> float:
         """The unsquashed ranking score (higher = closer to the reference); pure Python, in a
         fixed order, so equal evidence gives a bit-identical score."""
@@ -237,7 +247,7 @@ class DriftConfig:
             "drift",
             [
                 ("fidelity", f"ranknet-logistic({','.join(m.features)})"),
-                ("model", m.source),
+                ("model", m.recorded_as),
                 ("minor", f"<{self.minor_below:.3f}"),
                 ("major", f"<{self.major_below:.3f} or major finding"),
                 ("span", f"<{self.span_below:.3f}"),

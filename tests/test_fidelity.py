@@ -176,6 +176,14 @@ def test_identical_pairs_score_bit_identically() -> None:
     assert MODEL.fidelity(one) == MODEL.fidelity(other)
 
 
+def test_a_model_built_in_code_is_recorded_by_its_parameters() -> None:
+    one = FidelityModel(("sem",), (0.5,), (0.1,), (1.0,), 0.0, 1.0)
+    other = FidelityModel(("sem",), (0.5,), (0.1,), (2.0,), 0.0, 1.0)
+    config = DriftConfig(minor_below=0.7, major_below=0.5, span_below=0.45, model=one)
+    assert config.signature().as_dict()["model"] == one.recorded_as
+    assert one.recorded_as.startswith("inline@") and one.recorded_as != other.recorded_as
+
+
 def test_a_model_that_does_not_add_up_is_refused() -> None:
     with pytest.raises(ValueError, match="2 features need as many means, scales and weights; got 1, 2 and 2"):
         FidelityModel(("sem", "tm_r"), (0.0,), (1.0, 1.0), (1.0, 1.0), 0.0, 1.0)
