@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 REF := seeds/reference_cnn_003_ef437a482faa74df.txt
 HYP := seeds/candidate_roundtrip_000_7002d340e3ea555d.txt
 
-.PHONY: help setup eval baseline check test lint bench bench-compare clean
+.PHONY: help setup eval baseline check test lint bench bench-compare fit clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ bench: setup  ## full evaluation of the WMT23 dev set (8,970 pairs) against a ba
 
 bench-compare: setup  ## significance on the 15 WMT23 systems: mtdrift vs sacrebleu's PairedTest
 	$(PY) scripts/bench_compare.py
+
+fit: setup  ## re-fit fidelity and the drift thresholds on ../shared/data/mqm (WMT23 dev) into metrics/params/fidelity-v1.json
+	$(PY) scripts/fit_fidelity.py $(if $(CACHE),--cache $(CACHE))
 
 lint: setup  ## ruff and mypy
 	$(VENV)/bin/ruff check eval metrics tests scripts

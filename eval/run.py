@@ -18,7 +18,7 @@ import numpy as np
 
 from eval.align import AlignConfig, Alignment, Bead, align
 from eval.corpus import Corpus, Key
-from eval.explain import DRIFT_LABELS, DriftConfig, fidelity, label
+from eval.explain import DRIFT_LABELS, DriftConfig, evidence, label
 from eval.read import NORMALIZATION, InputError
 from eval.segment import SEGMENTER, Sentence, split_lines, split_sentences
 from metrics.base import Finding, Signature
@@ -492,6 +492,7 @@ def _score(
 ) -> SystemResult:
     r_txt, h_txt, beads, refs, hyps = plan.r_txt, plan.h_txt, plan.beads, plan.refs, plan.hyps
     sentence = {name: get_lexical(name).sentence_scores(stats[name]) for name in LEXICAL_METRICS}
+    model = cfg.drift.fidelity_model
     results: list[BeadResult] = []
     for k, (r_ids, h_ids) in enumerate(beads):
         kind = "omission" if not h_ids else "addition" if not r_ids else f"{len(r_ids)}-{len(h_ids)}"
@@ -504,7 +505,15 @@ def _score(
             ht = _joined_tokens([h_txt[j] for j in h_ids], tok)
             match = token_match(hyp=ht, ref=rt)
             tm = match.f1
-            fid = fidelity(semantic=sem, tokenmatch=tm, chrf=float(sentence["chrf"][k]))
+            values = evidence(
+                semantic=sem,
+                match=match,
+                scores={name: float(sentence[name][k]) for name in ("bleu", "chrf", "ter")},
+                stats={name: stats[name][k] for name in ("bleu", "chrf")},
+                findings=findings.get(k, []),
+                unmatched_below=model.unmatched_below,
+            )
+            fid = model.fidelity(values)
             thr = cfg.drift.span_below
             r_spans = unmatched_spans(refs[k], rt.offsets, match.ref_best, thr)
             h_spans = unmatched_spans(hyps[k], ht.offsets, match.hyp_best, thr)

@@ -88,7 +88,7 @@ class Finding:
         if self.kind in ("omission", "addition"):
             return self.kind
         if self.kind == "semantic":
-            return f"low semantic similarity ({self.ref})" if self.ref else "low semantic similarity"
+            return f"low fidelity ({self.ref})" if self.ref else "low fidelity"
         if self.kind == "negation":
             return f"negation: {self.ref or '(none)'} -> {self.hyp or '(none)'}"
         return f"{self.kind}: {self.ref or '(none)'} -> {self.hyp or '(missing)'}"

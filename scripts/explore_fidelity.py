@@ -1,5 +1,8 @@
 """Research: how far can a small linear model over mtdrift's own evidence rank systems like MQM does?
 
+Superseded by ``scripts/fit_fidelity.py`` (``make fit``), which fits the shipped model; kept for
+the record of the consensus features. Its ``fidelity`` column is now whatever model is shipped.
+
 Usage: python scripts/explore_fidelity.py [--data ../shared/data/mqm/wmt23_zhen_mqm.dev.jsonl.gz]
                                           [--cache /tmp/t/metacache]
 
