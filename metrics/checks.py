@@ -1013,12 +1013,30 @@ class FactChecker:
     def check_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[list[Finding]]:
         """Run the entity, number and negation checks on each ``(ref, hyp)`` pair.
 
+        With a cache, each distinct pair's findings are looked up first (under the checker's
+        signature), so a second run over the same pairs neither parses nor checks them again.
+
         Args:
             pairs: aligned units as ``(ref, hyp)`` text pairs.
 
         Returns:
             One list of findings per pair, sorted by position (see :func:`sort_findings`).
         """
+        if self.cache is None or not pairs:
+            return self._check_pairs(pairs)
+        keys = [f"{len(ref)}:{ref}{hyp}" for ref, hyp in pairs]
+        by_key = dict(zip(keys, pairs, strict=True))
+        rows = cached_json(
+            self.cache,
+            f"findings|{self.signature().format()}|code:{_rules_digest()}",
+            keys,
+            lambda missing: [
+                [_finding_row(f) for f in found] for found in self._check_pairs([by_key[k] for k in missing])
+            ],
+        )
+        return [[_finding_from_row(r) for r in row] for row in rows]
+
+    def _check_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[list[Finding]]:
         refs = [r for r, _ in pairs]
         hyps = [h for _, h in pairs]
         ents = self.entities([*refs, *hyps])
@@ -1070,3 +1088,30 @@ class FactChecker:
                 ("skeleton", SKELETON_RATIO),
             ],
         )
+
+
+@functools.cache
+def _rules_digest() -> str:
+    """SHA-256 (12 hex digits) of this module: cached findings are keyed by the code that made
+    them, so a changed rule never reads old findings even if :data:`RULES_VERSION` was not bumped."""
+    import hashlib
+    from pathlib import Path
+
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+
+
+def _finding_row(f: Finding) -> list[Any]:
+    """A finding as a JSON-able row (for the cache)."""
+    return [f.kind, f.severity, f.ref, f.hyp, list(f.ref_span or ()) or None, list(f.hyp_span or ()) or None]
+
+
+def _finding_from_row(row: Sequence[Any]) -> Finding:
+    kind, severity, ref, hyp, ref_span, hyp_span = row
+    return Finding(
+        kind=kind,
+        severity=severity,
+        ref=ref,
+        hyp=hyp,
+        ref_span=(int(ref_span[0]), int(ref_span[1])) if ref_span else None,
+        hyp_span=(int(hyp_span[0]), int(hyp_span[1])) if hyp_span else None,
+    )

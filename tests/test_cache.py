@@ -38,6 +38,31 @@ def test_cache_never_changes_a_score(tmp_path: Path, fake_encoder, checker) -> N
     assert warm_encoder.misses == 0 and warm_encoder.hits == cold_encoder.misses
 
 
+def test_findings_are_cached_so_a_warm_run_neither_parses_nor_checks(tmp_path: Path, checker) -> None:  # type: ignore[no-untyped-def]
+    from metrics.checks import FactChecker
+
+    pairs = [
+        ("The Harir Air Base is in Erbil.", "The Khalil Air Base is in Erbil."),  # a changed name
+        ("Five people were hurt in 2007.", "5 people were hurt."),  # a lost number
+        ("She did not sign.", "She signed."),  # a negation flip
+        ("Nothing changed here.", "Nothing changed here."),  # no finding
+    ]
+    cache = Cache(tmp_path)
+    cold = FactChecker(nlp=checker.nlp, cache=cache).check_pairs(pairs)
+
+    class Unused:
+        meta = checker.nlp.meta  # the same model, so the same signature
+
+        def __call__(self, text: str) -> None:
+            raise AssertionError("a cached pair was parsed again")
+
+    warm_checker = FactChecker(nlp=Unused(), cache=cache)
+    warm_checker._check_pairs = None  # type: ignore[method-assign,assignment]
+    result = warm_checker.check_pairs(pairs)
+    assert result == cold == checker.check_pairs(pairs)
+    assert [[f.kind for f in found] for found in result] == [["entity"], ["number"], ["negation"], []]
+
+
 def test_a_garbage_cache_file_is_rebuilt_with_a_warning(
     tmp_path: Path, fake_encoder, checker, caplog
 ) -> None:  # type: ignore[no-untyped-def]
