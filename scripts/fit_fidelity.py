@@ -102,7 +102,8 @@ FEATURES: tuple[str, ...] = (
 """The shipped model's evidence (all of ``EVIDENCE``)."""
 
 EXPLORE_8 = ("tm_r", "tm_p", "chrf", "neg_ter", "num_major", "num_minor", "ent_major", "ent_minor")
-"""``scripts/explore_fidelity.py``'s final model, the starting point of the ablation."""
+"""The first research model's features (``scripts/explore_fidelity.py`` of commit 64fe89c), the
+starting point of the ablation."""
 ABLATION: dict[str, tuple[str, ...]] = {
     "explore_fidelity's 8 (tm_r, tm_p, chrf, -ter, findings)": EXPLORE_8,
     "+ sem": (*EXPLORE_8, "sem"),
