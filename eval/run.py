@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import multiprocessing
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -68,7 +68,8 @@ class BeadResult:
     ``semantic``, ``tokenmatch`` and ``fidelity`` are 0.
 
     ``ref_spans``/``hyp_spans`` are character spans of ``ref``/``hyp`` whose tokens found no
-    counterpart on the other side.
+    counterpart on the other side. ``evidence`` is what the fidelity model weighed
+    (``eval.explain.evidence``); ``None`` for an omission or an addition.
     """
 
     index: int
@@ -87,6 +88,7 @@ class BeadResult:
     reasons: tuple[Finding, ...]
     ref_spans: tuple[tuple[int, int], ...]
     hyp_spans: tuple[tuple[int, int], ...]
+    evidence: Mapping[str, float] | None = None
 
     @property
     def kind(self) -> str:
@@ -497,6 +499,7 @@ def _score(
     for k, (r_ids, h_ids) in enumerate(beads):
         kind = "omission" if not h_ids else "addition" if not r_ids else f"{len(r_ids)}-{len(h_ids)}"
         sem = tm = fid = 0.0
+        values: dict[str, float] | None = None
         r_spans: list[tuple[int, int]] = []
         h_spans: list[tuple[int, int]] = []
         if r_ids and h_ids:
@@ -536,6 +539,7 @@ def _score(
                 reasons=tuple(reasons),
                 ref_spans=tuple(r_spans),
                 hyp_spans=tuple(h_spans),
+                evidence=values,
             )
         )
     for name in MEAN_METRICS:

@@ -66,7 +66,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from eval.explain import HIGHER_IS_BETTER, LOWER_IS_BETTER, DriftConfig, FidelityModel, evidence
+from eval.explain import HIGHER_IS_BETTER, LOWER_IS_BETTER, DriftConfig, FidelityModel
 from eval.meta import kendall_by_item, sys_accuracy
 
 SEED = 12345
@@ -128,36 +128,25 @@ def load(data: str, cache_dir: str | None, use: str | None = None) -> pd.DataFra
     from metrics.cache import Cache, CachedEncoder
     from metrics.checks import FactChecker
     from metrics.embed import MiniLMEncoder
-    from metrics.semantic import token_match
 
     cache = Cache(cache_dir) if cache_dir is not None else None
     base = MiniLMEncoder(threads=2)
     enc = CachedEncoder(base, cache) if cache is not None else base
     corpus = read_corpus(data)
-    # labels are not used here: a placeholder model keeps the run independent of the file it writes
-    placeholder = FidelityModel(("sem",), (0.0,), (1.0,), (1.0,), 0.0, 1.0)
+    # labels are not used here: a placeholder model keeps the run independent of the file it
+    # writes; each bead carries the evidence the pipeline computed for it
+    placeholder = FidelityModel(("sem",), (0.0,), (1.0,), (1.0,), 0.0, 1.0, unmatched_below=UNMATCHED_BELOW)
     drift = DriftConfig(minor_below=0.0, major_below=0.0, span_below=SPAN_BELOW, model=placeholder)
     ev = evaluate_corpus(
         corpus, encoder=enc, checker=FactChecker(cache=cache), cache=cache, config=RunConfig(drift=drift)
     )
     assert ev.keys is not None
-    texts = sorted(
-        {b.ref for s in ev.systems for b in s.beads} | {b.hyp for s in ev.systems for b in s.beads}
-    )
-    tok = dict(zip(texts, enc.encode(texts, tokens=True).tokens or [], strict=True))
     rec = []
     for s in ev.systems:
         for i, b in enumerate(s.beads):
             doc, seg = ev.keys[i]
-            match = token_match(hyp=tok[b.hyp], ref=tok[b.ref])
-            values = evidence(
-                semantic=b.semantic,
-                match=match,
-                scores={"bleu": b.bleu, "chrf": b.chrf, "ter": b.ter},
-                stats={"bleu": s.stats["bleu"][i], "chrf": s.stats["chrf"][i]},
-                findings=[f for f in b.reasons if f.kind != "semantic"],
-                unmatched_below=UNMATCHED_BELOW,
-            )
+            assert b.evidence is not None  # every corpus row is a 1-1 bead
+            values = b.evidence
             rec.append(
                 {
                     "doc_id": str(doc),
