@@ -8,7 +8,11 @@ Measured, each in a fresh process so that the figures do not share warm caches:
 2. a bare ``model.encode`` of the same distinct sentences (sentence-transformers, the same
    packaged model and thread count; loading the model not counted): the limit;
 3. the same ``mtdrift evaluate`` again, now with the cache filled;
-4. sentence TER statistics of every pair: mtdrift's way and sacrebleu's single-process loop.
+4. sentence TER statistics of every pair: mtdrift's way and sacrebleu's single-process loop;
+5. CPU time: of the cold run (user + system, all its processes) and of the bare encode, and of
+   the parts of the work besides the model, each alone in one process (NER, the rules, each
+   lexical metric). The cold run's CPU time spread perfectly over the cores, divided by the bare
+   encode's wall time, is the lowest ratio any scheduling of that work could reach (the floor).
 
 The last line is ``bench: pairs=N wall=S ratio_to_bare_encode=R cached_wall=S2 peak_mb=M
 ter_wall=T sacrebleu_ter_wall=T0``.
@@ -68,40 +72,74 @@ corpus = read_corpus({data!r})
 texts = list(dict.fromkeys([*corpus.refs, *(h for hs in corpus.hyps.values() for h in hs)]))
 torch.set_num_threads({threads})
 model = SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 model.encode(texts, batch_size=64)
-print(json.dumps({{"seconds": time.perf_counter() - t0, "sentences": len(texts)}}))
+took, cpu = time.perf_counter() - t0, time.process_time() - c0
+print(json.dumps({{"seconds": took, "cpu": cpu, "sentences": len(texts)}}))
 """
 
 _TER = """
 import json, sys, time
 sys.path.insert(0, {root!r})
 from eval.corpus import read_corpus
+from sacrebleu.metrics import TER
 corpus = read_corpus({data!r})
 hyps = [h for hs in corpus.hyps.values() for h in hs]
 refs = [r for _ in corpus.hyps for r in corpus.refs]
-if {which!r} == "sacrebleu":
-    from sacrebleu.metrics import TER
-    ter = TER()
-    t0 = time.perf_counter()
-    rows = [ter._extract_corpus_statistics([h], [[r]])[0] for h, r in zip(hyps, refs)]
-else:
-    from eval.run import lexical_stats
-    t0 = time.perf_counter()
-    rows = lexical_stats("ter", hyps=hyps, refs=refs, cache=None).tolist()
+ter = TER()
+t0 = time.perf_counter()
+rows = [ter._extract_corpus_statistics([h], [[r]])[0] for h, r in zip(hyps, refs)]
 took = time.perf_counter() - t0
 print(json.dumps({{"seconds": took, "rows": [[float(x) for x in r] for r in rows]}}))
 """
 
+_PARTS = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+from eval.corpus import read_corpus
+from eval.run import lexical_stats
+from metrics import checks
+corpus = read_corpus({data!r})
+hyps = [h for hs in corpus.hyps.values() for h in hs]
+refs = [r for _ in corpus.hyps for r in corpus.refs]
+pairs = [(r, h) for r, h in zip(refs, hyps) if r and h]
+out = {{}}
+def timed(name, fn):
+    t0, c0 = time.perf_counter(), time.process_time()
+    value = fn()
+    out[name] = {{"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0}}
+    return value
+checker = checks.FactChecker()
+checker.nlp  # loading spaCy is counted with the rest
+ents = timed("ner", lambda: checker.entities([*(r for r, _ in pairs), *(h for _, h in pairs)]))
+def rules():
+    for k, (r, h) in enumerate(pairs):
+        checks.entity_findings(ref=r, hyp=h, ref_ents=ents[k], hyp_ents=ents[len(pairs) + k])
+        checks.number_findings(ref=r, hyp=h)
+        checks.negation_findings(ref=r, hyp=h)
+timed("rules", rules)
+for name in ("bleu", "chrf", "chrfpp", "ter"):
+    rows = timed(name, lambda: lexical_stats(name, hyps=hyps, refs=refs, cache=None))
+out["ter_rows"] = [[float(x) for x in r] for r in rows]
+print(json.dumps(out))
+"""
 
-def _run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
-    t0 = time.perf_counter()
+
+def _cpu_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str, float]:
+    """Run ``cmd``; its wall time, standard output and CPU time (it and every process it
+    waited for)."""
+    t0, c0 = time.perf_counter(), _cpu_children()
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    took = time.perf_counter() - t0
+    took, cpu = time.perf_counter() - t0, _cpu_children() - c0
     if done.returncode != 0:
         sys.stderr.write(done.stderr)
         raise SystemExit(f"bench: {' '.join(cmd[:3])}... failed with exit {done.returncode}")
-    return took, done.stdout
+    return took, done.stdout, cpu
 
 
 def main() -> int:
@@ -109,7 +147,7 @@ def main() -> int:
     ap.add_argument("--data", default=str(DATA))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--skip-ter", action="store_true", help="skip the TER comparison (minutes)")
+    ap.add_argument("--skip-ter", action="store_true", help="skip sacrebleu's TER loop (minutes)")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="mtdrift-bench-"))
@@ -127,11 +165,13 @@ def main() -> int:
     cmd = [str(MTDRIFT), "evaluate", "--data", str(data), "--quiet", "--threads", str(args.threads),
            "--device", args.device, "--cache", str(work / "cache")]  # fmt: skip
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    wall, _ = _run([*cmd, "--out", str(work / "cold")])
+    wall, _, cold_cpu = _run([*cmd, "--out", str(work / "cold")])
     peak_mb = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
     print(f"cold run: {wall:.1f} s, {pairs / wall:.0f} pairs/s, peak {peak_mb:.0f} MB")
 
-    _, out = _run([sys.executable, "-c", _BARE.format(root=str(ROOT), data=str(data), threads=args.threads)])
+    _, out, _ = _run(
+        [sys.executable, "-c", _BARE.format(root=str(ROOT), data=str(data), threads=args.threads)]
+    )
     bare = json.loads(out)
     ratio = wall / bare["seconds"]
     print(
@@ -139,19 +179,44 @@ def main() -> int:
         f"ratio {ratio:.2f}"
     )
 
-    cached, _ = _run([*cmd, "--out", str(work / "warm")])
+    cached, _, _ = _run([*cmd, "--out", str(work / "warm")])
     files = ("segments.csv", "summary.json")
     same = all((work / "cold" / f).read_bytes() == (work / "warm" / f).read_bytes() for f in files)
     print(f"cached run: {cached:.1f} s ({wall / cached:.1f}x faster), outputs identical: {same}")
 
-    ter = sacre = float("nan")
+    _, out, _ = _run([sys.executable, "-c", _PARTS.format(root=str(ROOT), data=str(data))])
+    parts = json.loads(out)
+    ter = parts["ter"]["seconds"]
+    cores = len(os.sched_getaffinity(0))
+    names = {
+        "ner": "spaCy NER",
+        "rules": "rules",
+        "bleu": "BLEU",
+        "chrf": "chrF",
+        "chrfpp": "chrF++",
+        "ter": "TER",
+    }
+    besides = sum(parts[k]["cpu"] for k in names)
+    rest = cold_cpu - bare["cpu"] - besides
+    print(
+        "CPU seconds: cold run "
+        f"{cold_cpu:.1f} = bare encode {bare['cpu']:.1f} ({bare['cpu'] / bare['seconds']:.2f} cores busy) + "
+        + " + ".join(f"{label} {parts[k]['cpu']:.1f}" for k, label in names.items())
+        + f" + the rest {rest:.1f} (imports, model and spaCy loading, cache, scoring, reports)"
+    )
+    floor = cold_cpu / cores / bare["seconds"]
+    lean = (cold_cpu - parts["ner"]["cpu"] - parts["ter"]["cpu"]) / cores / bare["seconds"]
+    print(
+        f"floor: the cold run's CPU time spread perfectly over {cores} cores takes {cold_cpu / cores:.1f} s, "
+        f"ratio {floor:.2f}; without NER and TER it would be {lean:.2f}"
+    )
+
+    sacre = float("nan")
     if not args.skip_ter:
-        _, out = _run([sys.executable, "-c", _TER.format(root=str(ROOT), data=str(data), which="mtdrift")])
-        ours = json.loads(out)
-        _, out = _run([sys.executable, "-c", _TER.format(root=str(ROOT), data=str(data), which="sacrebleu")])
+        _, out, _ = _run([sys.executable, "-c", _TER.format(root=str(ROOT), data=str(data))])
         theirs = json.loads(out)
-        ter, sacre = ours["seconds"], theirs["seconds"]
-        identical = ours["rows"] == theirs["rows"]
+        sacre = theirs["seconds"]
+        identical = parts["ter_rows"] == theirs["rows"]
         print(f"TER statistics of {pairs} pairs: mtdrift {ter:.1f} s, sacrebleu single process {sacre:.1f} s "
               f"({sacre / ter:.2f}x), identical: {identical}")  # fmt: skip
     print(
