@@ -7,6 +7,7 @@ mtdrift already computes for a bead (:func:`evidence`), squashed to 0-1 by a log
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -256,7 +257,9 @@ class DriftConfig:
         )
 
 
+@functools.cache
 def _shipped_model() -> FidelityModel:
+    """The shipped parameter file's model, read once per process."""
     model = DriftConfig.load().model
     assert model is not None  # load always sets it: internal invariant
     return model

@@ -22,7 +22,7 @@ from eval.explain import DRIFT_LABELS, DriftConfig, evidence, label
 from eval.read import NORMALIZATION, InputError
 from eval.segment import SEGMENTER, Sentence, split_lines, split_sentences
 from metrics.base import Finding, Signature
-from metrics.cache import Cache, cached_rows
+from metrics.cache import Cache, cached_rows, pair_key
 from metrics.checks import FactChecker
 from metrics.embed import Encoder, TokenVectors
 from metrics.lexical import LEXICAL_METRICS, get_lexical
@@ -562,7 +562,7 @@ def lexical_stats(name: str, *, hyps: Sequence[str], refs: Sequence[str], cache:
     """sacrebleu's per-segment statistics; each distinct (hypothesis, reference) pair computed
     once, and looked up in ``cache`` first."""
     metric = get_lexical(name)
-    keys = [f"{len(h)}:{h}{r}" for h, r in zip(hyps, refs, strict=True)]
+    keys = [pair_key(h, r) for h, r in zip(hyps, refs, strict=True)]
     pairs = dict(zip(keys, zip(hyps, refs, strict=True), strict=True))
 
     def compute(missing: list[str]) -> np.ndarray:

@@ -113,13 +113,19 @@ def bead_f1(predicted: Sequence[Bead], gold: Sequence[Bead]) -> float:
 
 
 def mqm_problems(
-    path: Path, *, seed: int, per: int = 30, system: str | None = None, docs: slice | None = None
+    path: Path,
+    *,
+    seed: int,
+    per: int = 30,
+    system: str | None = None,
+    docs: slice | None = None,
+    exclude: frozenset[str] = frozenset(),
 ) -> list[Problem]:
     """Problems from an MQM JSON-lines file (``doc_id, seg_in_doc, system, reference,
     hypothesis``): consecutive documents joined until ``per`` segments, references against
-    ``system``'s outputs (or a system drawn at random per document when ``None``), then
-    :func:`perturb` with references of other documents
-    as the pool of additions."""
+    ``system``'s outputs (or a system drawn at random per document, never one in ``exclude``,
+    when ``None``), then :func:`perturb` with references of other documents as the pool of
+    additions."""
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh]
     by_doc: dict[str, dict[str, list[tuple[int, str, str]]]] = {}
@@ -127,7 +133,7 @@ def mqm_problems(
         by_doc.setdefault(r["doc_id"], {}).setdefault(r["system"], []).append(
             (r["seg_in_doc"], r["reference"], r["hypothesis"])
         )
-    systems = sorted({r["system"] for r in rows})
+    systems = sorted({r["system"] for r in rows} - exclude)
     rng = np.random.default_rng(seed)
     pool_all = list(dict.fromkeys(r["reference"] for r in rows))
     out: list[Problem] = []

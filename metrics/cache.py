@@ -42,6 +42,12 @@ CREATE TABLE IF NOT EXISTS entries (key BLOB PRIMARY KEY, value BLOB NOT NULL, c
 _BATCH = 500  # keys per SELECT
 
 
+def pair_key(first: str, second: str) -> str:
+    """The cache key text of an ordered pair of texts: unambiguous, since the first text's
+    length says where the second starts."""
+    return f"{len(first)}:{first}{second}"
+
+
 def default_cache_dir() -> Path:
     """``$MTDRIFT_CACHE_DIR``, else ``$XDG_CACHE_HOME/mtdrift``, else ``~/.cache/mtdrift``."""
     if os.environ.get("MTDRIFT_CACHE_DIR"):

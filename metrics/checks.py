@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from metrics.base import Finding, Signature
-from metrics.cache import Cache, cached_json
+from metrics.cache import Cache, cached_json, pair_key
 
 RULES_VERSION = "checks-v1"
 """Version of the rule set below; part of :meth:`FactChecker.signature`."""
@@ -1024,7 +1026,7 @@ class FactChecker:
         """
         if self.cache is None or not pairs:
             return self._check_pairs(pairs)
-        keys = [f"{len(ref)}:{ref}{hyp}" for ref, hyp in pairs]
+        keys = [pair_key(ref, hyp) for ref, hyp in pairs]
         by_key = dict(zip(keys, pairs, strict=True))
         rows = cached_json(
             self.cache,
@@ -1094,9 +1096,6 @@ class FactChecker:
 def _rules_digest() -> str:
     """SHA-256 (12 hex digits) of this module: cached findings are keyed by the code that made
     them, so a changed rule never reads old findings even if :data:`RULES_VERSION` was not bumped."""
-    import hashlib
-    from pathlib import Path
-
     return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
 
 

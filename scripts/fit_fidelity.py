@@ -49,7 +49,6 @@ are the honest ones; all are compared with flagging every row and with the findi
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import sys
@@ -123,7 +122,7 @@ SINGLE = ("sem", "tm_p", "tm_r", "chrf", "bleu", "neg_ter", "old_fidelity")
 def load(data: str, cache_dir: str | None, use: str | None = None) -> pd.DataFrame:
     """One row per (doc_id, seg_id, system): MQM, the error labels and the evidence
     (``cache_dir``: the mtdrift cache to use, ``None`` for none)."""
-    from eval.corpus import read_corpus
+    from eval.corpus import build_corpus, read_rows
     from eval.run import RunConfig, evaluate_corpus
     from metrics.cache import Cache, CachedEncoder
     from metrics.checks import FactChecker
@@ -132,7 +131,8 @@ def load(data: str, cache_dir: str | None, use: str | None = None) -> pd.DataFra
     cache = Cache(cache_dir) if cache_dir is not None else None
     base = MiniLMEncoder(threads=2)
     enc = CachedEncoder(base, cache) if cache is not None else base
-    corpus = read_corpus(data)
+    lines = list(read_rows(data))  # the file is read once: for the corpus and for the labels
+    corpus = build_corpus(iter(lines), name=data)
     # labels are not used here: a placeholder model keeps the run independent of the file it
     # writes; each bead carries the evidence the pipeline computed for it
     placeholder = FidelityModel(("sem",), (0.0,), (1.0,), (1.0,), 0.0, 1.0, unmatched_below=UNMATCHED_BELOW)
@@ -162,8 +162,7 @@ def load(data: str, cache_dir: str | None, use: str | None = None) -> pd.DataFra
                 }
             )
     feats = pd.DataFrame(rec)
-    with gzip.open(data, "rt", encoding="utf-8") as fh:
-        rows = [json.loads(line) for line in fh if line.strip()]
+    rows = [r for _, r in lines]
 
     def acc(r: dict[str, Any], severity: str | None) -> bool:
         return any(

@@ -185,8 +185,8 @@ def _foreign() -> list[str]:
 def test_bead_f1_on_edited_mqm(real_encoder, record_property) -> None:  # type: ignore[no-untyped-def]
     """WMT23 references against one system's real outputs, edited at random (seeded).
 
-    GPT4-5shot and seed 12345 are kept for checking: ``scripts/tune_align.py`` tunes on
-    systems drawn at random with other seeds."""
+    GPT4-5shot and seed 12345 are kept for checking: ``scripts/tune_align.py`` tunes on the
+    other systems (drawn at random, never GPT4-5shot) with other seeds."""
     path: Path = need_mqm()
     problems = mqm_problems(path, seed=12345, system="GPT4-5shot")
     f1 = _f1_over(real_encoder, problems)
