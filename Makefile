@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 REF := seeds/reference_cnn_003_ef437a482faa74df.txt
 HYP := seeds/candidate_roundtrip_000_7002d340e3ea555d.txt
 
-.PHONY: help setup eval baseline check test lint bench bench-compare fit clean
+.PHONY: help setup eval baseline check test lint bench bench-compare bench-encoders fit clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -45,11 +45,15 @@ test: setup  ## run the whole test suite (unit, end-to-end with the real model)
 bench: setup  ## full evaluation of the WMT23 dev set (8,970 pairs) against a bare model.encode, cached run, TER
 	$(PY) scripts/bench.py
 
+bench-encoders: setup  ## each packaged encoder: encode cost on 2,000 WMT23 texts beside its leave-one-set-out agreement
+	$(PY) scripts/bench_encoders.py
+
 bench-compare: setup  ## significance on the 15 WMT23 systems: mtdrift vs sacrebleu's PairedTest
 	$(PY) scripts/bench_compare.py
 
-fit: setup  ## re-fit fidelity and the drift thresholds on ../shared/data/mqm (WMT23 dev) into metrics/params/fidelity-v1.json
-	$(PY) scripts/fit_fidelity.py $(if $(CACHE),--cache $(CACHE))
+fit: setup  ## re-fit fidelity and the drift thresholds of each encoder on the three MQM dev sets (leave-one-set-out figures) into metrics/params/
+	$(PY) scripts/fit_fidelity.py --model minilm --check $(if $(CACHE),--cache $(CACHE))
+	$(PY) scripts/fit_fidelity.py --model mpnet --check $(if $(CACHE),--cache $(CACHE))
 
 lint: setup  ## ruff and mypy
 	$(VENV)/bin/ruff check eval metrics tests scripts

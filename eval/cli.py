@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
         help="processes computing lexical statistics beside the checks on large inputs (0: none; default 1)",
     )
     e.add_argument("--device", default="cpu", help="torch device for the model (cpu, cuda)")
+    _model_option(e)
     e.add_argument("--no-plots", action="store_true", help="skip drift.png and alignment.png")
     e.add_argument("--quiet", action="store_true", help="print nothing on success")
     e.add_argument(
@@ -150,16 +151,30 @@ def _meta(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _model_option(p: argparse.ArgumentParser) -> None:
+    from metrics.embed import DEFAULT_MODEL, MODELS
+
+    p.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        choices=sorted(MODELS),
+        help=f"packaged encoder, with its own fitted fidelity (default {DEFAULT_MODEL}; see the README)",
+    )
+
+
 def _model(args: argparse.Namespace, *, progress: bool = True):  # type: ignore[no-untyped-def]
     """The encoder, checker and cache the options ask for (``--device``, ``--threads``,
     ``--cache``, ``--no-cache``); a progress bar on stderr when it is a terminal."""
     from eval.read import InputError
     from metrics.cache import Cache, CachedEncoder, default_cache_dir
     from metrics.checks import FactChecker
-    from metrics.embed import Encoder, MiniLMEncoder
+    from metrics.embed import DEFAULT_MODEL, Encoder, SentenceEncoder
 
-    encoder: Encoder = MiniLMEncoder(
-        device=args.device, threads=args.threads, progress=progress and sys.stderr.isatty()
+    encoder: Encoder = SentenceEncoder(
+        getattr(args, "model", DEFAULT_MODEL),
+        device=args.device,
+        threads=args.threads,
+        progress=progress and sys.stderr.isatty(),
     )
     cache = None
     if not args.no_cache:

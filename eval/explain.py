@@ -19,11 +19,22 @@ from typing import Any, Literal
 import numpy as np
 
 from metrics.base import Finding, Signature
+from metrics.embed import DEFAULT_MODEL, MODELS, Encoder
 from metrics.semantic import TokenMatch
 
 Drift = Literal["none", "minor", "major"]
 DRIFT_LABELS: tuple[Drift, ...] = ("none", "minor", "major")
-PARAMS_FILE = Path(__file__).resolve().parents[1] / "metrics" / "params" / "fidelity-v1.json"
+PARAMS_DIR = Path(__file__).resolve().parents[1] / "metrics" / "params"
+PARAMS_VERSION = "fidelity-v2"
+
+
+def params_file(model: str = DEFAULT_MODEL) -> Path:
+    """The shipped parameter file of the fidelity model fitted for encoder ``model`` (each
+    encoder has its own: the evidence it sees is its own)."""
+    return PARAMS_DIR / f"{PARAMS_VERSION}-{model}.json"
+
+
+PARAMS_FILE = params_file()
 
 EVIDENCE: dict[str, str] = {
     "sem": "sentence cosine (0-1)",
@@ -39,6 +50,7 @@ EVIDENCE: dict[str, str] = {
     "neg_ter": "minus sentence TER / 100 (0 = no edit)",
     "log_len_ratio": "log of candidate / reference length in 13a tokens (BLEU's lengths)",
     "abs_log_len_ratio": "its absolute value",
+    "log_ref_len": "log of the reference length in 13a tokens (at least 1): how much there was to translate",
     "num_major": "changed or lost numbers (fact checker, major)",
     "num_minor": "added numbers (fact checker, minor)",
     "ent_major": "changed names (fact checker, major)",
@@ -114,6 +126,7 @@ def evidence(
         "neg_ter": -scores["ter"] / 100.0,
         "log_len_ratio": log_len,
         "abs_log_len_ratio": abs(log_len),
+        "log_ref_len": math.log(max(float(bleu[1]), 1.0)),
         **{k: float(v) for k, v in counts.items()},
     }
     return {k: round(float(raw[k]), DIGITS) for k in EVIDENCE}
@@ -125,8 +138,11 @@ class FidelityModel:
 
     ``score = sum_k weight_k * (x_k - mean_k) / scale_k`` ranks candidates of one segment
     (fitted as a pairwise, RankNet-style logistic model on MQM scores); ``fidelity =
-    1 / (1 + exp(-(intercept + slope * score)))`` maps it to 0-1, fitted so that fidelity is
-    the chance, on the tuning data, that annotators marked no major accuracy error.
+    1 / (1 + exp(-(intercept + slope * score + length * log_ref_len)))`` maps it to 0-1, fitted
+    so that fidelity is the chance, on the tuning data, that annotators marked no major
+    accuracy error. The length term (``log_ref_len`` of :data:`EVIDENCE`) says that a longer
+    reference leaves more to get wrong; it is the same for every candidate of one reference
+    segment, so it never changes how they rank against each other.
 
     Attributes:
         features: evidence names (keys of :data:`EVIDENCE`), in order.
@@ -135,6 +151,7 @@ class FidelityModel:
         weights: per feature, the weight on the standardised value.
         intercept: of the squashing.
         slope: of the squashing, > 0 (fidelity increases with the score).
+        length: of the squashing, the weight of ``log_ref_len`` (0: no length term).
         unmatched_below: the token threshold of ``ref_unmatched``/``hyp_unmatched``.
         source: the parameter file and the first 12 hex digits of its SHA-256.
     """
@@ -147,6 +164,7 @@ class FidelityModel:
     slope: float
     unmatched_below: float = 0.45
     source: str = "inline"
+    length: float = 0.0
 
     def __post_init__(self) -> None:
         n = len(self.features)
@@ -173,6 +191,7 @@ class FidelityModel:
             slope=float(model["squash"]["slope"]),
             unmatched_below=float(model["unmatched_below"]),
             source=source,
+            length=float(model["squash"].get("length", 0.0)),
         )
 
     @property
@@ -182,7 +201,7 @@ class FidelityModel:
         if self.source != "inline":
             return self.source
         params = [self.features, self.mean, self.scale, self.weights]
-        text = json.dumps([*params, self.intercept, self.slope, self.unmatched_below])
+        text = json.dumps([*params, self.intercept, self.slope, self.unmatched_below, self.length])
         return f"inline@{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
     def score(self, values: Mapping[str, float]) -> float:
@@ -193,14 +212,14 @@ class FidelityModel:
             total += w * ((values[f] - m) / s)
         return total
 
-    def squash(self, score: float) -> float:
-        """A ranking score as fidelity, 0-1 (logistic, increasing)."""
-        z = self.intercept + self.slope * score
+    def squash(self, score: float, log_ref_len: float = 0.0) -> float:
+        """A ranking score as fidelity, 0-1 (logistic, increasing in the score)."""
+        z = self.intercept + self.slope * score + self.length * log_ref_len
         return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
 
     def fidelity(self, values: Mapping[str, float]) -> float:
         """Fidelity, 0-1, of a bead's evidence (``values`` has at least :attr:`features`)."""
-        return self.squash(self.score(values))
+        return self.squash(self.score(values), values["log_ref_len"] if self.length else 0.0)
 
 
 @dataclass(frozen=True)
@@ -236,6 +255,19 @@ class DriftConfig:
             model=FidelityModel.from_dict(data, source),
             source=source,
         )
+
+    @classmethod
+    def for_model(cls, model: str = DEFAULT_MODEL) -> DriftConfig:
+        """The shipped model and thresholds fitted for encoder ``model`` (see :func:`params_file`)."""
+        return cls.load(params_file(model))
+
+    @classmethod
+    def for_encoder(cls, encoder: Encoder) -> DriftConfig:
+        """The shipped settings fitted for ``encoder``: the packaged model its signature names,
+        else (an encoder of the tests, say) the default model's."""
+        name = encoder.signature().as_dict().get("model")
+        key = next((k for k, spec in MODELS.items() if spec.name == name), DEFAULT_MODEL)
+        return cls.for_model(key)
 
     @property
     def fidelity_model(self) -> FidelityModel:

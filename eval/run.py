@@ -45,7 +45,8 @@ class RunConfig:
     Attributes:
         aligned: the inputs are one segment per line and line-parallel (no alignment).
         align: aligner settings (document mode).
-        drift: thresholds for labels and spans.
+        drift: the fidelity model and the thresholds for labels and spans; ``None``: the shipped
+            one fitted for the encoder in use (``DriftConfig.for_encoder``).
         workers: processes that compute lexical statistics while this one runs the checks
             (0: all in this process). Used from ``PARALLEL_MIN_PAIRS`` pairs on; the numbers
             are the same either way.
@@ -53,8 +54,17 @@ class RunConfig:
 
     aligned: bool = False
     align: AlignConfig = field(default_factory=AlignConfig)
-    drift: DriftConfig = field(default_factory=DriftConfig.load)
+    drift: DriftConfig | None = None
     workers: int = 1
+
+    @property
+    def drift_config(self) -> DriftConfig:
+        """The drift settings in force (the default encoder's shipped ones while unresolved)."""
+        return self.drift if self.drift is not None else DriftConfig.load()
+
+    def for_encoder(self, encoder: Encoder) -> RunConfig:
+        """This configuration with the shipped drift settings of ``encoder`` where none were given."""
+        return self if self.drift is not None else replace(self, drift=DriftConfig.for_encoder(encoder))
 
 
 @dataclass(frozen=True)
@@ -181,7 +191,7 @@ def signatures(
     out["semantic"] = sem.format()
     out["tokenmatch"] = Signature("tokenmatch", (*sem.fields, ("match", "greedy-f1"), ("idf", "no"))).format()
     out["checks"] = checker.signature().format()
-    out["fidelity"] = config.drift.signature().format()
+    out["fidelity"] = config.drift_config.signature().format()
     out["input"] = Signature.of(
         "input",
         [
@@ -222,7 +232,7 @@ def evaluate(
     Raises:
         InputError: in aligned mode, a candidate's line count differs from the reference's.
     """
-    cfg = config or RunConfig()
+    cfg = (config or RunConfig()).for_encoder(encoder)
     ref_sents = segment(ref, aligned=cfg.aligned)
     hyp_sents = {name: segment(doc, aligned=cfg.aligned) for name, doc in hyps}
     if cfg.aligned:
@@ -265,7 +275,7 @@ def evaluate_corpus(
     time (all systems together; default: ``CHUNK_PAIRS`` pairs' worth), so embeddings of only
     one chunk are ever held in memory.
     """
-    cfg = replace(config or RunConfig(), aligned=True)
+    cfg = replace(config or RunConfig(), aligned=True).for_encoder(encoder)
     if chunk is None:
         chunk = max(1, CHUNK_PAIRS // max(1, len(corpus.hyps)))
     if chunk < 1:
@@ -494,7 +504,7 @@ def _score(
 ) -> SystemResult:
     r_txt, h_txt, beads, refs, hyps = plan.r_txt, plan.h_txt, plan.beads, plan.refs, plan.hyps
     sentence = {name: get_lexical(name).sentence_scores(stats[name]) for name in LEXICAL_METRICS}
-    model = cfg.drift.fidelity_model
+    model = cfg.drift_config.fidelity_model
     results: list[BeadResult] = []
     for k, (r_ids, h_ids) in enumerate(beads):
         kind = "omission" if not h_ids else "addition" if not r_ids else f"{len(r_ids)}-{len(h_ids)}"
@@ -517,10 +527,10 @@ def _score(
                 unmatched_below=model.unmatched_below,
             )
             fid = model.fidelity(values)
-            thr = cfg.drift.span_below
+            thr = cfg.drift_config.span_below
             r_spans = unmatched_spans(refs[k], rt.offsets, match.ref_best, thr)
             h_spans = unmatched_spans(hyps[k], ht.offsets, match.hyp_best, thr)
-        drift, reasons = label(kind=kind, fidelity_=fid, findings=findings.get(k, []), config=cfg.drift)
+        drift, reasons = label(kind=kind, fidelity_=fid, findings=findings.get(k, []), config=cfg.drift_config)
         results.append(
             BeadResult(
                 index=k,

