@@ -590,32 +590,59 @@ class MacroMetric:
 
 
 @dataclass(frozen=True)
-class MacroMeta:
-    """The macro mean over data sets.
+class MacroGroup:
+    """Every metric that some data sets all have, averaged over those sets.
 
     Attributes:
-        datasets: the sets' names, in order.
-        metrics: the metrics present in every set, mtdrift's first.
-        partial: the metrics present in some sets only, each averaged over the sets that have
-            it (not comparable with ``metrics``; ``columns`` says which sets).
+        datasets: the sets averaged over, in the order given.
+        metrics: display name -> its mean over ``datasets``, mtdrift's first.
     """
 
     datasets: tuple[str, ...]
     metrics: Mapping[str, MacroMetric]
-    partial: Mapping[str, MacroMetric]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: ``{"datasets", "figures", "metrics": {name: ...}, "partial": {...}}``."""
+        """JSON-ready: ``{"datasets": [...], "metrics": {name: MacroMetric.to_dict()}}``."""
+        return {"datasets": list(self.datasets), "metrics": {n: m.to_dict() for n, m in self.metrics.items()}}
+
+
+@dataclass(frozen=True)
+class MacroMeta:
+    """The macro mean over data sets.
+
+    A metric missing from some sets (an official one where a set has no official scores) is
+    not in ``metrics``: a mean over fewer sets is another figure. For each group of two or more
+    (not all) sets that such metrics share, ``subsets`` averages *every* metric those sets all
+    have over them, mtdrift's included, so that the rows of one group compare. A metric in a
+    single set has no mean; ``one_set_only`` names it and its set.
+
+    Attributes:
+        datasets: the sets' names, in order.
+        metrics: the metrics present in every set, averaged over all of them, mtdrift's first.
+        subsets: one :class:`MacroGroup` per such group of sets, largest first.
+        one_set_only: display name -> the one set that has it.
+    """
+
+    datasets: tuple[str, ...]
+    metrics: Mapping[str, MacroMetric]
+    subsets: tuple[MacroGroup, ...] = ()
+    one_set_only: Mapping[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``{"datasets", "figures", "metrics": {name: ...}, "subsets": [...],
+        "one_set_only": {name: set}}``."""
         return {
             "datasets": list(self.datasets),
             "figures": list(MACRO_FIGURES),
             "metrics": {n: m.to_dict() for n, m in self.metrics.items()},
-            "partial": {n: m.to_dict() for n, m in self.partial.items()},
+            "subsets": [g.to_dict() for g in self.subsets],
+            "one_set_only": dict(self.one_set_only),
         }
 
 
 def macro_mean(sets: Sequence[SetMeta]) -> MacroMeta:
-    """Average each figure of :data:`MACRO_FIGURES` over the sets, per display name.
+    """Average each figure of :data:`MACRO_FIGURES` over the sets, per display name (see
+    :class:`MacroMeta` for the metrics that only some sets have).
 
     Raises:
         ValueError: no set.
@@ -632,17 +659,30 @@ def macro_mean(sets: Sequence[SetMeta]) -> MacroMeta:
                 ours.add(name)
     by_name = {s.name: s for s in sets}
     order = sorted(columns, key=lambda n: n not in ours)  # stable: first appearance otherwise
-    full: dict[str, MacroMetric] = {}
-    partial: dict[str, MacroMetric] = {}
-    for name in order:
-        cols = columns[name]
-        figures = {
-            f: math.fsum(getattr(by_name[s].result.metrics[c], f) for s, c in cols.items()) / len(cols)
-            for f in MACRO_FIGURES
-        }
-        metric = MacroMetric(name=name, columns=cols, ours=name in ours, **figures)
-        (full if len(cols) == len(sets) else partial)[name] = metric
-    return MacroMeta(datasets=tuple(by_name), metrics=full, partial=partial)
+
+    def over(group: tuple[str, ...]) -> dict[str, MacroMetric]:
+        out = {}
+        for name in order:
+            if not all(g in columns[name] for g in group):
+                continue
+            cols = {g: columns[name][g] for g in group}
+            figures = {
+                f: math.fsum(getattr(by_name[g].result.metrics[c], f) for g, c in cols.items()) / len(cols)
+                for f in MACRO_FIGURES
+            }
+            out[name] = MacroMetric(name=name, columns=cols, ours=name in ours, **figures)
+        return out
+
+    everywhere = tuple(by_name)
+    groups = dict.fromkeys(
+        tuple(g for g in everywhere if g in columns[n]) for n in order if 1 < len(columns[n]) < len(sets)
+    )
+    return MacroMeta(
+        datasets=everywhere,
+        metrics=over(everywhere),
+        subsets=tuple(MacroGroup(g, over(g)) for g in sorted(groups, key=len, reverse=True)),
+        one_set_only={n: next(iter(columns[n])) for n in order if len(columns[n]) == 1 < len(sets)},
+    )
 
 
 @dataclass(frozen=True)
@@ -808,24 +848,32 @@ def report_md(meta: MultiMeta) -> str:
         "|---|---:|---:|---:|---:|---:|---:|",
         *(_macro_row(m) for m in macro.metrics.values()),
     ]
-    if macro.partial:
+    for group in macro.subsets:
         out += [
             "",
-            "### In some sets only",
+            f"### Over {_and(group.datasets)} only",
             "",
-            "Means over the sets that have the metric: not comparable with the table above.",
+            f"Every metric these {len(group.datasets)} sets all have, averaged over them: comparable "
+            "with each other, not with the table above.",
             "",
-            f"| metric | sets {figures}",
-            "|---|---|---:|---:|---:|---:|---:|---:|",
-            *(_macro_row(m, sets=True) for m in macro.partial.values()),
+            f"| metric {figures}",
+            "|---|---:|---:|---:|---:|---:|---:|",
+            *(_macro_row(m) for m in group.metrics.values()),
         ]
+    if macro.one_set_only:
+        named = ", ".join(f"`{n}` ({s})" for n, s in macro.one_set_only.items())
+        out += ["", f"In one set only, so in no mean (see that set's table): {named}."]
     return "\n".join(out) + "\n"
 
 
-def _macro_row(m: MacroMetric, *, sets: bool = False) -> str:
+def _and(names: Sequence[str]) -> str:
+    quoted = [f"`{n}`" for n in names]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+
+
+def _macro_row(m: MacroMetric) -> str:
     shown = f"**{m.name}**" if m.ours else m.name
-    where = f" {', '.join(m.columns)} |" if sets else ""
-    return f"| {shown} |{where} " + " | ".join(_f(getattr(m, f)) for f in MACRO_FIGURES) + " |"
+    return f"| {shown} | " + " | ".join(_f(getattr(m, f)) for f in MACRO_FIGURES) + " |"
 
 
 __all__ = [
@@ -833,6 +881,7 @@ __all__ = [
     "OURS",
     "DataSpec",
     "LoadedSet",
+    "MacroGroup",
     "MacroMeta",
     "MacroMetric",
     "MultiMeta",

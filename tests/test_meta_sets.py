@@ -233,26 +233,53 @@ def small_set(name: str, shift: float, columns: dict[str, str]) -> SetTable:
     return SetTable(name=name, table=table, columns=tuple(columns), ours=("ours",))
 
 
-def test_macro_mean_is_the_mean_of_the_sets_and_partial_metrics_stay_apart() -> None:
+def test_macro_mean_is_the_mean_of_the_sets() -> None:
     sets = [
         small_set("one", 0.5, {"ours": "up", "COMET-refA": "up"}),
         small_set("two", -3.0, {"ours": "up", "COMET-refB": "up", "Only-refB": "up"}),
     ]
     meta = meta_sets(sets, n_resamples=10)
     macro = meta.macro
-    assert list(macro.metrics) == ["ours", "COMET"] and list(macro.partial) == ["Only"]
+    assert list(macro.metrics) == ["ours", "COMET"]
     assert macro.metrics["COMET"].columns == {"one": "COMET-refA", "two": "COMET-refB"}
     for name, metric in macro.metrics.items():
         for figure in MACRO_FIGURES:
             per_set = [getattr(s.result.metrics[metric.columns[s.name]], figure) for s in meta.sets]
             assert getattr(metric, figure) == pytest.approx(sum(per_set) / 2, abs=1e-15), (name, figure)
-    only = macro.partial["Only"]
-    assert only.seg_pearson == meta.sets[1].result.metrics["Only-refB"].seg_pearson
+    # a metric of one set has no mean: named, with its set
+    assert macro.subsets == () and macro.one_set_only == {"Only": "two"}
     doc = meta.to_dict()
     assert set(doc) == {"datasets", "macro"}  # no top-level per-set keys with several sets
-    assert doc["macro"]["partial"]["Only"]["n_datasets"] == 1
+    assert doc["macro"]["one_set_only"] == {"Only": "two"}
     assert doc["datasets"]["two"]["display_names"] == {"COMET-refB": "COMET", "Only-refB": "Only"}
     assert doc["datasets"]["two"]["metrics"]["COMET-refB"]  # the original column name is kept
+
+
+def test_macro_mean_over_the_sets_that_share_a_metric() -> None:
+    # two sets with official scores and one without, as zh-en, he-en and TED
+    sets = [
+        small_set("one", 0.5, {"ours": "up", "X-refA": "up"}),
+        small_set("two", -3.0, {"ours": "up", "X-refB": "up"}),
+        small_set("three", 2.0, {"ours": "up"}),
+    ]
+    meta = meta_sets(sets, n_resamples=10)
+    macro = meta.macro
+    assert list(macro.metrics) == ["ours"] and macro.metrics["ours"].columns.keys() == {"one", "two", "three"}
+    (group,) = macro.subsets
+    # over the two sets with X, every metric they share, ours included: rows that compare
+    assert group.datasets == ("one", "two") and list(group.metrics) == ["ours", "X"]
+    one, two = (s.result.metrics for s in meta.sets[:2])
+    assert group.metrics["ours"].seg_pearson == pytest.approx(
+        (one["ours"].seg_pearson + two["ours"].seg_pearson) / 2
+    )
+    assert group.metrics["X"].sys_kendall == pytest.approx(
+        (one["X-refA"].sys_kendall + two["X-refB"].sys_kendall) / 2
+    )
+    text = report_md(meta)
+    assert "### Over `one` and `two` only" in text and "In one set only" not in text
+    doc = meta.to_dict()
+    assert doc["macro"]["subsets"][0]["datasets"] == ["one", "two"]
+    assert doc["macro"]["subsets"][0]["metrics"]["X"]["columns"] == {"one": "X-refA", "two": "X-refB"}
 
 
 def test_macro_figure_undefined_in_one_set_is_undefined() -> None:
@@ -429,13 +456,19 @@ def test_dev_sets_macro_is_the_mean_over_the_sets(dev_meta: MultiMeta) -> None:
     for figure in MACRO_FIGURES:
         per_set = [getattr(s.result.metrics["bleu"], figure) for s in dev_meta.sets]
         assert getattr(macro.metrics["bleu"], figure) == pytest.approx(sum(per_set) / 3, abs=1e-15)
-    # the official metrics line up across zh-en (refA) and he-en (refB) under one name
-    comet = macro.partial["COMET"]
+    # over zh-en and he-en, the official metrics line up (refA, refB) beside mtdrift's bleu
+    (group,) = macro.subsets
+    assert group.datasets == ("wmt23_zhen", "wmt23_heen")
+    assert list(group.metrics)[:3] == ["bleu", "BLEU", "chrF"]
+    comet = group.metrics["COMET"]
     assert comet.columns == {"wmt23_zhen": "COMET-refA", "wmt23_heen": "COMET-refB"}
     zh, he = (dev_meta.sets[k].result.metrics[c] for k, c in ((0, "COMET-refA"), (1, "COMET-refB")))
-    assert comet.seg_kendall_by_item == pytest.approx((zh.seg_kendall_by_item + he.seg_kendall_by_item) / 2)
+    for figure in MACRO_FIGURES:
+        expected = (getattr(zh, figure) + getattr(he, figure)) / 2
+        assert getattr(comet, figure) == pytest.approx(expected, abs=1e-15), figure
     assert round_once(comet.seg_kendall_by_item) == 0.268  # (0.23348 + 0.30298) / 2
-    assert list(macro.partial["mre-score-labse-regular"].columns) == ["wmt23_zhen"]
+    assert group.metrics["bleu"].sys_pearson == pytest.approx(group.metrics["BLEU"].sys_pearson, abs=1e-12)
+    assert macro.one_set_only == {"mre-score-labse-regular": "wmt23_zhen", "embed_llama": "wmt23_zhen"}
 
 
 def test_dev_sets_reports(dev_meta: MultiMeta, tmp_path: Path) -> None:
@@ -445,7 +478,8 @@ def test_dev_sets_reports(dev_meta: MultiMeta, tmp_path: Path) -> None:
         assert f"\n{heading}\n" in text
     assert text.index("## wmt21ted_zhen") < text.index("Left out: `ref-A`") < text.index("## Macro mean")
     assert "| COMET-refA | 0.233 |" in text and "| COMET-refB | 0.303 |" in text
-    assert "| COMET | wmt23_zhen, wmt23_heen | 0.268 |" in text
+    assert "### Over `wmt23_zhen` and `wmt23_heen` only" in text and "| COMET | 0.268 |" in text
+    assert "In one set only, so in no mean (see that set's table): `mre-score-labse-regular`" in text
     doc = dev_meta.to_dict()
     json.dumps(doc, allow_nan=False)
     assert list(doc["datasets"]) == ["wmt23_zhen", "wmt23_heen", "wmt21ted_zhen"]
@@ -494,19 +528,12 @@ def test_cli_meta_over_three_sets(tmp_path: Path, capsys) -> None:  # type: igno
     doc = json.loads((out / "meta.json").read_text())
     assert list(doc["datasets"]) == ["wmt23_zhen", "wmt23_heen", "ted"]
     assert doc["datasets"]["ted"]["n_systems"] == 13 and doc["datasets"]["ted"]["human_systems"] == ["ref-A"]
-    assert list(doc["macro"]["metrics"]) == [
-        "bleu",
-        "chrf",
-        "chrfpp",
-        "ter",
-        "semantic",
-        "tokenmatch",
-        "fidelity",
-    ]
-    assert doc["macro"]["partial"]["COMET"]["columns"] == {
-        "wmt23_zhen": "COMET-refA",
-        "wmt23_heen": "COMET-refB",
-    }
+    ours = ["bleu", "chrf", "chrfpp", "ter", "semantic", "tokenmatch", "fidelity"]
+    assert list(doc["macro"]["metrics"]) == ours
+    over_two = doc["macro"]["subsets"][0]
+    assert over_two["datasets"] == ["wmt23_zhen", "wmt23_heen"]
+    assert list(over_two["metrics"])[:8] == [*ours, "BLEU"]  # mtdrift's beside the official ones
+    assert over_two["metrics"]["COMET"]["columns"] == {"wmt23_zhen": "COMET-refA", "wmt23_heen": "COMET-refB"}
     for name in doc["datasets"]:
         assert doc["datasets"][name]["signatures"]["fidelity"].startswith("drift|")
     assert set(doc["datasets"]["wmt23_zhen"]["spans"]) == {"all", "major"}

@@ -714,11 +714,12 @@ def plot_meta(meta: dict[str, object], ours: Sequence[str], path: Path) -> None:
 
 def plot_meta_sets(meta: dict[str, object], ours: Sequence[str], path: Path) -> None:
     """``meta.png`` for several data sets: one panel per set, side by side, with each metric's
-    segment-level Kendall tau by item and its 95 % CI, then a panel with the macro mean over
-    the sets. Rows are metrics by their display name (official ones without ``-refA``/``-refB``,
-    so one metric is one row across sets), sorted by the macro mean; metrics that only some sets
-    have come last and are left blank where absent (hollow in the macro panel). mtdrift's
-    metrics in blue, the official ones in grey.
+    segment-level Kendall tau by item and its 95 % CI, then a panel with the macro mean. Rows
+    are metrics by their display name (official ones without ``-refA``/``-refB``, so one metric
+    is one row across sets): first those every set has, by macro mean, then the others, blank
+    in the sets without them; in the macro panel these are hollow, their mean over the largest
+    group of sets that has them (none for a metric of one set). mtdrift's metrics in blue, the
+    official ones in grey.
 
     Args:
         meta: ``MultiMeta.to_dict()``.
@@ -728,17 +729,28 @@ def plot_meta_sets(meta: dict[str, object], ours: Sequence[str], path: Path) -> 
     datasets = meta["datasets"]
     macro = meta["macro"]
     assert isinstance(datasets, dict) and isinstance(macro, dict)
+    full: dict[str, float | None] = {n: r["seg_kendall_by_item"] for n, r in macro["metrics"].items()}
+    fewer: dict[str, float | None] = {}  # the mean over the largest group of sets that has it
+    for group in macro["subsets"]:
+        for n, r in group["metrics"].items():
+            if n not in full:
+                fewer.setdefault(n, r["seg_kendall_by_item"])
+    single: dict[str, float | None] = {}
+    for n, set_name in macro["one_set_only"].items():
+        doc = datasets[set_name]
+        column = next(c for c in doc["metrics"] if doc["display_names"].get(c, c) == n)
+        single[n] = doc["metrics"][column]["seg_kendall_by_item"]
 
-    def by_tau(group: dict[str, dict[str, object]]) -> list[str]:
-        return sorted(group, key=lambda m: -_or(group[m]["seg_kendall_by_item"], -9.0))
+    def by_tau(group: dict[str, float | None]) -> list[str]:
+        return sorted(group, key=lambda m: -_or(group[m], -9.0))
 
-    full, partial = macro["metrics"], macro["partial"]
-    names = by_tau(full) + by_tau(partial)
+    names = by_tau(full) + by_tau({**fewer, **single})
     ys = dict(zip(names, np.arange(len(names))[::-1], strict=True))
     height = 1.9 + 0.26 * len(names)
     panels = len(datasets) + 1
+    width = 2.5 + 2.3 * panels
     with _style():
-        fig = _figure((2.5 + 2.3 * panels, height))
+        fig = _figure((width, height))
         axes = fig.subplots(1, panels, sharey=True, sharex=True)
         for ax, (set_name, doc) in zip(axes, datasets.items(), strict=False):
             shown = doc["display_names"]
@@ -753,14 +765,13 @@ def plot_meta_sets(meta: dict[str, object], ours: Sequence[str], path: Path) -> 
                 ax.plot([tau], [ys[name]], "o", color=colour, ms=4.5)
             ax.set_title(_esc(f"{set_name}\n{doc['n_rows']} rows, {doc['n_systems']} systems"), fontsize=8.5)
         last = axes[-1]
-        for group, hollow in ((full, False), (partial, True)):
-            for name, r in group.items():
-                tau = r["seg_kendall_by_item"]
+        for group, hollow in ((full, False), (fewer, True)):
+            for name, tau in group.items():
                 if tau is None:
                     continue
                 colour = "#1f77b4" if name in ours else "#7f7f7f"
                 last.plot([tau], [ys[name]], "D", ms=5, color=colour, mfc="white" if hollow else colour)
-        last.set_title("macro mean\nhollow: in some sets only", fontsize=8.5)
+        last.set_title("macro mean\nhollow: over the sets that have it", fontsize=8.5)
         axes[0].set_yticks(list(ys.values()))
         axes[0].set_yticklabels([_esc(n) for n in ys], fontsize=8)
         for ax in axes:
@@ -775,9 +786,8 @@ def plot_meta_sets(meta: dict[str, object], ours: Sequence[str], path: Path) -> 
             fontsize=10, x=0.01, ha="left",
         )  # fmt: skip
         fig.subplots_adjust(
-            left=2.3 / (2.5 + 2.3 * panels), right=0.98, top=1 - 0.9 / height,
-            bottom=0.75 / height, wspace=0.1,
-        )  # fmt: skip
+            left=2.3 / width, right=0.98, top=1 - 0.9 / height, bottom=0.75 / height, wspace=0.1
+        )
         _save(fig, path)
 
 
