@@ -717,9 +717,10 @@ def plot_meta_sets(meta: dict[str, object], ours: Sequence[str], path: Path) -> 
     segment-level Kendall tau by item and its 95 % CI, then a panel with the macro mean. Rows
     are metrics by their display name (official ones without ``-refA``/``-refB``, so one metric
     is one row across sets): first those every set has, by macro mean, then the others, blank
-    in the sets without them; in the macro panel these are hollow, their mean over the largest
-    group of sets that has them (none for a metric of one set). mtdrift's metrics in blue, the
-    official ones in grey.
+    in the sets without them. The macro panel shows the mean over all sets filled and, hollow,
+    the mean over the first group of ``macro.subsets`` (the largest group of sets that some
+    metrics are limited to) of every metric that group has, mtdrift's included, so hollow
+    compares with hollow. mtdrift's metrics in blue, the official ones in grey.
 
     Args:
         meta: ``MultiMeta.to_dict()``.
@@ -730,11 +731,9 @@ def plot_meta_sets(meta: dict[str, object], ours: Sequence[str], path: Path) -> 
     macro = meta["macro"]
     assert isinstance(datasets, dict) and isinstance(macro, dict)
     full: dict[str, float | None] = {n: r["seg_kendall_by_item"] for n, r in macro["metrics"].items()}
-    fewer: dict[str, float | None] = {}  # the mean over the largest group of sets that has it
-    for group in macro["subsets"]:
-        for n, r in group["metrics"].items():
-            if n not in full:
-                fewer.setdefault(n, r["seg_kendall_by_item"])
+    # every metric of the largest group of sets that not all metrics cover, mtdrift's included
+    subset = macro["subsets"][0] if macro["subsets"] else {"datasets": [], "metrics": {}}
+    fewer: dict[str, float | None] = {n: r["seg_kendall_by_item"] for n, r in subset["metrics"].items()}
     single: dict[str, float | None] = {}
     for n, set_name in macro["one_set_only"].items():
         doc = datasets[set_name]
@@ -744,7 +743,9 @@ def plot_meta_sets(meta: dict[str, object], ours: Sequence[str], path: Path) -> 
     def by_tau(group: dict[str, float | None]) -> list[str]:
         return sorted(group, key=lambda m: -_or(group[m], -9.0))
 
-    names = by_tau(full) + by_tau({**fewer, **single})
+    rest = {n: t for n, t in fewer.items() if n not in full}
+    names = by_tau(full) + by_tau({**rest, **single})
+    names += [n for g in macro["subsets"][1:] for n in g["metrics"] if n not in names]
     ys = dict(zip(names, np.arange(len(names))[::-1], strict=True))
     height = 1.9 + 0.26 * len(names)
     panels = len(datasets) + 1
@@ -765,13 +766,16 @@ def plot_meta_sets(meta: dict[str, object], ours: Sequence[str], path: Path) -> 
                 ax.plot([tau], [ys[name]], "o", color=colour, ms=4.5)
             ax.set_title(_esc(f"{set_name}\n{doc['n_rows']} rows, {doc['n_systems']} systems"), fontsize=8.5)
         last = axes[-1]
-        for group, hollow in ((full, False), (fewer, True)):
-            for name, tau in group.items():
+        for means, hollow in ((full, False), (fewer, True)):
+            for name, tau in means.items():
                 if tau is None:
                     continue
                 colour = "#1f77b4" if name in ours else "#7f7f7f"
                 last.plot([tau], [ys[name]], "D", ms=5, color=colour, mfc="white" if hollow else colour)
-        last.set_title("macro mean\nhollow: over the sets that have it", fontsize=8.5)
+        title = "macro mean over all sets"
+        if subset["datasets"]:
+            title += _esc(f"\nhollow: over {', '.join(subset['datasets'])}")
+        last.set_title(title, fontsize=8.5)
         axes[0].set_yticks(list(ys.values()))
         axes[0].set_yticklabels([_esc(n) for n in ys], fontsize=8)
         for ax in axes:
