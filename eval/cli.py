@@ -59,14 +59,48 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
 
     m = sub.add_parser(
-        "meta", help="meta-evaluate mtdrift's metrics (and official ones) against human MQM scores"
+        "meta",
+        help="meta-evaluate mtdrift's metrics (and official ones) against human MQM scores",
+        description="Meta-evaluate mtdrift's metrics, and the official ones, against human MQM "
+        "scores on one or more data sets. Repeat --data for several sets; an --official or --name "
+        "belongs to the --data right before it. With several sets, meta.md and meta.json also hold "
+        "the macro mean over the sets.",
     )
+    # --data, --official and --name land in one list, in command-line order, so that each
+    # --official and --name can be paired with the --data before it (eval.metarun.pair_sets).
     m.add_argument(
-        "--data", required=True, help="corpus with human scores (JSONL/TSV, e.g. wmt23_zhen_mqm.dev.jsonl.gz)"
+        "--data",
+        dest="sets",
+        action="append",
+        required=True,
+        type=lambda v: ("--data", v),
+        metavar="FILE",
+        help="corpus with human scores (JSONL/TSV, e.g. wmt23_zhen_mqm.dev.jsonl.gz); repeat for "
+        "several data sets",
     )
     m.add_argument(
         "--official",
-        help="official per-segment metric scores (TSV, e.g. *_official_metric_seg_scores*.tsv.gz)",
+        dest="sets",
+        action="append",
+        type=lambda v: ("--official", v),
+        metavar="FILE",
+        help="official per-segment metric scores of the --data before it (TSV, e.g. "
+        "*_official_metric_seg_scores*.tsv.gz); optional",
+    )
+    m.add_argument(
+        "--name",
+        dest="sets",
+        action="append",
+        type=lambda v: ("--name", v),
+        metavar="NAME",
+        help="name of the --data before it in the reports (default: its file name up to the first "
+        "dot, less _mqm: wmt23_zhen_mqm.dev.jsonl.gz -> wmt23_zhen)",
+    )
+    m.add_argument(
+        "--keep-human",
+        action="store_true",
+        help="keep systems whose rows are marked is_human (a human translation scored as a system, "
+        "like TED's ref-A); by default they are left out, and the report says so",
     )
     m.add_argument("--out", default="reports/meta", help="output directory (default reports/meta)")
     m.add_argument("--human", default="mqm", help="the human score column (default mqm)")
@@ -109,43 +143,42 @@ def _meta(args: argparse.Namespace) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    from eval.corpus import read_corpus, read_rows
-    from eval.meta import join_scores, meta_evaluate, metric_columns, read_official
-    from eval.metarun import OURS, gold_spans, human_table, meta_md, score_table, span_scores
+    from eval.metarun import pair_sets, report_md, run_meta
     from eval.read import InputError
-    from eval.run import evaluate_corpus
+    from metrics.embed import ModelUnavailableError
 
     try:
-        corpus = read_corpus(args.data)
-        human = human_table(read_rows(args.data), source=args.data, human=args.human)
-        official = read_official(args.official) if args.official else None
+        specs = pair_sets(args.sets)
+        if args.resamples < 1:
+            raise InputError(f"--resamples must be positive, got {args.resamples}")
         out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise InputError(f"{out}: cannot create the output directory ({err.strerror})") from None
         encoder, checker, cache = _model(args)
-        evaluation = evaluate_corpus(corpus, encoder=encoder, checker=checker, cache=cache)
-        ours = score_table(evaluation)
-        base = official if official is not None else human
-        if official is not None and args.human != "mqm":
-            base = base.drop(columns=["mqm"]).merge(human, on=["doc_id", "seg_id", "system"])
-        table = join_scores(base, ours, source=f"mtdrift scores of {args.data}")
-        names = [*OURS, *(metric_columns(official) if official is not None else [])]
-        result = meta_evaluate(table, names, human=args.human, n_resamples=args.resamples, seed=args.seed)
-        gold = gold_spans(read_rows(args.data))
-        spans = span_scores(evaluation, gold) if gold else None
-    except InputError as err:
+        meta = run_meta(
+            specs,
+            encoder=encoder,
+            checker=checker,
+            cache=cache,
+            human=args.human,
+            keep_human=args.keep_human,
+            n_resamples=args.resamples,
+            seed=args.seed,
+        )
+    except (InputError, ModelUnavailableError) as err:
         return _fail(str(err))
-    except ValueError as err:
-        return _fail(f"{args.data}: {err}")
-    doc = result.to_dict()
-    if spans is not None:
-        doc["spans"] = spans
-    doc["signatures"] = dict(sorted(evaluation.signatures.items()))
+    doc = meta.to_dict()
     (out / "meta.json").write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    text = meta_md(result, spans=spans)
+    text = report_md(meta)
     (out / "meta.md").write_text(text, encoding="utf-8")
-    from eval.render.plots import plot_meta
+    from eval.render.plots import plot_meta, plot_meta_sets
 
-    plot_meta(result.to_dict(), OURS, out / "meta.png")
+    if len(meta.sets) == 1:
+        plot_meta(meta.sets[0].result.to_dict(), meta.sets[0].ours, out / "meta.png")
+    else:
+        plot_meta_sets(doc, meta.sets[0].ours, out / "meta.png")
     print(text, end="")
     print(f"wrote {out}/: meta.json meta.md meta.png")
     return EXIT_OK

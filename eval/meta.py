@@ -38,6 +38,14 @@ by pairs, micro-averaging, tie tolerances, recomputed MQM or sacrebleu scores) r
 rows; the double rounding reproduces all 40 figures. System means never tie on this data, so
 the README does not constrain the tie rule of the pairwise accuracy.
 
+The README's he-en table (WMT23 he-en dev, 4,884 rows, reference ``refB``) is reproduced by
+the same definitions on its official TSV for every official column it lists (BLEU and chrF,
+BERTScore, COMET-22, BLEURT-20, YiSi-1, prismRef, MetricX-23, XCOMET-XL; tau by item, tau,
+sys Pearson, pairwise accuracy) **rounded once** to 3 decimals, halves up: rounded twice,
+BLEU-refB's sys Pearson 0.89446 would read 0.895 (README 0.894) and chrF-refB's pairwise
+accuracy 56/66 = 0.84848 would read 0.849 (README 0.848). ``tests/test_meta_sets.py`` checks
+both tables.
+
 Everything here is pure (no printing, logging or writing) except :func:`read_official`,
 which reads a file. Numbers are fractions in [-1, 1] (correlations) or [0, 1] (accuracy).
 """
