@@ -42,8 +42,8 @@ check: eval  ## fail (exit 1) when the seed evaluation regressed against reports
 test: setup  ## run the whole test suite (unit, end-to-end with the real model)
 	$(PY) -m pytest -q
 
-bench: setup  ## full evaluation of the WMT23 dev set (8,970 pairs) against a bare model.encode, cached run, TER
-	$(PY) scripts/bench.py
+bench: setup  ## full evaluation of the WMT23 dev set (8,970 pairs) against a bare model.encode, cached run, TER (MODEL=minilm|mpnet)
+	$(PY) scripts/bench.py --model $(or $(MODEL),minilm)
 
 bench-encoders: setup  ## each packaged encoder: encode cost on 2,000 WMT23 texts beside its leave-one-set-out agreement
 	$(PY) scripts/bench_encoders.py

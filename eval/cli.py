@@ -110,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--seed", type=int, default=12345)
     m.add_argument("--threads", type=int, default=None, help="torch threads for the model")
     m.add_argument("--device", default="cpu")
+    _model_option(m)
     m.add_argument("--cache", help="cache directory (as for evaluate)")
     m.add_argument("--no-cache", action="store_true")
 

@@ -22,9 +22,9 @@ from eval.explain import DRIFT_LABELS, DriftConfig, evidence, label
 from eval.read import NORMALIZATION, InputError
 from eval.segment import SEGMENTER, Sentence, split_lines, split_sentences
 from metrics.base import Finding, Signature
-from metrics.cache import Cache, cached_rows, pair_key
+from metrics.cache import Cache, CachedEncoder, cached_rows, pair_key
 from metrics.checks import FactChecker
-from metrics.embed import Encoder, TokenVectors
+from metrics.embed import MODELS, Encoder, SentenceEncoder, TokenVectors
 from metrics.lexical import LEXICAL_METRICS, get_lexical
 from metrics.registry import MEAN_METRICS, corpus_score, get_metric
 from metrics.semantic import concat_tokens, cosine, token_match, unmatched_spans
@@ -47,6 +47,10 @@ class RunConfig:
         align: aligner settings (document mode).
         drift: the fidelity model and the thresholds for labels and spans; ``None``: the shipped
             one fitted for the encoder in use (``DriftConfig.for_encoder``).
+        align_model: the packaged encoder whose token vectors the aligner reads (a key of
+            ``metrics.embed.MODELS``), whatever encoder scores the beads: the aligner's settings
+            were tuned on it, so the choice of scoring encoder never moves a bead. An encoder
+            that is not a packaged model (a test's) aligns with its own vectors.
         workers: processes that compute lexical statistics while this one runs the checks
             (0: all in this process). Used from ``PARALLEL_MIN_PAIRS`` pairs on; the numbers
             are the same either way.
@@ -56,6 +60,7 @@ class RunConfig:
     align: AlignConfig = field(default_factory=AlignConfig)
     drift: DriftConfig | None = None
     workers: int = 1
+    align_model: str = "minilm"
 
     @property
     def drift_config(self) -> DriftConfig:
@@ -179,9 +184,15 @@ def segment(doc: Document, *, aligned: bool) -> list[Sentence]:
 
 
 def signatures(
-    *, encoder: Encoder, checker: FactChecker, config: RunConfig, corpus: bool = False
+    *,
+    encoder: Encoder,
+    checker: FactChecker,
+    config: RunConfig,
+    corpus: bool = False,
+    aligner: Encoder | None = None,
 ) -> dict[str, str]:
-    """Every metric's signature, keyed by metric name."""
+    """Every metric's signature, keyed by metric name (``aligner``: the encoder whose token
+    vectors the aligner read, in document mode)."""
     out: dict[str, str] = {}
     for name in LEXICAL_METRICS:
         m = get_lexical(name)
@@ -202,9 +213,14 @@ def signatures(
             ("seg", _segmentation(config, corpus)),
         ],
     ).format()
-    out["align"] = (
-        f"aligned:{_segmentation(config, corpus)}" if config.aligned else config.align.signature().format()
-    )
+    if config.aligned:
+        out["align"] = f"aligned:{_segmentation(config, corpus)}"
+    else:
+        sig = config.align.signature()
+        tokens = (aligner or encoder).signature().as_dict()
+        out["align"] = Signature(
+            sig.name, (*sig.fields, ("tokens", f"{tokens.get('model', '?')}@{tokens.get('rev', '?')}"))
+        ).format()
     out["mtdrift"] = _version("mtdrift")
     return out
 
@@ -390,8 +406,13 @@ def _evaluate_all(
     assert encoded.tokens is not None  # asked for: internal invariant, not user input
     vec = dict(zip(texts, encoded.sentence, strict=True))
     tok = dict(zip(texts, encoded.tokens, strict=True))
+    aligner = None if config.aligned else _align_encoder(encoder, config, cache)
+    align_tok = tok
+    if aligner is not None and aligner is not encoder:
+        sentences = list(dict.fromkeys(texts))
+        align_tok = dict(zip(sentences, aligner.encode(sentences, tokens=True).tokens or [], strict=True))
     plans = [
-        _plan(system, hyp_name, ref_sents, hyp_sents, vec, tok, encoder, config)
+        _plan(system, hyp_name, ref_sents, hyp_sents, vec, align_tok, encoder, config)
         for system, hyp_name, hyp_sents in hyps
     ]
     all_hyps = [h for p in plans for h in p.hyps]
@@ -415,7 +436,9 @@ def _evaluate_all(
         ref_name=ref_name,
         ref_sentences=tuple(ref_sents),
         systems=tuple(results),
-        signatures=signatures(encoder=encoder, checker=checker, config=config, corpus=keys is not None),
+        signatures=signatures(
+            encoder=encoder, checker=checker, config=config, corpus=keys is not None, aligner=aligner
+        ),
         config=config,
         keys=keys,
     )
@@ -469,6 +492,17 @@ def _plan(
     if missing:
         vec.update(zip(missing, encoder.encode(missing).sentence, strict=True))
     return _Plan(system, hyp_name, hyp_sents, r_txt, h_txt, beads, refs, hyps, alignment)
+
+
+def _align_encoder(encoder: Encoder, config: RunConfig, cache: Cache | None) -> Encoder:
+    """The encoder whose token vectors the aligner reads: ``config.align_model``'s packaged
+    model, or ``encoder`` itself when it is that model or no packaged model at all."""
+    name = encoder.signature().as_dict().get("model")
+    packaged = {spec.name for spec in MODELS.values()}
+    if name == MODELS[config.align_model].name or name not in packaged:
+        return encoder
+    inner = SentenceEncoder(config.align_model)
+    return CachedEncoder(inner, cache) if cache is not None else inner
 
 
 def _lexical_all(hyps: list[str], refs: list[str], cache_dir: str | None) -> dict[str, np.ndarray]:

@@ -162,7 +162,8 @@ MODELS: dict[str, ModelSpec] = {
     ),
 }
 """The packaged encoders, by their ``--model`` name."""
-DEFAULT_MODEL = "minilm"
+DEFAULT_MODEL = "mpnet"
+"""The encoder of ``mtdrift`` without ``--model``: see the README (agreement against cost)."""
 
 
 def model_dir(key: str = "minilm") -> Path:

@@ -71,7 +71,7 @@ from metrics.embed import model_dir
 corpus = read_corpus({data!r})
 texts = list(dict.fromkeys([*corpus.refs, *(h for hs in corpus.hyps.values() for h in hs)]))
 torch.set_num_threads({threads})
-model = SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)
+model = SentenceTransformer(str(model_dir({model!r})), device="cpu", local_files_only=True)
 t0, c0 = time.perf_counter(), time.process_time()
 model.encode(texts, batch_size=64)
 took, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -142,6 +142,7 @@ def main() -> int:
     ap.add_argument("--data", default=str(DATA))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--model", default="minilm", help="packaged encoder (default minilm, the figures below)")
     ap.add_argument("--skip-ter", action="store_true", help="skip sacrebleu's TER loop (minutes)")
     args = ap.parse_args()
 
@@ -158,14 +159,14 @@ def main() -> int:
     print(f"corpus: {data} ({len(corpus.keys)} segments x {len(corpus.hyps)} systems = {pairs} pairs)")
 
     cmd = [str(MTDRIFT), "evaluate", "--data", str(data), "--quiet", "--threads", str(args.threads),
-           "--device", args.device, "--cache", str(work / "cache")]  # fmt: skip
+           "--device", args.device, "--cache", str(work / "cache"), "--model", args.model]  # fmt: skip
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     wall, _, cold_cpu = _run([*cmd, "--out", str(work / "cold")])
     peak_mb = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
     print(f"cold run: {wall:.1f} s, {pairs / wall:.0f} pairs/s, peak {peak_mb:.0f} MB")
 
     _, out, _ = _run(
-        [sys.executable, "-c", _BARE.format(root=str(ROOT), data=str(data), threads=args.threads)]
+        [sys.executable, "-c", _BARE.format(root=str(ROOT), data=str(data), threads=args.threads, model=args.model)]
     )
     bare = json.loads(out)
     ratio = wall / bare["seconds"]

@@ -18,12 +18,16 @@ from tests.conftest import HYP, REF
 pytestmark = pytest.mark.model
 
 
-@pytest.fixture(scope="module")
-def seed_eval(real_encoder, checker) -> Evaluation:  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module", params=["minilm", "mpnet"])
+def seed_eval(request, real_encoder, checker) -> Evaluation:  # type: ignore[no-untyped-def]
+    """The seed pair with each packaged encoder (and its own fitted fidelity)."""
+    from metrics.embed import SentenceEncoder
+
+    encoder = real_encoder if request.param == "minilm" else SentenceEncoder("mpnet", threads=2)
     return evaluate(
         Document(str(REF), read_text(REF)),
         [("roundtrip", Document(str(HYP), read_text(HYP)))],
-        encoder=real_encoder,
+        encoder=encoder,
         checker=checker,
     )
 
@@ -63,9 +67,10 @@ def test_semantic_score_is_the_real_models(seed_eval: Evaluation) -> None:
     """Recompute one bead's cosine with sentence-transformers directly from the packaged model."""
     from sentence_transformers import SentenceTransformer
 
-    from metrics.embed import model_dir
+    from metrics.embed import MODELS, model_dir
 
-    model = SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)
+    key = next(k for k, spec in MODELS.items() if f"model:{spec.name}|" in seed_eval.signatures["semantic"])
+    model = SentenceTransformer(str(model_dir(key)), device="cpu", local_files_only=True)
     bead = seed_eval.systems[0].beads[1]
     v = model.encode([bead.ref, bead.hyp], normalize_embeddings=True)
     expected = float(np.dot(v[0], v[1]))
@@ -127,7 +132,9 @@ def test_cli_writes_everything_and_is_reproducible(
     summary = json.loads((outs[0] / "summary.json").read_text(encoding="utf-8"))
     sig = summary["signatures"]
     assert sig["bleu_corpus"] == "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0"
-    assert "model:sentence-transformers/all-MiniLM-L6-v2" in sig["semantic"]
+    assert "model:sentence-transformers/all-mpnet-base-v2" in sig["semantic"]  # the default encoder
+    assert "tokens:sentence-transformers/all-MiniLM-L6-v2@" in sig["align"]  # what the aligner reads
+    assert "fidelity-v2-mpnet.json@" in sig["fidelity"]
     assert "beads:1-1,2-1,1-2,2-2,3-1,1-3,1-0,0-1" in sig["align"]
     assert "norm:NFC" in sig["input"]
     assert summary["systems"][0]["counts"]["beads"]["omission"] == 4
