@@ -447,7 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def rounded(x: Any) -> Any:
         if isinstance(x, dict):
             return {k: rounded(v) for k, v in x.items()}
-        return round(float(x), 4) if isinstance(x, (float, np.floating)) else x
+        return round(float(x), 6) if isinstance(x, (float, np.floating)) else x
 
     params = {
         "version": PARAMS_VERSION,
