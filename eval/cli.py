@@ -12,11 +12,21 @@ EXIT_OK, EXIT_REGRESSED, EXIT_INPUT = 0, 1, 2
 METRIC_NAMES = ("bleu", "chrf", "chrfpp", "ter", "semantic", "tokenmatch", "fidelity")
 
 
+def _version() -> str:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("mtdrift")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mtdrift",
         description="Where did a translation keep the meaning, and where did it drift?",
     )
+    p.add_argument("--version", action="version", version=f"mtdrift {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
     e = sub.add_parser(
         "evaluate",

@@ -138,3 +138,12 @@ def test_cli_writes_everything_and_is_reproducible(
     assert "beads:1-1,2-1,1-2,2-2,3-1,1-3,1-0,0-1" in sig["align"]
     assert "norm:NFC" in sig["input"]
     assert summary["systems"][0]["counts"]["beads"]["omission"] == 4
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.metadata
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"mtdrift {importlib.metadata.version('mtdrift')}\n"
