@@ -20,7 +20,8 @@ from eval.align import AlignConfig, Alignment, Bead, align
 from eval.corpus import Corpus, Key
 from eval.explain import DRIFT_LABELS, DriftConfig, evidence, label
 from eval.read import NORMALIZATION, InputError
-from eval.segment import SEGMENTER, Sentence, split_lines, split_sentences
+from eval.segment import Sentence, split_lines, split_sentences
+from eval.segment import signature as segmenter_signature
 from metrics.base import Finding, Signature
 from metrics.cache import Cache, cached_rows, pair_key
 from metrics.checks import FactChecker
@@ -583,7 +584,7 @@ def _joined_tokens(texts: list[str], tok: dict[str, TokenVectors]) -> TokenVecto
 def _segmentation(config: RunConfig, corpus: bool) -> str:
     if corpus:
         return "rows"
-    return "lines" if config.aligned else f"{SEGMENTER}=={_version('pysbd')}"
+    return "lines" if config.aligned else segmenter_signature()
 
 
 def _version(dist: str) -> str:
