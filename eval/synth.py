@@ -150,3 +150,84 @@ def mqm_problems(
             out.append(perturb(base, rng=rng, pool=[s for s in pool_all if s not in taken]))
             ref, hyp = [], []
     return out
+
+
+@dataclass(frozen=True)
+class DocumentPair:
+    """A long reference and candidate built from segment-level corpora.
+
+    Attributes:
+        ref_lines: the reference segments, one per line (line-parallel with ``hyp_lines``).
+        hyp_lines: the candidate segments, one per line.
+        ref_text: the reference as running text: one paragraph per document, segments joined
+            by a space.
+        hyp_text: the candidate as running text, edited: some segments dropped, some merged
+            with the next (see :func:`document_pair`).
+        docs: number of documents.
+    """
+
+    ref_lines: list[str]
+    hyp_lines: list[str]
+    ref_text: str
+    hyp_text: str
+    docs: int
+
+
+def document_pair(
+    paths: Sequence[Path], *, segments: int = 2000, drop_every: int = 7, merge_every: int = 11
+) -> DocumentPair:
+    """One long document pair from MQM JSON-lines files (``doc_id, seg_id, system,
+    reference, hypothesis``): whole documents in file order, each against one system's output
+    (the systems of a file taken in turn, sorted by name, so a file read twice gives another
+    candidate), until ``segments`` segments; then every ``drop_every``-th candidate segment is
+    dropped and every ``merge_every``-th is merged with the next in the running text.
+    Deterministic."""
+    ref_lines: list[str] = []
+    hyp_lines: list[str] = []
+    ref_docs: list[list[str]] = []
+    hyp_docs: list[list[str]] = []
+    tables = []
+    for path in paths:
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            rows = [json.loads(line) for line in fh]
+        by_doc: dict[str, dict[str, list[tuple[int, str, str]]]] = {}
+        for r in rows:
+            by_doc.setdefault(r["doc_id"], {}).setdefault(r["system"], []).append(
+                (int(r["seg_id"]), r["reference"], r["hypothesis"])
+            )
+        tables.append((by_doc, sorted({r["system"] for r in rows})))
+    turn = 0
+    counter = 0
+    while len(ref_lines) < segments:
+        by_doc, systems = tables[turn % len(tables)]
+        system = systems[(turn // len(tables)) % len(systems)]
+        turn += 1
+        for per_system in by_doc.values():
+            if len(ref_lines) >= segments or system not in per_system:
+                continue
+            ref_doc, hyp_doc = [], []
+            pending = ""
+            for _, r, h in sorted(per_system[system]):
+                ref_lines.append(r)
+                hyp_lines.append(h)
+                ref_doc.append(r)
+                counter += 1
+                if counter % drop_every == 0:
+                    continue
+                text = (pending + " " + h).strip() if pending else h
+                if counter % merge_every == 0:
+                    pending = text
+                    continue
+                pending = ""
+                hyp_doc.append(text)
+            if pending:
+                hyp_doc.append(pending)
+            ref_docs.append(ref_doc)
+            hyp_docs.append(hyp_doc)
+    return DocumentPair(
+        ref_lines=ref_lines,
+        hyp_lines=hyp_lines,
+        ref_text="\n\n".join(" ".join(d) for d in ref_docs) + "\n",
+        hyp_text="\n\n".join(" ".join(d) for d in hyp_docs) + "\n",
+        docs=len(ref_docs),
+    )
