@@ -19,7 +19,7 @@ import numpy as np
 from eval.align import AlignConfig, Alignment, Bead, align
 from eval.corpus import Corpus, Key
 from eval.explain import DRIFT_LABELS, DriftConfig, evidence, label
-from eval.read import NORMALIZATION, InputError
+from eval.read import NORMALIZATION, InputError, check_segments
 from eval.segment import Sentence, split_lines, split_sentences
 from eval.segment import signature as segmenter_signature
 from metrics.base import Finding, Signature
@@ -227,6 +227,8 @@ def evaluate(
     ref_sents = segment(ref, aligned=cfg.aligned)
     hyp_sents = {name: segment(doc, aligned=cfg.aligned) for name, doc in hyps}
     if cfg.aligned:
+        for doc, sents in [(ref, ref_sents), *((doc, hyp_sents[name]) for name, doc in hyps)]:
+            check_segments([s.text for s in sents], source=doc.name, lines=[s.line + 1 for s in sents])
         for name, doc in hyps:
             if len(hyp_sents[name]) != len(ref_sents):
                 raise InputError(
