@@ -86,6 +86,10 @@ class AlignConfig:
         full_cells: up to this many (reference x candidate) sentence pairs the search covers
             the whole table; beyond, a band around a coarse path.
         band_margin: the band's width on each side of the coarse path, in coarse blocks.
+        extend: after the search, a bead may take in up to this many unaligned sentences
+            next to it on the side that has them, when that lowers the cost (the same cost,
+            for beads of any size): one long sentence rendered as four or more, or the
+            reverse. 0 turns the second pass off.
     """
 
     beads: tuple[tuple[int, int], ...] = BEADS
@@ -98,6 +102,7 @@ class AlignConfig:
     gain_floor: float = 0.05
     full_cells: int = 250_000
     band_margin: int = 3
+    extend: int = 8
 
     def __post_init__(self) -> None:
         for a, b in self.beads:
@@ -123,6 +128,7 @@ class AlignConfig:
                     "search",
                     f"full<={self.full_cells},else band(coarse{COARSE_BLOCK},margin{self.band_margin})",
                 ),
+                ("extend", f"{self.extend}" if self.extend else "no"),
             ],
         )
 
@@ -370,11 +376,14 @@ def align(
         path.append((tuple(range(i - a, i)), tuple(range(j - b, j))))
         i, j = i - a, j - b
     path.reverse()
+    total = float(dp_rows[n][m - lo[n]])
+    if cfg.extend:
+        path, total = _extend(path, prep, gap, total, cfg)
     similarity = np.zeros((n, m), np.float32)
     for c in chunks:
         sim = c.similarity
         similarity[c.r0 : c.r0 + sim.shape[0], c.h0 : c.h0 + sim.shape[1]] = sim
-    return Alignment(tuple(path), similarity, gap, float(dp_rows[n][m - lo[n]]))
+    return Alignment(tuple(path), similarity, gap, total)
 
 
 @dataclass(frozen=True)
@@ -669,3 +678,106 @@ def _band(prep: _Prepared, cfg: AlignConfig) -> tuple[np.ndarray, np.ndarray]:
     for i in range(1, n + 1):
         lo[i] = min(lo[i], hi[i - 1])
     return lo, hi
+
+
+def _block_cover(x: np.ndarray, xw: np.ndarray, xprof: Counter[str], ys: Sequence[np.ndarray], yprof: Counter[str], w: float) -> float:
+    """Cover (0-1) of one sentence by a block of any size (as :func:`_cover` for one cell)."""
+    if len(x):
+        toks = [y for y in ys if len(y)]
+        best = (x @ np.concatenate(toks, axis=0).T).max(axis=1) if toks else np.zeros(len(x))
+        tok = float(np.clip((xw / max(float(xw.sum()), 1e-12)) @ best, 0.0, 1.0))
+    else:
+        tok = 0.5
+    total = max(sum(xprof.values()), 1e-12)
+    lex = sum(min(c, yprof.get(g, 0)) for g, c in xprof.items()) / total
+    return (1 - w) * tok + w * lex
+
+
+def bead_cost(prep: _Prepared, r_ids: Sequence[int], h_ids: Sequence[int], cfg: AlignConfig) -> float:
+    """The cost of one bead of any size, with both sides non-empty (:func:`_bead_costs`'s
+    terms: cover, merge penalty, length and gain)."""
+    w = cfg.lexical_weight
+
+    def side_cover(xs: Sequence[int], x_is_ref: bool, ys: Sequence[int]) -> list[float]:
+        if x_is_ref:
+            yt, yp = [prep.hx[j] for j in ys], sum((prep.hprof[j] for j in ys), Counter())
+            return [_block_cover(prep.rx[i], prep.rw[i], prep.rprof[i], yt, yp, w) for i in xs]
+        yt, yp = [prep.rx[i] for i in ys], sum((prep.rprof[i] for i in ys), Counter())
+        return [_block_cover(prep.hx[j], prep.hw[j], prep.hprof[j], yt, yp, w) for j in xs]
+
+    r_cov = side_cover(r_ids, True, h_ids)
+    h_cov = side_cover(h_ids, False, r_ids)
+    a, b = len(r_ids), len(h_ids)
+    cost = sum(1 - c for c in r_cov) + sum(1 - c for c in h_cov) + cfg.merge_penalty * (a + b - 2)
+    if cfg.length_weight:
+        rl, hl = float(prep.rlen[list(r_ids)].sum()), float(prep.hlen[list(h_ids)].sum())
+        cost += cfg.length_weight * (a + b) * abs(float(np.log((rl + LENGTH_SMOOTH) / (hl + LENGTH_SMOOTH))))
+    if cfg.gain_weight:
+        if a > 1:  # each reference sentence's gain in the candidates' cover
+            for k in range(a):
+                rest = [*r_ids[:k], *r_ids[k + 1 :]]
+                gain = sum(h_cov) - sum(side_cover(h_ids, False, rest))
+                cost += cfg.gain_weight * max(cfg.gain_floor - gain, 0.0)
+        if b > 1:
+            for k in range(b):
+                rest = [*h_ids[:k], *h_ids[k + 1 :]]
+                gain = sum(r_cov) - sum(side_cover(r_ids, True, rest))
+                cost += cfg.gain_weight * max(cfg.gain_floor - gain, 0.0)
+    return cost
+
+
+def _extend(
+    path: list[Bead], prep: _Prepared, gap: float, total: float, cfg: AlignConfig
+) -> tuple[list[Bead], float]:
+    """The second pass: let each bead take in unaligned sentences next to it (additions on
+    the candidate side, omissions on the reference side), up to ``cfg.extend`` on each side of
+    it, where the larger bead costs less than the bead and the gaps it replaces."""
+    out = list(path)
+    k = 0
+    while k < len(out):
+        r, h = out[k]
+        if not r or not h:
+            k += 1
+            continue
+        best = None
+        for side in (0, 1):  # 0: take additions (candidate side), 1: omissions (reference side)
+            before = _gap_run(out, k, -1, side, cfg.extend)
+            after = _gap_run(out, k, +1, side, cfg.extend)
+            if not before and not after:
+                continue
+            base = bead_cost(prep, r, h, cfg)
+            for s in range(len(before) + 1):
+                for t in range(len(after) + 1):
+                    if not s and not t:
+                        continue
+                    taken = [*before[len(before) - s :], *after[:t]]
+                    ids = sorted([*(r if side else h), *taken])
+                    new = (r, tuple(ids)) if side == 0 else (tuple(ids), h)
+                    saving = base + gap * len(taken) - bead_cost(prep, new[0], new[1], cfg)
+                    if saving > 1e-12 and (best is None or saving > best[0]):
+                        best = (saving, new, s, t)
+        if best is None:
+            k += 1
+            continue
+        saving, new, s, t = best
+        out[k - s : k + t + 1] = [new]
+        total -= saving
+        k = k - s  # look at the grown bead again: more may now fit
+    return out, total
+
+
+def _gap_run(path: list[Bead], k: int, step: int, side: int, limit: int) -> list[int]:
+    """Sentence ids of the unaligned sentences of one side (0: additions, 1: omissions) that
+    lie next to bead ``k`` in direction ``step``, nearest last when ``step`` is -1."""
+    ids: list[int] = []
+    p = k + step
+    while 0 <= p < len(path) and len(ids) < limit:
+        r, h = path[p]
+        if side == 0 and not r and len(h) == 1:
+            ids.append(h[0])
+        elif side == 1 and not h and len(r) == 1:
+            ids.append(r[0])
+        else:
+            break
+        p += step
+    return ids[::-1] if step < 0 else ids

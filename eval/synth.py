@@ -231,3 +231,134 @@ def document_pair(
         hyp_text="\n\n".join(" ".join(d) for d in hyp_docs) + "\n",
         docs=len(ref_docs),
     )
+
+
+@dataclass(frozen=True)
+class TextProblem:
+    """An alignment problem as running text, with the gold on the data's own segments.
+
+    Attributes:
+        ref_text: the reference, one paragraph per document, segments joined by a space.
+        hyp_text: the edited candidate, written the same way.
+        ref_spans: character span of each reference segment in ``ref_text``.
+        hyp_spans: character span of each candidate unit in ``hyp_text``.
+        links: gold (reference segment, candidate unit) links; ``None`` for the missing side
+            of an omission or an addition.
+    """
+
+    ref_text: str
+    hyp_text: str
+    ref_spans: list[tuple[int, int]]
+    hyp_spans: list[tuple[int, int]]
+    links: set[tuple[int | None, int | None]]
+
+
+_FINAL = re.compile(r"[.!?…。\"”’')\]]$")
+
+
+def text_problem(
+    docs: Sequence[Sequence[tuple[str, str]]],
+    *,
+    rng: np.random.Generator,
+    pool: Sequence[str],
+    full_stop: bool,
+    p: Perturbation | None = None,
+) -> TextProblem:
+    """Running-text problem from documents of (reference, candidate) segments, edited as the
+    shared ``wmt23-dev`` problem was: a candidate segment dropped, merged with the next into
+    one sentence (``A, and b``), split in two at a clause boundary, or a foreign sentence
+    added. ``full_stop`` gives a segment without final punctuation a full stop (so segment and
+    sentence boundaries agree); without it, such a segment (a headline, a title, a list item)
+    ends its line, as in real text."""
+    p = p or Perturbation(drop=0.06, merge=0.17, split=0.07, add=0.02)
+    ref_parts: list[str] = []
+    hyp_parts: list[str] = []
+    ref_spans: list[tuple[int, int]] = []
+    hyp_spans: list[tuple[int, int]] = []
+    links: set[tuple[int | None, int | None]] = set()
+    r_pos = h_pos = 0
+
+    def fix(s: str) -> str:
+        s = " ".join(s.split())
+        return s + "." if full_stop and s and not _FINAL.search(s) else s
+
+    for d, doc in enumerate(docs):
+        if d:
+            r_pos += 2
+            h_pos += 2
+            ref_parts.append("\n\n")
+            hyp_parts.append("\n\n")
+        units: list[tuple[str, list[int]]] = []
+        k = 0
+        segs = [(fix(r), fix(h)) for r, h in doc if r.strip() and h.strip()]
+        first = len(ref_spans)
+        for r, _ in segs:
+            if ref_spans and ref_parts[-1] != "\n\n":
+                ref_parts.append(" " if _FINAL.search(ref_parts[-1]) else "\n")
+                r_pos += 1
+            ref_spans.append((r_pos, r_pos + len(r)))
+            ref_parts.append(r)
+            r_pos += len(r)
+        while k < len(segs):
+            seg = first + k
+            h = segs[k][1]
+            u = rng.random()
+            if pool and rng.random() < p.add:
+                units.append((str(pool[int(rng.integers(len(pool)))]), []))
+            if u < p.drop:
+                links.add((seg, None))
+            elif u < p.drop + p.merge and k + 1 < len(segs):
+                nxt = segs[k + 1][1]
+                units.append((h.rstrip(".!?…") + ", and " + nxt[:1].lower() + nxt[1:], [seg, seg + 1]))
+                k += 1
+            elif u < p.drop + p.merge + p.split and (two := split_in_two(h)):
+                units.extend([(two[0], [seg]), (two[1], [seg])])
+            else:
+                units.append((h, [seg]))
+            k += 1
+        for j, (text, segs_of) in enumerate(units):
+            if j:
+                hyp_parts.append(" " if _FINAL.search(hyp_parts[-1]) else "\n")
+                h_pos += 1
+            unit = len(hyp_spans)
+            hyp_spans.append((h_pos, h_pos + len(text)))
+            hyp_parts.append(text)
+            h_pos += len(text)
+            for s in segs_of:
+                links.add((s, unit))
+            if not segs_of:
+                links.add((None, unit))
+    return TextProblem("".join(ref_parts) + "\n", "".join(hyp_parts) + "\n", ref_spans, hyp_spans, links)
+
+
+def _covered(span: tuple[int, int], spans: Sequence[tuple[int, int]]) -> list[int]:
+    """Segments that a bead's character span covers (as ``align_score.py`` counts them)."""
+    out = []
+    for k, (a, b) in enumerate(spans):
+        ov = min(span[1], b) - max(span[0], a)
+        if ov > 0 and ov >= min(20, 0.3 * (b - a)):
+            out.append(k)
+    return out
+
+
+def link_scores(
+    beads: Sequence[Bead],
+    ref_sents: Sequence[tuple[int, int]],
+    hyp_sents: Sequence[tuple[int, int]],
+    problem: TextProblem,
+) -> tuple[float, float, float]:
+    """Link precision, recall and F1 of ``beads`` (over sentences with the character spans
+    ``ref_sents``/``hyp_sents``) against the segment-level gold of ``problem``."""
+    pred: set[tuple[int | None, int | None]] = set()
+    for r, h in beads:
+        rs = _covered((ref_sents[r[0]][0], ref_sents[r[-1]][1]), problem.ref_spans) if r else []
+        hs = _covered((hyp_sents[h[0]][0], hyp_sents[h[-1]][1]), problem.hyp_spans) if h else []
+        for a in rs or [None]:
+            for b in hs or [None]:
+                if a is not None or b is not None:
+                    pred.add((a, b))
+    tp = len(pred & problem.links)
+    precision = tp / len(pred) if pred else 0.0
+    recall = tp / len(problem.links) if problem.links else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1

@@ -91,6 +91,7 @@ def test_align_signature_names_every_cue() -> None:
         "len": "0.1*abslogratio(chars+10)",
         "gain": "2*max(0,0.05-gain)",
         "search": "full<=250000,else band(coarse8,margin3)",
+        "extend": "8",
     }
     assert result == expected
 
