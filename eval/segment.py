@@ -10,6 +10,8 @@ text (each named in :data:`RULES` and so in the input signature):
 * ``quotes``: a sentence ending inside quotes ends after the closing quote, and a sentence
   wrapped in quotes that follows it starts a new one (``...crisis." "Bongbong Marcos ...``,
   which pysbd returns as one sentence or splits before the closing quote);
+* ``bangs``: a run of two or more ``!``/``?`` followed by a capital ends a sentence
+  (``Well done!!! Love won!!!!``, which pysbd keeps together);
 * ``marks``: a piece without a letter or digit (a stray quote or bracket) joins the sentence
   before it; a list marker alone (``1.``, ``-``, ``a)``) joins the sentence after it;
 * ``abbr``: a reference abbreviation before a number does not end a sentence (``Vol. 3``,
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 SEGMENTER = "pysbd"
-RULES = ("wrap", "quotes", "marks", "abbr", "max")
+RULES = ("wrap", "quotes", "bangs", "marks", "abbr", "max")
 MAX_CHARS = 1000
 """Longest sentence, in characters: about the 256 tokens the encoder reads."""
 WINDOW = 20_000
@@ -40,6 +42,7 @@ _CLOSERS = "\"”’»'"
 _OPENERS = "\"“‘«'"
 # a sentence that ends inside quotes followed by one that starts with a quote
 _QUOTE_BOUNDARY = re.compile(r"[.!?…][\"”’»']\s+(?=[\"“‘«'])")
+_BANGS = re.compile(r"[!?]{2,}[\"”’»']?\s+(?=[\"“‘«']?[A-Z])")
 _LIST_MARKER = re.compile(r"(?:[-*•·–—]|\(?\d{1,3}[.)]|\(?[A-Za-z][.)])")
 _NUMBER_ABBR = re.compile(r"(?:^|\s)(?:no|nos|vol|vols|fig|figs|art|p|pp|sec|ch|op|tab|eq|para)\.$", re.IGNORECASE)
 _WORDLIKE = re.compile(r"\w")
@@ -223,6 +226,7 @@ def _repair(block: str, starts: list[int]) -> list[int]:
         kept = out[:1]
     # ``quotes``: split where a quoted sentence ends and a quoted one begins
     extra = [m.end() for m in _QUOTE_BOUNDARY.finditer(block)]
+    extra += [m.end() for m in _BANGS.finditer(block)]  # ``bangs``
     return sorted(set(kept) | {p for p in extra if p < len(block)})
 
 
