@@ -7,9 +7,10 @@ text (each named in :data:`RULES` and so in the input signature):
   without terminal punctuation and the next line starts with a lowercase letter (hard-wrapped
   prose). Otherwise every line ends its sentences: headlines, titles and list items without
   final punctuation stand alone;
-* ``quotes``: a sentence ending inside quotes ends after the closing quote, and a sentence
-  wrapped in quotes that follows it starts a new one (``...crisis." "Bongbong Marcos ...``,
-  which pysbd returns as one sentence or splits before the closing quote);
+* ``quotes``: pysbd sees double quotes as spaces (it never splits inside quotation marks, so
+  one unbalanced or wrapping quote made a whole paragraph one sentence); a sentence ending
+  inside quotes ends after the closing quote, and a sentence wrapped in quotes that follows it
+  starts a new one (``...crisis." "Bongbong Marcos ...``);
 * ``bangs``: a run of two or more ``!``/``?`` followed by a capital ends a sentence
   (``Well done!!! Love won!!!!``, which pysbd keeps together);
 * ``marks``: a piece without a letter or digit (a stray quote or bracket) joins the sentence
@@ -46,6 +47,9 @@ _BANGS = re.compile(r"[!?]{2,}[\"”’»']?\s+(?=[\"“‘«']?[A-Z])")
 _LIST_MARKER = re.compile(r"(?:[-*•·–—]|\(?\d{1,3}[.)]|\(?[A-Za-z][.)])")
 _NUMBER_ABBR = re.compile(r"(?:^|\s)(?:no|nos|vol|vols|fig|figs|art|p|pp|sec|ch|op|tab|eq|para)\.$", re.IGNORECASE)
 _WORDLIKE = re.compile(r"\w")
+_NEUTRAL = str.maketrans({q: " " for q in "\"“”„«»"})
+"""Double quotes as pysbd sees them (``quotes``): it never splits inside quotation marks, so
+one unbalanced or wrapping quote would make a whole paragraph one sentence."""
 
 
 @dataclass(frozen=True)
@@ -183,7 +187,7 @@ def _pysbd_starts(block: str) -> list[int]:
 
 def _piece_starts(block: str, lo: int, hi: int) -> list[int]:
     """Offsets in ``block`` where pysbd's pieces of ``block[lo:hi]`` start; always ``lo`` first."""
-    window = block[lo:hi]
+    window = block[lo:hi].translate(_NEUTRAL)
     starts = [lo]
     cursor = 0
     for piece in (s.strip() for s in _segmenter().segment(window)):
@@ -205,6 +209,9 @@ def _repair(block: str, starts: list[int]) -> list[int]:
             p += 1
         while p < len(block) and block[p].isspace():
             p += 1
+        # an opening quote pysbd saw as a space starts the sentence (``quotes``)
+        while out and p - 1 > out[-1] and block[p - 1] in _OPENERS and block[p - 2].isspace():
+            p -= 1
         if p >= len(block) or (out and p <= out[-1]):
             continue
         out.append(p)
@@ -217,6 +224,8 @@ def _repair(block: str, starts: list[int]) -> list[int]:
             continue  # ``marks``: a leading stray quote or bracket joins the sentence after it
         if kept and not _WORDLIKE.search(piece):
             continue  # ``marks``: a stray quote or bracket joins the sentence before
+        if kept and piece[:1].islower() and before[-1:] in _CLOSERS:
+            continue  # ``quotes``: '"Stop!" he said.' is one sentence
         if kept and _NUMBER_ABBR.search(before) and piece[:1].isdigit():
             continue  # ``abbr``: "Vol. 3"
         if kept and _LIST_MARKER.fullmatch(before):
@@ -224,10 +233,32 @@ def _repair(block: str, starts: list[int]) -> list[int]:
         kept.append(a)
     if not kept:
         kept = out[:1]
+    kept = _inline_list(block, kept)
     # ``quotes``: split where a quoted sentence ends and a quoted one begins
     extra = [m.end() for m in _QUOTE_BOUNDARY.finditer(block)]
     extra += [m.end() for m in _BANGS.finditer(block)]  # ``bangs``
     return sorted(set(kept) | {p for p in extra if p < len(block)})
+
+
+_ITEM = re.compile(r"[(]?(\d{1,3})[.)]\s")
+
+
+def _inline_list(block: str, starts: list[int]) -> list[int]:
+    """``marks``: an inline numbered list (``1. The price ... "stay tuned" 2. The book ...``)
+    has one sentence per item: inside a sentence that starts with item ``n``, item ``n + 1``
+    (the number after a space, before a capital) starts a new one."""
+    out: list[int] = []
+    bounds = [*starts, len(block)]
+    for k, p in enumerate(starts):
+        out.append(p)
+        end = bounds[k + 1]
+        while m := _ITEM.match(block, out[-1], end):
+            nxt = re.compile(rf"\s[(]?{int(m.group(1)) + 1}[.)]\s+(?=[\"“‘«']?[A-Z])")
+            found = nxt.search(block, m.end(), end)
+            if not found:
+                break
+            out.append(found.start() + 1)
+    return out
 
 
 def _cap(a: int, b: int, block: str) -> list[tuple[int, int]]:
