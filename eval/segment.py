@@ -3,10 +3,11 @@
 pysbd finds the sentence boundaries of prose; a few rules repair what it gets wrong on real
 text (each named in :data:`RULES` and so in the input signature):
 
-* ``wrap``: a line break inside a paragraph does not end a sentence when the line ends
-  without terminal punctuation and the next line starts with a lowercase letter (hard-wrapped
-  prose). Otherwise every line ends its sentences: headlines, titles and list items without
-  final punctuation stand alone;
+* ``wrap``: a line break inside a paragraph does not end a sentence in hard-wrapped prose
+  (two or more lines, none over 100 characters, all but the last at least 60 % of the
+  longest; two only when the first ends mid-sentence), or where the line ends without terminal punctuation and the next line starts
+  with a lowercase letter. Otherwise every line ends its sentences: headlines, titles and
+  list items without final punctuation stand alone;
 * ``quotes``: pysbd sees double quotes as spaces (it never splits inside quotation marks, so
   one unbalanced or wrapping quote made a whole paragraph one sentence); a sentence ending
   inside quotes ends after the closing quote, and a sentence wrapped in quotes that follows it
@@ -119,26 +120,44 @@ def _line_of(line_starts: list[int], pos: int) -> int:
 def _paragraphs(text: str, line_starts: list[int]) -> list[tuple[int, int]]:
     """Character ranges of runs of lines that the ``wrap`` rule joins (blank lines dropped)."""
     ends = [*(s - 1 for s in line_starts[1:]), len(text)]
-    out: list[tuple[int, int]] = []
-    prev: str | None = None
+    runs: list[list[tuple[int, int, str]]] = [[]]
     for a, b in zip(line_starts, ends, strict=True):
-        line = text[a:b]
-        body = line.strip()
-        if not body:
-            prev = None
-            continue
-        if prev is not None and _continues(prev, body):
-            out[-1] = (out[-1][0], b)
-        else:
-            out.append((a, b))
-        prev = body
+        body = text[a:b].strip()
+        if body:
+            runs[-1].append((a, b, body))
+        elif runs[-1]:
+            runs.append([])
+    out: list[tuple[int, int]] = []
+    for run in runs:
+        wrapped = _hard_wrapped([body for _, _, body in run])
+        prev: str | None = None
+        for a, b, body in run:
+            if prev is not None and _continues(prev, body, wrapped):
+                out[-1] = (out[-1][0], b)
+            else:
+                out.append((a, b))
+            prev = body
     return out
 
 
-def _continues(prev: str, body: str) -> bool:
-    """Does ``body`` (a stripped line) continue the sentence of the line ``prev`` before it?"""
+def _hard_wrapped(lines: list[str]) -> bool:
+    """Lines of a paragraph broken at a fixed width: at most 100 characters, all but the last
+    at least 60 % of the longest, and three or more (or two, the first ending mid-sentence:
+    a lowercase letter, a comma, a semicolon or a hyphen)."""
+    if len(lines) < 2 or (len(lines) == 2 and not re.search(r"[a-z,;-]$", lines[0])):
+        return False
+    longest = max(len(x) for x in lines)
+    return longest <= 100 and all(len(x) >= 0.6 * longest for x in lines[:-1])
+
+
+def _continues(prev: str, body: str, wrapped: bool) -> bool:
+    """Does ``body`` (a stripped line) continue the text of the line ``prev`` before it?
+    In a hard-wrapped paragraph every line does but a list item (pysbd then finds the
+    sentences); elsewhere a line without final punctuation is continued by a lowercase one."""
     if _LIST_MARKER.fullmatch(prev):
         return True  # a list marker alone on its line: the item follows
+    if wrapped:
+        return not (_LIST_MARKER.match(body) and _LIST_MARKER.fullmatch(body.split(None, 1)[0]))
     if prev[-1] in _TERMINAL or prev[-1] in _CLOSERS or prev[-1] in ":;)]":
         return False
     if _LIST_MARKER.match(body) and _LIST_MARKER.fullmatch(body.split(None, 1)[0]):
