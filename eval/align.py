@@ -237,7 +237,10 @@ def _token_maxima(
     yb = np.cumsum([0] + [len(y) for y in ys])
     if not xb[-1] or not yb[-1]:
         return [None] * len(xs), [None] * len(ys)
-    sim = np.concatenate([x for x in xs if len(x)], axis=0) @ np.concatenate([y for y in ys if len(y)], axis=0).T
+    sim = (
+        np.concatenate([x for x in xs if len(x)], axis=0)
+        @ np.concatenate([y for y in ys if len(y)], axis=0).T
+    )
     x_ne, y_ne = xb[1:] > xb[:-1], yb[1:] > yb[:-1]
     x_starts = np.concatenate([[0], np.cumsum([len(x) for x in xs if len(x)])[:-1]])
     y_starts = np.concatenate([[0], np.cumsum([len(y) for y in ys if len(y)])[:-1]])
@@ -495,9 +498,12 @@ def _gap(prep: _Prepared, chunks: Sequence[_Chunk], cfg: AlignConfig, full: bool
     of each side."""
     n, m = len(prep.rx), len(prep.hx)
     if full:  # the whole 1-1 table: each chunk's own reference sentences
-        per_sentence = np.vstack(
-            [c.costs[(1, 1)][max(c.i0 - 1, 0) - c.r0 : c.i1 - 1 - c.r0] for c in chunks if c.i1 > 1]
-        ) / 2
+        per_sentence = (
+            np.vstack(
+                [c.costs[(1, 1)][max(c.i0 - 1, 0) - c.r0 : c.i1 - 1 - c.r0] for c in chunks if c.i1 > 1]
+            )
+            / 2
+        )
         best = np.concatenate([per_sentence.min(axis=1), per_sentence.min(axis=0)])
         typical_any = float(np.median(per_sentence))
     else:
@@ -680,7 +686,14 @@ def _band(prep: _Prepared, cfg: AlignConfig) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-def _block_cover(x: np.ndarray, xw: np.ndarray, xprof: Counter[str], ys: Sequence[np.ndarray], yprof: Counter[str], w: float) -> float:
+def _block_cover(
+    x: np.ndarray,
+    xw: np.ndarray,
+    xprof: Counter[str],
+    ys: Sequence[np.ndarray],
+    yprof: Counter[str],
+    w: float,
+) -> float:
     """Cover (0-1) of one sentence by a block of any size (as :func:`_cover` for one cell)."""
     if len(x):
         toks = [y for y in ys if len(y)]

@@ -5,9 +5,10 @@ text (each named in :data:`RULES` and so in the input signature):
 
 * ``wrap``: a line break inside a paragraph does not end a sentence in hard-wrapped prose
   (two or more lines, none over 100 characters, all but the last at least 60 % of the
-  longest; two only when the first ends mid-sentence), or where the line ends without terminal punctuation and the next line starts
-  with a lowercase letter. Otherwise every line ends its sentences: headlines, titles and
-  list items without final punctuation stand alone;
+  longest; two only when the first ends mid-sentence), or where the line ends without
+  terminal punctuation and the next line starts with a lowercase letter. Otherwise every
+  line ends its sentences: headlines, titles and list items without final punctuation
+  stand alone;
 * ``quotes``: pysbd sees double quotes as spaces (it never splits inside quotation marks, so
   one unbalanced or wrapping quote made a whole paragraph one sentence); a sentence ending
   inside quotes ends after the closing quote, and a sentence wrapped in quotes that follows it
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -46,9 +48,11 @@ _OPENERS = "\"“‘«'"
 _QUOTE_BOUNDARY = re.compile(r"[.!?…][\"”’»']\s+(?=[\"“‘«'])")
 _BANGS = re.compile(r"[!?]{2,}[\"”’»']?\s+(?=[\"“‘«']?[A-Z])")
 _LIST_MARKER = re.compile(r"(?:[-*•·–—]|\(?\d{1,3}[.)]|\(?[A-Za-z][.)])")
-_NUMBER_ABBR = re.compile(r"(?:^|\s)(?:no|nos|vol|vols|fig|figs|art|p|pp|sec|ch|op|tab|eq|para)\.$", re.IGNORECASE)
+_NUMBER_ABBR = re.compile(
+    r"(?:^|\s)(?:no|nos|vol|vols|fig|figs|art|p|pp|sec|ch|op|tab|eq|para)\.$", re.IGNORECASE
+)
 _WORDLIKE = re.compile(r"\w")
-_NEUTRAL = str.maketrans({q: " " for q in "\"“”„«»"})
+_NEUTRAL = str.maketrans({q: " " for q in '"“”„«»'})
 """Double quotes as pysbd sees them (``quotes``): it never splits inside quotation marks, so
 one unbalanced or wrapping quote would make a whole paragraph one sentence."""
 
@@ -171,7 +175,7 @@ def _block_spans(block: str) -> list[tuple[int, int]]:
     starts = _repair(block, starts)
     bounds = [*starts, len(block)]
     spans = []
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in itertools.pairwise(bounds):
         piece = block[a:b].rstrip()
         if piece:
             spans.extend(_cap(a, a + len(piece), block))
@@ -236,7 +240,7 @@ def _repair(block: str, starts: list[int]) -> list[int]:
         out.append(p)
     bounds = [*out, len(block)]
     kept: list[int] = []
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in itertools.pairwise(bounds):
         piece = block[a:b].strip()
         before = block[kept[-1] : a].strip() if kept else ""
         if kept and not _WORDLIKE.search(before):

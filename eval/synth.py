@@ -351,8 +351,12 @@ def link_scores(
     ``ref_sents``/``hyp_sents``) against the segment-level gold of ``problem``."""
     pred: set[tuple[int | None, int | None]] = set()
     for r, h in beads:
-        rs = _covered((ref_sents[r[0]][0], ref_sents[r[-1]][1]), problem.ref_spans) if r else []
-        hs = _covered((hyp_sents[h[0]][0], hyp_sents[h[-1]][1]), problem.hyp_spans) if h else []
+        rs: list[int | None] = []
+        hs: list[int | None] = []
+        if r:
+            rs.extend(_covered((ref_sents[r[0]][0], ref_sents[r[-1]][1]), problem.ref_spans))
+        if h:
+            hs.extend(_covered((hyp_sents[h[0]][0], hyp_sents[h[-1]][1]), problem.hyp_spans))
         for a in rs or [None]:
             for b in hs or [None]:
                 if a is not None or b is not None:

@@ -66,7 +66,9 @@ def problems(count: int) -> list[TextProblem]:
             chosen.append(d[systems[int(rng.integers(len(systems)))]])
         taken = {r for doc in chosen for r, _ in doc}
         out.append(
-            text_problem(chosen, rng=rng, pool=[s for s in pool[:5000] if s not in taken], full_stop=k % 2 == 0)
+            text_problem(
+                chosen, rng=rng, pool=[s for s in pool[:5000] if s not in taken], full_stop=k % 2 == 0
+            )
         )
     return out
 
@@ -103,8 +105,12 @@ def main() -> None:
         scores = []
         for p, (rs, hs) in zip(probs, segmented, strict=True):
             r_txt, h_txt = [s.text for s in rs], [s.text for s in hs]
-            beads = align(ref=r_txt, hyp=h_txt, ref_tokens=toks(r_txt), hyp_tokens=toks(h_txt), config=cfg).beads
-            scores.append(link_scores(beads, [(s.start, s.end) for s in rs], [(s.start, s.end) for s in hs], p))
+            beads = align(
+                ref=r_txt, hyp=h_txt, ref_tokens=toks(r_txt), hyp_tokens=toks(h_txt), config=cfg
+            ).beads
+            scores.append(
+                link_scores(beads, [(s.start, s.end) for s in rs], [(s.start, s.end) for s in hs], p)
+            )
         arr = np.asarray(scores)
         fs, real = arr[0::2, 2], arr[1::2, 2]
         print(

@@ -24,14 +24,24 @@ WORDS_200K = " ".join(f"word{k % 997}" for k in range(200_000)).encode()
 CASES: dict[str, tuple[bytes, list[str], int, str]] = {
     # the issue's crash: one 200,000-word line without punctuation (spaCy E088 before)
     "200k-word line, aligned": (WORDS_200K, ["--aligned"], 2, "line 1: a segment of 1,577,889 characters"),
-    "NUL byte after 8 KB": (b"Hello there.\n" * 1000 + b"x\x00y\n", [], 2, "NUL byte at offset 13001, line 1001"),
+    "NUL byte after 8 KB": (
+        b"Hello there.\n" * 1000 + b"x\x00y\n",
+        [],
+        2,
+        "NUL byte at offset 13001, line 1001",
+    ),
     "whitespace only": (b"  \n\t\n \n", [], 2, "the file holds only whitespace"),
     "BOM alone": (codecs.BOM_UTF8, [], 2, "the file holds no text"),
     "Unicode spaces only": ("\u00a0\u3000\n".encode(), [], 2, "the file holds no text"),
     "punctuation only": (b"... !!! ??? ,,, ---\n;;;\n", [], 0, ""),
     "30,000 empty lines": (b"The cat sat on the mat." + b"\n" * 30_000 + b"It was happy.\n", [], 0, ""),
     "mixed line endings": (b"One line here.\r\nTwo line here.\rThree line here.\nFour.\n", [], 0, ""),
-    "emoji and ZWJ": ("The family 👨‍👩‍👧 went out 😀. They had fun 🎉🎉! Flags 🇺🇸🇫🇷 waved.\n".encode(), [], 0, ""),
+    "emoji and ZWJ": (
+        "The family 👨‍👩‍👧 went out 😀. They had fun 🎉🎉! Flags 🇺🇸🇫🇷 waved.\n".encode(),
+        [],
+        0,
+        "",
+    ),
     "RTL text": ("مرحبا بكم في المدينة. هذا نص عربي. שלום עולם. The end.\n".encode(), [], 0, ""),
     "one enormous token": (b"a" * 300_000 + b".\n", [], 0, ""),
 }
@@ -46,7 +56,20 @@ def test_hostile_candidate(case: str, tmp_path: Path, capsys: pytest.CaptureFixt
     ref = tmp_path / "ref.txt"
     ref.write_text("The cat sat on the mat. It was a sunny day. Everyone was happy.\n", encoding="utf-8")
     out = tmp_path / "out"
-    code = main(["evaluate", "--ref", str(ref), "--hyp", str(hyp), "--out", str(out), "--quiet", "--no-plots", *options])
+    code = main(
+        [
+            "evaluate",
+            "--ref",
+            str(ref),
+            "--hyp",
+            str(hyp),
+            "--out",
+            str(out),
+            "--quiet",
+            "--no-plots",
+            *options,
+        ]
+    )
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert code == expected_code
@@ -81,7 +104,9 @@ def test_pipeline_accounts_for_every_sentence(
     """Any two documents through reading and the whole pipeline (fake encoder, real checks):
     every sentence in exactly one bead, or one InputError line naming the file."""
     try:
-        texts = [decode_text(t.encode("utf-8"), source=name) for t, name in ((ref, "ref.txt"), (hyp, "hyp.txt"))]
+        texts = [
+            decode_text(t.encode("utf-8"), source=name) for t, name in ((ref, "ref.txt"), (hyp, "hyp.txt"))
+        ]
         if aligned:  # line-parallel: give the candidate the reference's line count
             n = len(texts[0].rstrip("\n").split("\n"))
             lines = (texts[1].rstrip("\n").split("\n") + [""] * n)[:n]

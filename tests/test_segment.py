@@ -5,6 +5,7 @@ that hold for any text (hypothesis)."""
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import re
 import textwrap
@@ -51,7 +52,7 @@ def texts(text: str) -> list[str]:
             "preordered shouldn't be purchased again in the future.",
             [
                 "So far, I have a few ideas.",
-                '1. The price issue is not the most crucial one, rather than just downloading them '
+                "1. The price issue is not the most crucial one, rather than just downloading them "
                 'indefinitely and saying "stay tuned"',
                 "2. The book that was preordered shouldn't be purchased again in the future.",
             ],
@@ -210,7 +211,7 @@ def test_every_character_in_exactly_one_sentence(text: str) -> None:
     sents = split_sentences(text)
     assert [s.index for s in sents] == list(range(len(sents)))
     assert all(text[s.start : s.end] == s.text and s.text == s.text.strip() and s.text for s in sents)
-    assert all(a.end <= b.start for a, b in zip(sents, sents[1:], strict=False))  # in order, disjoint
+    assert all(a.end <= b.start for a, b in itertools.pairwise(sents))  # in order, disjoint
     assert all(len(s.text) <= MAX_CHARS for s in sents)
     covered = "".join(s.text for s in sents)
     assert "".join(covered.split()) == "".join(text.split())  # no non-space character lost
