@@ -366,3 +366,26 @@ def link_scores(
     recall = tp / len(problem.links) if problem.links else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return precision, recall, f1
+
+
+def mqm_documents(path: Path, *, leave_out: str = "") -> list[dict[str, list[tuple[str, str]]]]:
+    """Per document of an MQM JSON-lines file, per system, its (reference, candidate) segments
+    in order. A document with a reference segment (over 30 characters, final full stop
+    ignored) inside ``leave_out`` is left out: give it a held-out problem's whitespace-collapsed
+    reference text."""
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
+    by_doc: dict[str, dict[str, list[tuple[int, str, str]]]] = {}
+    for r in rows:
+        by_doc.setdefault(r["doc_id"], {}).setdefault(r["system"], []).append(
+            (int(r["seg_id"]), r["reference"], r["hypothesis"])
+        )
+    out = []
+    for systems in by_doc.values():
+        any_sys = next(iter(systems.values()))
+        if leave_out and any(
+            " ".join(ref.split()).rstrip(".") in leave_out for _, ref, _ in any_sys if len(ref) > 30
+        ):
+            continue
+        out.append({s: [(r, h) for _, r, h in sorted(v)] for s, v in systems.items()})
+    return out

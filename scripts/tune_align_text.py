@@ -14,8 +14,6 @@ link F1 of the defaults (and with ``--grid`` of a few settings around them).
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,7 +21,7 @@ import numpy as np
 
 from eval.align import AlignConfig, align
 from eval.segment import split_sentences
-from eval.synth import TextProblem, link_scores, text_problem
+from eval.synth import TextProblem, link_scores, mqm_documents, text_problem
 from metrics.embed import MiniLMEncoder, TokenVectors
 
 SEED = 20261202
@@ -33,28 +31,13 @@ CORPORA = ("wmt23_zhen_mqm.dev.jsonl.gz", "wmt23_heen_mqm.dev.jsonl.gz", "wmt21t
 DEV = Path("../shared/data/align/wmt23-dev/ref.txt")
 
 
-def documents(path: Path, held_out: str) -> list[dict[str, list[tuple[str, str]]]]:
-    """Per document, per system, its (reference, candidate) segments in order; documents with
-    a reference segment in the held-out text are left out."""
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        rows = [json.loads(line) for line in fh]
-    by_doc: dict[str, dict[str, list[tuple[int, str, str]]]] = {}
-    for r in rows:
-        by_doc.setdefault(r["doc_id"], {}).setdefault(r["system"], []).append(
-            (int(r["seg_id"]), r["reference"], r["hypothesis"])
-        )
-    out = []
-    for systems in by_doc.values():
-        any_sys = next(iter(systems.values()))
-        if any(" ".join(ref.split()).rstrip(".") in held_out for _, ref, _ in any_sys if len(ref) > 30):
-            continue
-        out.append({s: [(r, h) for _, r, h in sorted(v)] for s, v in systems.items() if s != CHECKED})
-    return out
-
-
 def problems(count: int) -> list[TextProblem]:
     held_out = " ".join(DEV.read_text(encoding="utf-8").split()) if DEV.is_file() else ""
-    docs = [d for c in CORPORA for d in documents(MQM / c, held_out)]
+    docs = [
+        {s: segs for s, segs in d.items() if s != CHECKED}
+        for c in CORPORA
+        for d in mqm_documents(MQM / c, leave_out=held_out)
+    ]
     pool = list(dict.fromkeys(r for d in docs for segs in d.values() for r, _ in segs))
     out = []
     for k in range(count):
