@@ -22,7 +22,16 @@ every sentence must be *covered* by the other side of its bead:
   point ``gap_mix`` of the way from the typical cost of a sentence's best 1-1 bead (median
   over sentences) to the typical cost of any 1-1 bead (median over all pairs), per sentence.
 
-Deterministic: ties go to the bead listed first in :data:`BEADS`.
+Then a second pass lets a bead take in up to ``extend`` unaligned sentences next to it where
+the larger bead costs less (:func:`bead_cost`, the same cost for beads of any size): one
+sentence rendered as four or more.
+
+Cost: bead costs are computed :data:`CHUNK_ROWS` reference sentences at a time from one
+matrix product of token vectors per chunk; past ``full_cells`` sentence pairs only in a band
+around a coarse path of sentence blocks (as Vecalign's coarse-to-fine search), so time and
+memory grow with the band, not with n x m.
+
+Deterministic: ties go to the bead listed first in :data:`BEADS` (additions last).
 """
 
 from __future__ import annotations
@@ -165,48 +174,35 @@ def _char_profile(text: str, n: int = 3) -> Counter[str]:
 
 
 def _cover(
-    xs: Sequence[np.ndarray],
     x_w: Sequence[np.ndarray],
     x_prof: np.ndarray,
-    ys: Sequence[np.ndarray],
     y_prof: np.ndarray,
     sizes: Sequence[int],
     w: float,
-    pers: Sequence[np.ndarray | None] | None = None,
+    pers: Sequence[np.ndarray | None],
 ) -> dict[int, np.ndarray]:
-    """``cover[b][i, j]``: cover (0-1) of sentence ``xs[i]`` by the block ``ys[j : j + b]``.
+    """``cover[b][i, j]``: cover (0-1) of sentence ``i`` of one side by the block of sentences
+    ``j .. j + b - 1`` of the other.
 
-    ``cover[SKIP][i, j]`` (when 3 is in ``sizes``): cover by the pair ``ys[j]``, ``ys[j + 2]``,
-    a block of three without its middle sentence. ``x_w[i]`` weighs the tokens of ``xs[i]``
-    (idf); profiles are character 3-gram counts. ``pers[i]``, when given, is each token of
-    ``xs[i]``'s best cosine in each sentence of ``ys`` (see :func:`_token_maxima`).
+    ``cover[SKIP][i, j]`` (when 3 is in ``sizes``): cover by the pair ``j``, ``j + 2``, a block
+    of three without its middle sentence. ``x_w[i]`` weighs the tokens of sentence ``i``
+    (idf); ``pers[i]`` holds each of its tokens' best cosine in each sentence of the other side
+    (:func:`_token_maxima`; ``None``: no tokens, neutral 0.5); profiles are character 3-gram
+    counts, one row per sentence.
     """
-    n, m = len(xs), len(ys)
+    n, m = len(pers), len(y_prof)
     out = {b: np.zeros((n, max(m - b + 1, 0)), dtype=np.float64) for b in sizes}
     skip = 3 in sizes and m >= 3
     if skip:
         out[SKIP] = np.zeros((n, m - 2), dtype=np.float64)
         skip_prof = y_prof[:-2] + y_prof[2:]
-    bounds = np.cumsum([0] + [len(y) for y in ys])
-    nonempty = bounds[1:] > bounds[:-1]
-    all_y = np.concatenate(list(ys), axis=0) if bounds[-1] and pers is None else np.zeros((0, 1))
-    starts = bounds[:-1][nonempty]
     block_prof = {
         b: np.stack([y_prof[j : j + b].sum(axis=0) for j in range(m - b + 1)]) for b in sizes if m - b + 1 > 0
     }
     x_tot = np.maximum(x_prof.sum(axis=1), 1e-12)
-    for i, x in enumerate(xs):
-        if pers is not None:
-            per = pers[i]
-            if per is not None:
-                weights = x_w[i] / max(float(x_w[i].sum()), 1e-12)
-        elif len(x) and len(all_y):
-            sim = x @ all_y.T  # (tokens of x, all tokens of the other side)
-            per = np.full((len(x), m), 0.0)
-            per[:, nonempty] = np.maximum.reduceat(sim, starts, axis=1)
+    for i, per in enumerate(pers):
+        if per is not None:
             weights = x_w[i] / max(float(x_w[i].sum()), 1e-12)
-        else:
-            per = None
         own = np.flatnonzero(x_prof[i])  # the 3-grams of x: the others add nothing
         run = per
         for b in range(1, max(sizes) + 1):
@@ -455,8 +451,8 @@ def _sub_costs(
     sizes = list(range(1, max(max(a, b) for a, b in (*beads, (1, 1))) + 1))
     w = cfg.lexical_weight
     per_r, per_h = _token_maxima(prep.rx[rs], prep.hx[hs])
-    cov_ref = _cover(prep.rx[rs], prep.rw[rs], dense[:n], prep.hx[hs], dense[n:], sizes, w, per_r)
-    cov_hyp = _cover(prep.hx[hs], prep.hw[hs], dense[n:], prep.rx[rs], dense[:n], sizes, w, per_h)
+    cov_ref = _cover(prep.rw[rs], dense[:n], dense[n:], sizes, w, per_r)
+    cov_hyp = _cover(prep.hw[hs], dense[n:], dense[:n], sizes, w, per_h)
     costs = {
         (a, b): _bead_costs(a, b, cov_ref, cov_hyp, prep.rlen[rs], prep.hlen[hs], cfg)
         for a, b in {(1, 1), *beads}
