@@ -221,7 +221,8 @@ def evaluate(
             runs (embeddings are cached by wrapping the encoder, see ``metrics.cache``).
 
     Raises:
-        InputError: in aligned mode, a candidate's line count differs from the reference's.
+        InputError: in aligned mode, a candidate's line count differs from the reference's, or
+            a segment is over ``eval.read.MAX_SEGMENT_CHARS`` characters.
     """
     cfg = config or RunConfig()
     ref_sents = segment(ref, aligned=cfg.aligned)
