@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 REF := seeds/reference_cnn_003_ef437a482faa74df.txt
 HYP := seeds/candidate_roundtrip_000_7002d340e3ea555d.txt
 
-.PHONY: help setup eval baseline check test lint bench bench-compare bench-encoders fit clean
+.PHONY: help setup eval baseline check test lint bench bench-align bench-compare bench-encoders fit clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ bench: setup  ## full evaluation of the WMT23 dev set (8,970 pairs) against a ba
 
 bench-encoders: setup  ## each packaged encoder: encode cost on 2,000 WMT23 texts beside its leave-one-set-out agreement
 	$(PY) scripts/bench_encoders.py
+
+bench-align: setup  ## document mode vs --aligned on ~2,000 WMT segments (time, peak memory); the aligner on 10,000 sentences
+	$(PY) scripts/bench_align.py --model $(or $(MODEL),minilm)
 
 bench-compare: setup  ## significance on the 15 WMT23 systems: mtdrift vs sacrebleu's PairedTest
 	$(PY) scripts/bench_compare.py

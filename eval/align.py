@@ -22,7 +22,16 @@ every sentence must be *covered* by the other side of its bead:
   point ``gap_mix`` of the way from the typical cost of a sentence's best 1-1 bead (median
   over sentences) to the typical cost of any 1-1 bead (median over all pairs), per sentence.
 
-Deterministic: ties go to the bead listed first in :data:`BEADS`.
+Then a second pass lets a bead take in up to ``extend`` unaligned sentences next to it where
+the larger bead costs less (:func:`bead_cost`, the same cost for beads of any size): one
+sentence rendered as four or more.
+
+Cost: bead costs are computed :data:`CHUNK_ROWS` reference sentences at a time from one
+matrix product of token vectors per chunk; past ``full_cells`` sentence pairs only in a band
+around a coarse path of sentence blocks (as Vecalign's coarse-to-fine search), so time and
+memory grow with the band, not with n x m.
+
+Deterministic: ties go to the bead listed first in :data:`BEADS` (additions last).
 """
 
 from __future__ import annotations
@@ -57,6 +66,12 @@ _SPACE = re.compile(r"\s+")
 _WORDLIKE = re.compile(r"\w")
 SKIP = -2
 """Key of the cover by a block of three without its middle sentence (see :func:`_cover`)."""
+CHUNK_ROWS = 32
+"""Reference sentences whose bead costs are computed together in banded mode."""
+COARSE_BLOCK = 8
+"""Reference sentences per block of the coarse path that places the band."""
+GAP_SAMPLE = 100
+"""Sentences of each side, evenly spread, whose pairs give the typical 1-1 cost in banded mode."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +92,13 @@ class AlignConfig:
             with two or more sentences; 0 turns the check off.
         gain_floor: the gain (0-1 scale of ``cover``, summed over the other side's sentences)
             that a merged sentence must bring to its bead.
+        full_cells: up to this many (reference x candidate) sentence pairs the search covers
+            the whole table; beyond, a band around a coarse path.
+        band_margin: the band's width on each side of the coarse path, in coarse blocks.
+        extend: after the search, a bead may take in up to this many unaligned sentences
+            next to it on the side that has them, when that lowers the cost (the same cost,
+            for beads of any size): one long sentence rendered as four or more, or the
+            reverse. 0 turns the second pass off.
     """
 
     beads: tuple[tuple[int, int], ...] = BEADS
@@ -87,6 +109,9 @@ class AlignConfig:
     length_weight: float = 0.1
     gain_weight: float = 2.0
     gain_floor: float = 0.05
+    full_cells: int = 250_000
+    band_margin: int = 3
+    extend: int = 8
 
     def __post_init__(self) -> None:
         for a, b in self.beads:
@@ -108,6 +133,11 @@ class AlignConfig:
                 ("merge", f"{self.merge_penalty:g}"),
                 ("len", length if self.length_weight else "no"),
                 ("gain", gain if self.gain_weight else "no"),
+                (
+                    "search",
+                    f"full<={self.full_cells},else band(coarse{COARSE_BLOCK},margin{self.band_margin})",
+                ),
+                ("extend", f"{self.extend}" if self.extend else "no"),
             ],
         )
 
@@ -144,42 +174,35 @@ def _char_profile(text: str, n: int = 3) -> Counter[str]:
 
 
 def _cover(
-    xs: Sequence[np.ndarray],
     x_w: Sequence[np.ndarray],
     x_prof: np.ndarray,
-    ys: Sequence[np.ndarray],
     y_prof: np.ndarray,
     sizes: Sequence[int],
     w: float,
+    pers: Sequence[np.ndarray | None],
 ) -> dict[int, np.ndarray]:
-    """``cover[b][i, j]``: cover (0-1) of sentence ``xs[i]`` by the block ``ys[j : j + b]``.
+    """``cover[b][i, j]``: cover (0-1) of sentence ``i`` of one side by the block of sentences
+    ``j .. j + b - 1`` of the other.
 
-    ``cover[SKIP][i, j]`` (when 3 is in ``sizes``): cover by the pair ``ys[j]``, ``ys[j + 2]``,
-    a block of three without its middle sentence. ``x_w[i]`` weighs the tokens of ``xs[i]``
-    (idf); profiles are character 3-gram counts.
+    ``cover[SKIP][i, j]`` (when 3 is in ``sizes``): cover by the pair ``j``, ``j + 2``, a block
+    of three without its middle sentence. ``x_w[i]`` weighs the tokens of sentence ``i``
+    (idf); ``pers[i]`` holds each of its tokens' best cosine in each sentence of the other side
+    (:func:`_token_maxima`; ``None``: no tokens, neutral 0.5); profiles are character 3-gram
+    counts, one row per sentence.
     """
-    n, m = len(xs), len(ys)
+    n, m = len(pers), len(y_prof)
     out = {b: np.zeros((n, max(m - b + 1, 0)), dtype=np.float64) for b in sizes}
     skip = 3 in sizes and m >= 3
     if skip:
         out[SKIP] = np.zeros((n, m - 2), dtype=np.float64)
         skip_prof = y_prof[:-2] + y_prof[2:]
-    bounds = np.cumsum([0] + [len(y) for y in ys])
-    nonempty = bounds[1:] > bounds[:-1]
-    all_y = np.concatenate(list(ys), axis=0) if bounds[-1] else np.zeros((0, 1))
-    starts = bounds[:-1][nonempty]
     block_prof = {
         b: np.stack([y_prof[j : j + b].sum(axis=0) for j in range(m - b + 1)]) for b in sizes if m - b + 1 > 0
     }
     x_tot = np.maximum(x_prof.sum(axis=1), 1e-12)
-    for i, x in enumerate(xs):
-        if len(x) and len(all_y):
-            sim = x @ all_y.T  # (tokens of x, all tokens of the other side)
-            per = np.full((len(x), m), 0.0)
-            per[:, nonempty] = np.maximum.reduceat(sim, starts, axis=1)
+    for i, per in enumerate(pers):
+        if per is not None:
             weights = x_w[i] / max(float(x_w[i].sum()), 1e-12)
-        else:
-            per = None
         own = np.flatnonzero(x_prof[i])  # the 3-grams of x: the others add nothing
         run = per
         for b in range(1, max(sizes) + 1):
@@ -197,6 +220,41 @@ def _cover(
             lex = np.minimum(x_prof[i][own], skip_prof[:, own]).sum(axis=1) / x_tot[i]
             out[SKIP][i] = (1 - w) * tok + w * lex
     return out
+
+
+def _token_maxima(
+    xs: Sequence[np.ndarray], ys: Sequence[np.ndarray]
+) -> tuple[list[np.ndarray | None], list[np.ndarray | None]]:
+    """Each token's best cosine in each sentence of the other side, both ways, from one
+    matrix product: ``(per_x, per_y)`` with ``per_x[i]`` of shape (tokens of ``xs[i]``,
+    ``len(ys)``) and ``per_y[j]`` of shape (tokens of ``ys[j]``, ``len(xs)``); ``None`` for a
+    sentence without tokens or when the other side has none (0 against a sentence without)."""
+    xb = np.cumsum([0] + [len(x) for x in xs])
+    yb = np.cumsum([0] + [len(y) for y in ys])
+    if not xb[-1] or not yb[-1]:
+        return [None] * len(xs), [None] * len(ys)
+    sim = (
+        np.concatenate([x for x in xs if len(x)], axis=0)
+        @ np.concatenate([y for y in ys if len(y)], axis=0).T
+    )
+    x_ne, y_ne = xb[1:] > xb[:-1], yb[1:] > yb[:-1]
+    x_starts = np.concatenate([[0], np.cumsum([len(x) for x in xs if len(x)])[:-1]])
+    y_starts = np.concatenate([[0], np.cumsum([len(y) for y in ys if len(y)])[:-1]])
+    by_y = np.zeros((sim.shape[0], len(ys)))
+    by_y[:, y_ne] = np.maximum.reduceat(sim, y_starts, axis=1)
+    by_x = np.zeros((sim.shape[1], len(xs)))
+    by_x[:, x_ne] = np.maximum.reduceat(sim, x_starts, axis=0).T
+    per_x: list[np.ndarray | None] = []
+    pos = 0
+    for x in xs:
+        per_x.append(by_y[pos : pos + len(x)] if len(x) else None)
+        pos += len(x)
+    per_y: list[np.ndarray | None] = []
+    pos = 0
+    for y in ys:
+        per_y.append(by_x[pos : pos + len(y)] if len(y) else None)
+        pos += len(y)
+    return per_x, per_y
 
 
 def _idf(token_texts: Sequence[Sequence[str]]) -> dict[str, float]:
@@ -273,6 +331,12 @@ def align(
 ) -> Alignment:
     """Align reference sentences with candidate sentences.
 
+    Up to ``config.full_cells`` (reference x candidate) sentence pairs the search covers the
+    whole table. Beyond that it runs in a band around a coarse path (see :func:`_band`), so
+    time and memory grow about linearly with the documents' length: bead costs are computed
+    a chunk of :data:`CHUNK_ROWS` reference sentences at a time, only over the band's columns,
+    and the dynamic programme is vectorised over each row's band.
+
     Args:
         ref: reference sentences, in order.
         hyp: candidate sentences, in order.
@@ -294,15 +358,54 @@ def align(
         beads = tuple(((i,), ()) for i in range(n)) + tuple(((), (j,)) for j in range(m))
         return Alignment(beads, np.zeros((n, m), np.float32), 0.0, 0.0)
 
-    profiles = [_char_profile(t) for t in (*ref, *hyp)]
-    vocab: dict[str, int] = {}
-    for prof in profiles:
-        for g in prof:
-            vocab.setdefault(g, len(vocab))
-    dense = np.zeros((len(profiles), len(vocab)), dtype=np.float64)
-    for r, prof in enumerate(profiles):
-        for g, c in prof.items():
-            dense[r, vocab[g]] = c
+    prep = _prepare(ref, hyp, ref_tokens, hyp_tokens, cfg)
+    full = n * m <= cfg.full_cells
+    if full:
+        lo, hi = np.zeros(n + 1, np.int64), np.full(n + 1, m, np.int64)
+    else:
+        lo, hi = _band(prep, cfg)
+    rows = CHUNK_ROWS
+    chunks = [_chunk_costs(prep, lo, hi, i0, min(i0 + rows, n + 1), cfg) for i0 in range(0, n + 1, rows)]
+    gap = _gap(prep, chunks, cfg, full)
+    dp_rows, back_rows = _dp(chunks, lo, hi, gap, cfg.beads, n, m)
+    path: list[Bead] = []
+    i, j = n, m
+    while i or j:
+        a, b = cfg.beads[int(back_rows[i][j - lo[i]])]
+        path.append((tuple(range(i - a, i)), tuple(range(j - b, j))))
+        i, j = i - a, j - b
+    path.reverse()
+    total = float(dp_rows[n][m - lo[n]])
+    if cfg.extend:
+        path, total = _extend(path, prep, gap, total, cfg)
+    similarity = np.zeros((n, m), np.float32)
+    for c in chunks:
+        sim = c.similarity
+        similarity[c.r0 : c.r0 + sim.shape[0], c.h0 : c.h0 + sim.shape[1]] = sim
+    return Alignment(tuple(path), similarity, gap, total)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What the aligner needs of each sentence, computed once (all linear in length)."""
+
+    rx: list[np.ndarray]
+    hx: list[np.ndarray]
+    rw: list[np.ndarray]
+    hw: list[np.ndarray]
+    rprof: list[Counter[str]]
+    hprof: list[Counter[str]]
+    rlen: np.ndarray
+    hlen: np.ndarray
+
+
+def _prepare(
+    ref: Sequence[str],
+    hyp: Sequence[str],
+    ref_tokens: Sequence[TokenVectors],
+    hyp_tokens: Sequence[TokenVectors],
+    cfg: AlignConfig,
+) -> _Prepared:
     rx, rt = zip(*[_content(tv, t) for tv, t in zip(ref_tokens, ref, strict=True)], strict=True)
     hx, ht = zip(*[_content(tv, t) for tv, t in zip(hyp_tokens, hyp, strict=True)], strict=True)
     if cfg.idf:
@@ -312,45 +415,378 @@ def align(
     else:
         rw = [np.ones(len(toks)) for toks in rt]
         hw = [np.ones(len(toks)) for toks in ht]
-    sizes = list(range(1, MAX_BLOCK + 1))
+    return _Prepared(
+        rx=list(rx),
+        hx=list(hx),
+        rw=rw,
+        hw=hw,
+        rprof=[_char_profile(t) for t in ref],
+        hprof=[_char_profile(t) for t in hyp],
+        rlen=np.asarray([len(t) for t in ref], dtype=np.float64),
+        hlen=np.asarray([len(t) for t in hyp], dtype=np.float64),
+    )
+
+
+def _dense(profiles: Sequence[Counter[str]]) -> np.ndarray:
+    """Character 3-gram counts as a dense matrix over the 3-grams of ``profiles`` only."""
+    vocab: dict[str, int] = {}
+    for prof in profiles:
+        for g in prof:
+            vocab.setdefault(g, len(vocab))
+    dense = np.zeros((len(profiles), len(vocab)), dtype=np.float64)
+    for r, prof in enumerate(profiles):
+        for g, c in prof.items():
+            dense[r, vocab[g]] = c
+    return dense
+
+
+def _sub_costs(
+    prep: _Prepared, rs: slice, hs: slice, beads: Sequence[tuple[int, int]], cfg: AlignConfig
+) -> tuple[dict[tuple[int, int], np.ndarray], np.ndarray]:
+    """Bead costs (see :func:`_bead_costs`) and 1-1 similarity of the sub-problem of reference
+    sentences ``rs`` and candidate sentences ``hs``. Every value depends only on the sentences
+    of its bead, so a sub-problem gives the very numbers of the whole table."""
+    n, m = rs.stop - rs.start, hs.stop - hs.start
+    dense = _dense([*prep.rprof[rs], *prep.hprof[hs]])
+    sizes = list(range(1, max(max(a, b) for a, b in (*beads, (1, 1))) + 1))
     w = cfg.lexical_weight
-    cov_ref = _cover(rx, rw, dense[:n], hx, dense[n:], sizes, w)  # ref sentence by hyp block
-    cov_hyp = _cover(hx, hw, dense[n:], rx, dense[:n], sizes, w)  # hyp sentence by ref block
-    rlen = np.asarray([len(t) for t in ref], dtype=np.float64)
-    hlen = np.asarray([len(t) for t in hyp], dtype=np.float64)
+    per_r, per_h = _token_maxima(prep.rx[rs], prep.hx[hs])
+    cov_ref = _cover(prep.rw[rs], dense[:n], dense[n:], sizes, w, per_r)
+    cov_hyp = _cover(prep.hw[hs], dense[n:], dense[:n], sizes, w, per_h)
     costs = {
-        (a, b): _bead_costs(a, b, cov_ref, cov_hyp, rlen, hlen, cfg)
-        for a, b in {(1, 1), *cfg.beads}
+        (a, b): _bead_costs(a, b, cov_ref, cov_hyp, prep.rlen[rs], prep.hlen[hs], cfg)
+        for a, b in {(1, 1), *beads}
         if 0 < a <= n and 0 < b <= m
     }
-    per_sentence = costs[(1, 1)] / 2
-    best = np.concatenate([per_sentence.min(axis=1), per_sentence.min(axis=0)])
-    typical_best, typical_any = float(np.median(best)), float(np.median(per_sentence))
-    gap = typical_best + cfg.gap_mix * max(typical_any - typical_best, 0.0)
+    return costs, ((cov_ref[1] + cov_hyp[1].T) / 2).astype(np.float32)
 
-    inf = float("inf")
-    dp = np.full((n + 1, m + 1), inf)
-    back = np.zeros((n + 1, m + 1, 2), dtype=np.int64)
-    dp[0, 0] = 0.0
-    for i in range(n + 1):
-        for j in range(m + 1):
-            if i == 0 and j == 0:
+
+@dataclass(frozen=True)
+class _Chunk:
+    """Bead costs for the DP rows ``i0 .. i1 - 1``: ``costs[(a, b)][r, c]`` is the bead of
+    reference sentences from ``r0 + r`` and candidate sentences from ``h0 + c``."""
+
+    i0: int
+    i1: int
+    r0: int
+    h0: int
+    costs: dict[tuple[int, int], np.ndarray]
+    similarity: np.ndarray
+
+
+def _chunk_costs(
+    prep: _Prepared, lo: np.ndarray, hi: np.ndarray, i0: int, i1: int, cfg: AlignConfig
+) -> _Chunk:
+    r0 = max(0, i0 - MAX_BLOCK)
+    h0 = max(0, int(lo[i0:i1].min()) - MAX_BLOCK)
+    h1 = int(hi[i0:i1].max())
+    r1 = max(i1 - 1, r0)
+    costs, sim = _sub_costs(prep, slice(r0, r1), slice(h0, h1), cfg.beads, cfg)
+    return _Chunk(i0, i1, r0, h0, costs, sim)
+
+
+def _gap(prep: _Prepared, chunks: Sequence[_Chunk], cfg: AlignConfig, full: bool) -> float:
+    """The cost of one unaligned sentence: ``gap_mix`` of the way from the median over
+    sentences of their best 1-1 cost to the median 1-1 cost of any pair (per sentence).
+
+    With a band, a sentence's best is sought in the band (where its match lies) and the
+    median of any pair over an evenly spread sample of at most :data:`GAP_SAMPLE` sentences
+    of each side."""
+    n, m = len(prep.rx), len(prep.hx)
+    if full:  # the whole 1-1 table: each chunk's own reference sentences
+        per_sentence = (
+            np.vstack(
+                [c.costs[(1, 1)][max(c.i0 - 1, 0) - c.r0 : c.i1 - 1 - c.r0] for c in chunks if c.i1 > 1]
+            )
+            / 2
+        )
+        best = np.concatenate([per_sentence.min(axis=1), per_sentence.min(axis=0)])
+        typical_any = float(np.median(per_sentence))
+    else:
+        best_r = np.full(n, np.inf)
+        best_h = np.full(m, np.inf)
+        for c in chunks:
+            if (1, 1) not in c.costs or not c.costs[(1, 1)].size:
                 continue
-            best_c, arg = inf, (0, 0)
-            for a, b in cfg.beads:
-                if a > i or b > j or dp[i - a, j - b] == inf:
+            per = c.costs[(1, 1)] / 2
+            rr, cc = per.shape
+            best_r[c.r0 : c.r0 + rr] = np.minimum(best_r[c.r0 : c.r0 + rr], per.min(axis=1))
+            best_h[c.h0 : c.h0 + cc] = np.minimum(best_h[c.h0 : c.h0 + cc], per.min(axis=0))
+        best = np.concatenate([best_r, best_h])
+        best = best[np.isfinite(best)]
+        ri = np.unique(np.linspace(0, n - 1, min(n, GAP_SAMPLE)).round().astype(np.int64))
+        hj = np.unique(np.linspace(0, m - 1, min(m, GAP_SAMPLE)).round().astype(np.int64))
+        sample = _Prepared(
+            rx=[prep.rx[i] for i in ri],
+            hx=[prep.hx[j] for j in hj],
+            rw=[prep.rw[i] for i in ri],
+            hw=[prep.hw[j] for j in hj],
+            rprof=[prep.rprof[i] for i in ri],
+            hprof=[prep.hprof[j] for j in hj],
+            rlen=prep.rlen[ri],
+            hlen=prep.hlen[hj],
+        )
+        costs, _ = _sub_costs(sample, slice(0, len(ri)), slice(0, len(hj)), [(1, 1)], cfg)
+        typical_any = float(np.median(costs[(1, 1)] / 2))
+    typical_best = float(np.median(best))
+    return typical_best + cfg.gap_mix * max(typical_any - typical_best, 0.0)
+
+
+def _dp(
+    chunks: Sequence[_Chunk],
+    lo: np.ndarray,
+    hi: np.ndarray,
+    gap: float,
+    beads: Sequence[tuple[int, int]],
+    n: int,
+    m: int,
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The dynamic programme over the band: row ``i`` holds columns ``lo[i] .. hi[i]``.
+
+    Returns per row the best path costs and the index into ``beads`` of each cell's last
+    bead. Ties go to the bead listed first; the same arithmetic as a cell-by-cell loop, so
+    the full band gives the full table's path exactly."""
+    inf = float("inf")
+    dp_rows: list[np.ndarray] = []
+    back_rows: list[np.ndarray] = []
+    add = beads.index((0, 1)) if (0, 1) in beads else None
+    chunk_of = iter(chunks)
+    chunk = next(chunk_of)
+    for i in range(n + 1):
+        while i >= chunk.i1:
+            chunk = next(chunk_of)
+        cols = np.arange(lo[i], hi[i] + 1)
+        best = np.full(len(cols), inf)
+        arg = np.zeros(len(cols), np.int8)
+        if i == 0:
+            best[cols == 0] = 0.0
+        for k, (a, b) in enumerate(beads):
+            if a > i or (a == 0 and b == 0) or k == add:
+                continue
+            prev_j = cols - b
+            plo = lo[i - a]
+            ok = (prev_j >= plo) & (prev_j <= hi[i - a]) & (prev_j >= 0)
+            if not ok.any():
+                continue
+            prev = np.full(len(cols), inf)
+            prev[ok] = dp_rows[i - a][prev_j[ok] - plo]
+            if a == 0 or b == 0:
+                step: np.ndarray | float = gap * (a + b)
+            else:
+                table = chunk.costs.get((a, b))
+                if table is None:
                     continue
-                step = gap * (a + b) if a == 0 or b == 0 else float(costs[(a, b)][i - a, j - b])
-                if dp[i - a, j - b] + step < best_c:
-                    best_c, arg = dp[i - a, j - b] + step, (a, b)
-            dp[i, j] = best_c
-            back[i, j] = arg
-    path: list[Bead] = []
-    i, j = n, m
+                r = i - a - chunk.r0
+                c = prev_j - chunk.h0
+                valid = ok & (c >= 0) & (c < table.shape[1])
+                step = np.full(len(cols), inf)
+                step[valid] = table[r, c[valid]]
+            cand = prev + step
+            better = cand < best
+            best[better] = cand[better]
+            arg[better] = k
+        if add is not None:
+            row, args = best.tolist(), arg.tolist()
+            for t in range(1, len(row)):
+                c_add = row[t - 1] + gap
+                if c_add < row[t]:
+                    row[t], args[t] = c_add, add
+            best, arg = np.asarray(row), np.asarray(args, np.int8)
+        dp_rows.append(best)
+        back_rows.append(arg)
+    return dp_rows, back_rows
+
+
+def _sentence_vectors(xs: Sequence[np.ndarray], ws: Sequence[np.ndarray]) -> np.ndarray:
+    """Weighted mean of each sentence's content-token rows (zeros for a sentence without)."""
+    dim = next((x.shape[1] for x in xs if x.ndim == 2 and x.shape[1]), 1)
+    out = np.zeros((len(xs), dim))
+    for k, (x, w) in enumerate(zip(xs, ws, strict=True)):
+        if len(x):
+            out[k] = (w[:, None] * x).sum(axis=0)
+    return out
+
+
+def _blocks(vectors: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` blocks of consecutive sentences (sizes differing by at most one): their
+    unit mean vectors and the sentence index where each starts (plus the end)."""
+    bounds = np.linspace(0, len(vectors), count + 1).round().astype(np.int64)
+    sums = np.add.reduceat(vectors, bounds[:-1], axis=0)
+    norms = np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+    return sums / norms, bounds
+
+
+def _band(prep: _Prepared, cfg: AlignConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The columns each DP row may use: around a coarse path, as in Vecalign.
+
+    Both documents are cut into the same number of blocks of about :data:`COARSE_BLOCK`
+    reference sentences; block vectors (unit means of idf-weighted token vectors) are aligned
+    by a small DP with 1-1, 2-1, 1-2, 1-0 and 0-1 steps (cost ``1 - cosine``; a skipped block
+    costs the median cost). DP row ``i`` may then use the candidate sentences of the coarse
+    steps that touch reference sentence ``i``, widened by ``band_margin`` blocks on each side.
+    """
+    n, m = len(prep.rx), len(prep.hx)
+    count = max(1, min(n, m, -(-n // COARSE_BLOCK)))
+    rv, rb = _blocks(_sentence_vectors(prep.rx, prep.rw), count)
+    hv, hb = _blocks(_sentence_vectors(prep.hx, prep.hw), count)
+    cost = 1.0 - rv @ hv.T
+    skip = float(np.median(cost))
+    steps = ((1, 1), (2, 1), (1, 2), (1, 0), (0, 1))
+    inf = float("inf")
+    dp = np.full((count + 1, count + 1), inf)
+    back = np.zeros((count + 1, count + 1), np.int8)
+    dp[0, 0] = 0.0
+    for i in range(count + 1):
+        for k, (a, b) in enumerate(steps):
+            if a > i or a == 0:
+                continue
+            prev = np.full(count + 1, inf)
+            prev[b:] = dp[i - a, : count + 1 - b]
+            if b == 0:
+                step = np.full(count + 1, skip * a)
+            else:
+                step = np.full(count + 1, inf)
+                block = cost[i - a : i].mean(axis=0) if a > 1 else cost[i - 1]
+                if b == 1:
+                    step[1:] = block
+                else:
+                    step[2:] = (block[:-1] + block[1:]) / 2 + 0.0
+                step = step * max(a, b)
+            cand = prev + step
+            better = cand < dp[i]
+            dp[i][better] = cand[better]
+            back[i][better] = k
+        row, args = dp[i].tolist(), back[i].tolist()
+        for t in range(1, count + 1):
+            if row[t - 1] + skip < row[t]:
+                row[t], args[t] = row[t - 1] + skip, 4
+        dp[i], back[i] = row, args
+    lo_c = np.full(n + 1, m, np.int64)
+    hi_c = np.zeros(n + 1, np.int64)
+    i, j = count, count
     while i or j:
-        a, b = (int(v) for v in back[i, j])
-        path.append((tuple(range(i - a, i)), tuple(range(j - b, j))))
+        a, b = steps[int(back[i, j])]
+        r_from, r_to = rb[i - a], rb[i]
+        h_from, h_to = hb[j - b], hb[j]
+        lo_c[r_from : r_to + 1] = np.minimum(lo_c[r_from : r_to + 1], h_from)
+        hi_c[r_from : r_to + 1] = np.maximum(hi_c[r_from : r_to + 1], h_to)
         i, j = i - a, j - b
-    path.reverse()
-    similarity = ((cov_ref[1] + cov_hyp[1].T) / 2).astype(np.float32)
-    return Alignment(tuple(path), similarity, gap, float(dp[n, m]))
+    margin = int(np.ceil(cfg.band_margin * m / count))
+    lo = np.maximum(lo_c - margin, 0)
+    hi = np.minimum(hi_c + margin, m)
+    lo = np.minimum.accumulate(lo[::-1])[::-1]
+    hi = np.maximum.accumulate(hi)
+    lo[0], hi[n] = 0, m
+    for i in range(1, n + 1):
+        lo[i] = min(lo[i], hi[i - 1])
+    return lo, hi
+
+
+def _block_cover(
+    x: np.ndarray,
+    xw: np.ndarray,
+    xprof: Counter[str],
+    ys: Sequence[np.ndarray],
+    yprof: Counter[str],
+    w: float,
+) -> float:
+    """Cover (0-1) of one sentence by a block of any size (as :func:`_cover` for one cell)."""
+    if len(x):
+        toks = [y for y in ys if len(y)]
+        best = (x @ np.concatenate(toks, axis=0).T).max(axis=1) if toks else np.zeros(len(x))
+        tok = float(np.clip((xw / max(float(xw.sum()), 1e-12)) @ best, 0.0, 1.0))
+    else:
+        tok = 0.5
+    total = max(sum(xprof.values()), 1e-12)
+    lex = sum(min(c, yprof.get(g, 0)) for g, c in xprof.items()) / total
+    return (1 - w) * tok + w * lex
+
+
+def bead_cost(prep: _Prepared, r_ids: Sequence[int], h_ids: Sequence[int], cfg: AlignConfig) -> float:
+    """The cost of one bead of any size, with both sides non-empty (:func:`_bead_costs`'s
+    terms: cover, merge penalty, length and gain)."""
+    w = cfg.lexical_weight
+
+    def side_cover(xs: Sequence[int], x_is_ref: bool, ys: Sequence[int]) -> list[float]:
+        if x_is_ref:
+            yt, yp = [prep.hx[j] for j in ys], sum((prep.hprof[j] for j in ys), Counter())
+            return [_block_cover(prep.rx[i], prep.rw[i], prep.rprof[i], yt, yp, w) for i in xs]
+        yt, yp = [prep.rx[i] for i in ys], sum((prep.rprof[i] for i in ys), Counter())
+        return [_block_cover(prep.hx[j], prep.hw[j], prep.hprof[j], yt, yp, w) for j in xs]
+
+    r_cov = side_cover(r_ids, True, h_ids)
+    h_cov = side_cover(h_ids, False, r_ids)
+    a, b = len(r_ids), len(h_ids)
+    cost = sum(1 - c for c in r_cov) + sum(1 - c for c in h_cov) + cfg.merge_penalty * (a + b - 2)
+    if cfg.length_weight:
+        rl, hl = float(prep.rlen[list(r_ids)].sum()), float(prep.hlen[list(h_ids)].sum())
+        cost += cfg.length_weight * (a + b) * abs(float(np.log((rl + LENGTH_SMOOTH) / (hl + LENGTH_SMOOTH))))
+    if cfg.gain_weight:
+        if a > 1:  # each reference sentence's gain in the candidates' cover
+            for k in range(a):
+                rest = [*r_ids[:k], *r_ids[k + 1 :]]
+                gain = sum(h_cov) - sum(side_cover(h_ids, False, rest))
+                cost += cfg.gain_weight * max(cfg.gain_floor - gain, 0.0)
+        if b > 1:
+            for k in range(b):
+                rest = [*h_ids[:k], *h_ids[k + 1 :]]
+                gain = sum(r_cov) - sum(side_cover(r_ids, True, rest))
+                cost += cfg.gain_weight * max(cfg.gain_floor - gain, 0.0)
+    return cost
+
+
+def _extend(
+    path: list[Bead], prep: _Prepared, gap: float, total: float, cfg: AlignConfig
+) -> tuple[list[Bead], float]:
+    """The second pass: let each bead take in unaligned sentences next to it (additions on
+    the candidate side, omissions on the reference side), up to ``cfg.extend`` on each side of
+    it, where the larger bead costs less than the bead and the gaps it replaces."""
+    out = list(path)
+    k = 0
+    while k < len(out):
+        r, h = out[k]
+        if not r or not h:
+            k += 1
+            continue
+        best = None
+        for side in (0, 1):  # 0: take additions (candidate side), 1: omissions (reference side)
+            before = _gap_run(out, k, -1, side, cfg.extend)
+            after = _gap_run(out, k, +1, side, cfg.extend)
+            if not before and not after:
+                continue
+            base = bead_cost(prep, r, h, cfg)
+            for s in range(len(before) + 1):
+                for t in range(len(after) + 1):
+                    if not s and not t:
+                        continue
+                    taken = [*before[len(before) - s :], *after[:t]]
+                    ids = sorted([*(r if side else h), *taken])
+                    new = (r, tuple(ids)) if side == 0 else (tuple(ids), h)
+                    saving = base + gap * len(taken) - bead_cost(prep, new[0], new[1], cfg)
+                    if saving > 1e-12 and (best is None or saving > best[0]):
+                        best = (saving, new, s, t)
+        if best is None:
+            k += 1
+            continue
+        saving, new, s, t = best
+        out[k - s : k + t + 1] = [new]
+        total -= saving
+        k = k - s  # look at the grown bead again: more may now fit
+    return out, total
+
+
+def _gap_run(path: list[Bead], k: int, step: int, side: int, limit: int) -> list[int]:
+    """Sentence ids of the unaligned sentences of one side (0: additions, 1: omissions) that
+    lie next to bead ``k`` in direction ``step``, nearest last when ``step`` is -1."""
+    ids: list[int] = []
+    p = k + step
+    while 0 <= p < len(path) and len(ids) < limit:
+        r, h = path[p]
+        if side == 0 and not r and len(h) == 1:
+            ids.append(h[0])
+        elif side == 1 and not h and len(r) == 1:
+            ids.append(r[0])
+        else:
+            break
+        p += step
+    return ids[::-1] if step < 0 else ids

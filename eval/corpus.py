@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eval.read import NORMALIZATION, InputError, decode_text, read_bytes
+from eval.read import NORMALIZATION, InputError, check_segments, decode_text, read_bytes
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "doc_id": ("doc_id",),
@@ -109,6 +109,7 @@ def build_corpus(rows: Iterator[tuple[int, dict[str, Any]]], *, name: str) -> Co
     for line, row in rows:
         f = _fields(row, name, line)
         system, ref, hyp = str(f["system"]), str(f["ref"]), str(f["hyp"])  # required: never None
+        check_segments([ref, hyp], source=name, lines=[line, line])
         seg_id = f["seg_id"] if f["seg_id"] is not None else str(counters.get(system, 0))
         counters[system] = counters.get(system, 0) + 1
         key = (f["doc_id"] or "", seg_id)

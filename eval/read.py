@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
@@ -38,10 +39,12 @@ def decode_text(data: bytes, *, source: str) -> str:
     if not data.strip():
         what = "is empty" if not data else "holds only whitespace"
         raise InputError(f"{source}: the file {what}; expected UTF-8 text with at least one sentence")
-    if b"\x00" in data[:8192]:
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data[:nul].count(b"\n") + 1
         raise InputError(
-            f"{source}: looks like a binary file (NUL bytes); expected UTF-8 text, one document "
-            "or one segment per line"
+            f"{source}: looks like a binary file (NUL byte at offset {nul}, line {line}); expected "
+            "UTF-8 text, one document or one segment per line"
         )
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
@@ -54,7 +57,37 @@ def decode_text(data: bytes, *, source: str) -> str:
             f"line {line}); re-encode it as UTF-8, e.g. iconv -f LATIN1 -t UTF-8"
         ) from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise InputError(
+            f"{source}: the file holds no text (only a byte-order mark or Unicode spaces); "
+            "expected UTF-8 text with at least one sentence"
+        )
     return unicodedata.normalize(NORMALIZATION, text)
+
+
+MAX_SEGMENT_CHARS: Final = 20_000
+"""Longest segment of line-parallel input (``--aligned``, corpus rows), in characters."""
+
+
+def check_segments(segments: Sequence[str], *, source: str, lines: Sequence[int] | None = None) -> None:
+    """Refuse a segment too long to score (the checks' parser and TER are built for sentences).
+
+    Args:
+        segments: the segments, in order.
+        source: the file name, for the message.
+        lines: the 1-based line of each segment in the file; ``k + 1`` when ``None``.
+
+    Raises:
+        InputError: the first segment over :data:`MAX_SEGMENT_CHARS` characters.
+    """
+    for k, seg in enumerate(segments):
+        if len(seg) > MAX_SEGMENT_CHARS:
+            line = lines[k] if lines is not None else k + 1
+            raise InputError(
+                f"{source}: line {line}: a segment of {len(seg):,} characters (at most "
+                f"{MAX_SEGMENT_CHARS:,} in line-parallel input); split it, or drop --aligned to "
+                "let mtdrift split the text into sentences"
+            )
 
 
 def read_text(path: str | Path) -> str:

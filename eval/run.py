@@ -19,8 +19,9 @@ import numpy as np
 from eval.align import AlignConfig, Alignment, Bead, align
 from eval.corpus import Corpus, Key
 from eval.explain import DRIFT_LABELS, DriftConfig, evidence, label
-from eval.read import NORMALIZATION, InputError
-from eval.segment import SEGMENTER, Sentence, split_lines, split_sentences
+from eval.read import NORMALIZATION, InputError, check_segments
+from eval.segment import Sentence, split_lines, split_sentences
+from eval.segment import signature as segmenter_signature
 from metrics.base import Finding, Signature
 from metrics.cache import Cache, CachedEncoder, cached_rows, pair_key
 from metrics.checks import FactChecker
@@ -246,12 +247,15 @@ def evaluate(
             runs (embeddings are cached by wrapping the encoder, see ``metrics.cache``).
 
     Raises:
-        InputError: in aligned mode, a candidate's line count differs from the reference's.
+        InputError: in aligned mode, a candidate's line count differs from the reference's, or
+            a segment is over ``eval.read.MAX_SEGMENT_CHARS`` characters.
     """
     cfg = (config or RunConfig()).for_encoder(encoder)
     ref_sents = segment(ref, aligned=cfg.aligned)
     hyp_sents = {name: segment(doc, aligned=cfg.aligned) for name, doc in hyps}
     if cfg.aligned:
+        for doc, sents in [(ref, ref_sents), *((doc, hyp_sents[name]) for name, doc in hyps)]:
+            check_segments([s.text for s in sents], source=doc.name, lines=[s.line + 1 for s in sents])
         for name, doc in hyps:
             if len(hyp_sents[name]) != len(ref_sents):
                 raise InputError(
@@ -629,7 +633,7 @@ def _joined_tokens(texts: list[str], tok: dict[str, TokenVectors]) -> TokenVecto
 def _segmentation(config: RunConfig, corpus: bool) -> str:
     if corpus:
         return "rows"
-    return "lines" if config.aligned else f"{SEGMENTER}=={_version('pysbd')}"
+    return "lines" if config.aligned else segmenter_signature()
 
 
 def _version(dist: str) -> str:

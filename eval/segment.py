@@ -1,13 +1,60 @@
-"""Segmentation: text -> sentences with their character offsets in the document."""
+"""Segmentation: text -> sentences with their character offsets in the document.
+
+pysbd finds the sentence boundaries of prose; a few rules repair what it gets wrong on real
+text (each named in :data:`RULES` and so in the input signature):
+
+* ``wrap``: a line break inside a paragraph does not end a sentence in hard-wrapped prose
+  (two or more lines, none over 100 characters, all but the last at least 60 % of the
+  longest; two only when the first ends mid-sentence), or where the line ends without
+  terminal punctuation and the next line starts with a lowercase letter. Otherwise every
+  line ends its sentences: headlines, titles and list items without final punctuation
+  stand alone;
+* ``quotes``: pysbd sees double quotes as spaces (it never splits inside quotation marks, so
+  one unbalanced or wrapping quote made a whole paragraph one sentence); a sentence ending
+  inside quotes ends after the closing quote, and a sentence wrapped in quotes that follows it
+  starts a new one (``...crisis." "Bongbong Marcos ...``);
+* ``bangs``: a run of two or more ``!``/``?`` followed by a capital ends a sentence
+  (``Well done!!! Love won!!!!``, which pysbd keeps together);
+* ``marks``: a piece without a letter or digit (a stray quote or bracket) joins the sentence
+  before it; a list marker alone (``1.``, ``-``, ``a)``) joins the sentence after it;
+* ``abbr``: a reference abbreviation before a number does not end a sentence (``Vol. 3``,
+  ``No. 5``, ``pp. 12``);
+* ``max``: a sentence longer than :data:`MAX_CHARS` characters is cut at the last space
+  before the limit (or at the limit, inside one enormous token), and a line longer than
+  :data:`WINDOW` characters is fed to pysbd a window at a time, so the cost stays linear and
+  any input, however hostile, gives sentences the encoder and the checks can take.
+"""
 
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import itertools
+import re
 from dataclasses import dataclass
 from typing import Any
 
 SEGMENTER = "pysbd"
+RULES = ("wrap", "quotes", "bangs", "marks", "abbr", "max")
+MAX_CHARS = 1000
+"""Longest sentence, in characters: about the 256 tokens the encoder reads."""
+WINDOW = 20_000
+"""Characters of a paragraph handed to pysbd at a time."""
+
+_TERMINAL = ".!?…"
+_CLOSERS = "\"”’»'"
+_OPENERS = "\"“‘«'"
+# a sentence that ends inside quotes followed by one that starts with a quote
+_QUOTE_BOUNDARY = re.compile(r"[.!?…][\"”’»']\s+(?=[\"“‘«'])")
+_BANGS = re.compile(r"[!?]{2,}[\"”’»']?\s+(?=[\"“‘«']?[A-Z])")
+_LIST_MARKER = re.compile(r"(?:[-*•·–—]|\(?\d{1,3}[.)]|\(?[A-Za-z][.)])")
+_NUMBER_ABBR = re.compile(
+    r"(?:^|\s)(?:no|nos|vol|vols|fig|figs|art|p|pp|sec|ch|op|tab|eq|para)\.$", re.IGNORECASE
+)
+_WORDLIKE = re.compile(r"\w")
+_NEUTRAL = str.maketrans({q: " " for q in '"“”„«»'})
+"""Double quotes as pysbd sees them (``quotes``): it never splits inside quotation marks, so
+one unbalanced or wrapping quote would make a whole paragraph one sentence."""
 
 
 @dataclass(frozen=True)
@@ -16,10 +63,11 @@ class Sentence:
 
     Attributes:
         index: 0-based position among the document's sentences.
-        text: the sentence, stripped of surrounding whitespace (may be empty in line mode).
+        text: the sentence, stripped of surrounding whitespace (may be empty in line mode);
+            a hard-wrapped sentence keeps its line break.
         start: offset of ``text`` in the document text (after decoding and normalisation).
         end: ``start + len(text)``.
-        line: 0-based line of the document the sentence lies on.
+        line: 0-based line of the document the sentence starts on.
     """
 
     index: int
@@ -27,6 +75,15 @@ class Sentence:
     start: int
     end: int
     line: int
+
+
+def signature() -> str:
+    """The segmenter, its version and its rules, for the input signature."""
+    try:
+        version = importlib.metadata.version("pysbd")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    return f"{SEGMENTER}=={version}+{'+'.join(RULES)}{MAX_CHARS}"
 
 
 @functools.cache
@@ -37,43 +94,211 @@ def _segmenter() -> Any:
 
 
 def split_sentences(text: str) -> list[Sentence]:
-    """Split a document into sentences, line by line (a sentence never crosses a line end).
+    """Split a document into sentences (see the module's rules).
 
-    Blank lines separate paragraphs and hold no sentence. Every non-space character of
-    ``text`` falls inside exactly one sentence.
+    Blank lines separate paragraphs and hold no sentence; a sentence crosses a line end only
+    where the ``wrap`` rule joins two lines. Every non-space character of ``text`` falls inside
+    exactly one sentence, and ``text[s.start:s.end] == s.text``.
     """
     out: list[Sentence] = []
-    offset = 0
-    for lineno, line in enumerate(text.split("\n")):
-        if line.strip():
-            for start, end in _line_spans(line):
-                out.append(_sentence(len(out), line[start:end], offset + start, lineno))
-        offset += len(line) + 1
+    line_starts = [0]
+    for k, ch in enumerate(text):
+        if ch == "\n":
+            line_starts.append(k + 1)
+    for a, b in _paragraphs(text, line_starts):
+        # pysbd sees the joined lines with spaces: same length, so offsets carry over
+        block = text[a:b].replace("\n", " ")
+        for s, e in _block_spans(block):
+            start = a + s
+            line = _line_of(line_starts, start)
+            out.append(Sentence(len(out), text[start : a + e], start, a + e, line))
     return out
 
 
-def _line_spans(line: str) -> list[tuple[int, int]]:
-    """Sentence spans of one non-blank line. Each sentence runs from where the segmenter's
-    piece starts to where the next one starts (trailing space stripped), so no character of
-    the line can be lost even where the segmenter rewrites its pieces."""
-    starts: list[int] = []
-    cursor = 0
-    for piece in (s.strip() for s in _segmenter().segment(line)):
-        found = line.find(piece, cursor) if piece else -1
-        if found < 0:
-            continue
-        starts.append(found)
-        cursor = found + len(piece)
-    first = len(line) - len(line.lstrip())
-    if not starts or starts[0] != first:
-        starts.insert(0, first)
-    bounds = [*starts, len(line)]
+def _line_of(line_starts: list[int], pos: int) -> int:
+    import bisect
+
+    return bisect.bisect_right(line_starts, pos) - 1
+
+
+def _paragraphs(text: str, line_starts: list[int]) -> list[tuple[int, int]]:
+    """Character ranges of runs of lines that the ``wrap`` rule joins (blank lines dropped)."""
+    ends = [*(s - 1 for s in line_starts[1:]), len(text)]
+    runs: list[list[tuple[int, int, str]]] = [[]]
+    for a, b in zip(line_starts, ends, strict=True):
+        body = text[a:b].strip()
+        if body:
+            runs[-1].append((a, b, body))
+        elif runs[-1]:
+            runs.append([])
+    out: list[tuple[int, int]] = []
+    for run in runs:
+        wrapped = _hard_wrapped([body for _, _, body in run])
+        prev: str | None = None
+        for a, b, body in run:
+            if prev is not None and _continues(prev, body, wrapped):
+                out[-1] = (out[-1][0], b)
+            else:
+                out.append((a, b))
+            prev = body
+    return out
+
+
+def _hard_wrapped(lines: list[str]) -> bool:
+    """Lines of a paragraph broken at a fixed width: at most 100 characters, all but the last
+    at least 60 % of the longest, and three or more (or two, the first ending mid-sentence:
+    a lowercase letter, a comma, a semicolon or a hyphen)."""
+    if len(lines) < 2 or (len(lines) == 2 and not re.search(r"[a-z,;-]$", lines[0])):
+        return False
+    longest = max(len(x) for x in lines)
+    return longest <= 100 and all(len(x) >= 0.6 * longest for x in lines[:-1])
+
+
+def _continues(prev: str, body: str, wrapped: bool) -> bool:
+    """Does ``body`` (a stripped line) continue the text of the line ``prev`` before it?
+    In a hard-wrapped paragraph every line does but a list item (pysbd then finds the
+    sentences); elsewhere a line without final punctuation is continued by a lowercase one."""
+    if _LIST_MARKER.fullmatch(prev):
+        return True  # a list marker alone on its line: the item follows
+    if wrapped:
+        return not (_LIST_MARKER.match(body) and _LIST_MARKER.fullmatch(body.split(None, 1)[0]))
+    if prev[-1] in _TERMINAL or prev[-1] in _CLOSERS or prev[-1] in ":;)]":
+        return False
+    if _LIST_MARKER.match(body) and _LIST_MARKER.fullmatch(body.split(None, 1)[0]):
+        return False
+    return body[0].islower()
+
+
+def _block_spans(block: str) -> list[tuple[int, int]]:
+    """Sentence spans of one paragraph (``\\n`` already replaced by spaces)."""
+    starts = _pysbd_starts(block)
+    starts = _repair(block, starts)
+    bounds = [*starts, len(block)]
     spans = []
     for a, b in itertools.pairwise(bounds):
-        piece = line[a:b].rstrip()
+        piece = block[a:b].rstrip()
         if piece:
-            spans.append((a, a + len(piece)))
+            spans.extend(_cap(a, a + len(piece), block))
     return spans
+
+
+def _pysbd_starts(block: str) -> list[int]:
+    """Where pysbd starts sentences, fed a window of at most :data:`WINDOW` characters at a
+    time: all but the last sentence of a window are kept, the next window starts there."""
+    first = len(block) - len(block.lstrip())
+    starts: list[int] = []
+    pos = first
+    while pos < len(block):
+        end = min(pos + WINDOW, len(block))
+        if end < len(block):
+            cut = block.rfind(" ", pos + WINDOW // 2, end)
+            end = cut if cut > pos else end
+        found = _piece_starts(block, pos, end)
+        if end >= len(block):
+            starts.extend(found)
+            break
+        if len(found) > 1:
+            starts.extend(found[:-1])
+            pos = found[-1]
+        else:  # no boundary in a whole window: cut there (``max`` splits it further)
+            starts.append(pos)
+            pos = end + (len(block[end:]) - len(block[end:].lstrip()))
+    if not starts or starts[0] != first:
+        starts.insert(0, first)
+    return sorted(set(starts))
+
+
+def _piece_starts(block: str, lo: int, hi: int) -> list[int]:
+    """Offsets in ``block`` where pysbd's pieces of ``block[lo:hi]`` start; always ``lo`` first."""
+    window = block[lo:hi].translate(_NEUTRAL)
+    starts = [lo]
+    cursor = 0
+    for piece in (s.strip() for s in _segmenter().segment(window)):
+        found = window.find(piece, cursor) if piece else -1
+        if found < 0:
+            continue
+        if lo + found != starts[-1]:
+            starts.append(lo + found)
+        cursor = found + len(piece)
+    return starts
+
+
+def _repair(block: str, starts: list[int]) -> list[int]:
+    """Apply the ``quotes``, ``marks`` and ``abbr`` rules to pysbd's sentence starts."""
+    out: list[int] = []
+    for p in starts:
+        # a closing quote at the start of a sentence belongs to the one before (``quotes``)
+        while out and p < len(block) and block[p] in _CLOSERS and block[p - 1] in _TERMINAL + _CLOSERS:
+            p += 1
+        while p < len(block) and block[p].isspace():
+            p += 1
+        # an opening quote pysbd saw as a space starts the sentence (``quotes``)
+        while out and p - 1 > out[-1] and block[p - 1] in _OPENERS and block[p - 2].isspace():
+            p -= 1
+        if p >= len(block) or (out and p <= out[-1]):
+            continue
+        out.append(p)
+    bounds = [*out, len(block)]
+    kept: list[int] = []
+    for a, b in itertools.pairwise(bounds):
+        piece = block[a:b].strip()
+        before = block[kept[-1] : a].strip() if kept else ""
+        if kept and not _WORDLIKE.search(before):
+            continue  # ``marks``: a leading stray quote or bracket joins the sentence after it
+        if kept and not _WORDLIKE.search(piece):
+            continue  # ``marks``: a stray quote or bracket joins the sentence before
+        if kept and piece[:1].islower() and before[-1:] in _CLOSERS:
+            continue  # ``quotes``: '"Stop!" he said.' is one sentence
+        if kept and _NUMBER_ABBR.search(before) and piece[:1].isdigit():
+            continue  # ``abbr``: "Vol. 3"
+        if kept and _LIST_MARKER.fullmatch(before):
+            continue  # ``marks``: a lone list marker joins the sentence after it
+        kept.append(a)
+    if not kept:
+        kept = out[:1]
+    kept = _inline_list(block, kept)
+    # ``quotes``: split where a quoted sentence ends and a quoted one begins
+    extra = [m.end() for m in _QUOTE_BOUNDARY.finditer(block)]
+    extra += [m.end() for m in _BANGS.finditer(block)]  # ``bangs``
+    return sorted(set(kept) | {p for p in extra if p < len(block)})
+
+
+_ITEM = re.compile(r"[(]?(\d{1,3})[.)]\s")
+
+
+def _inline_list(block: str, starts: list[int]) -> list[int]:
+    """``marks``: an inline numbered list (``1. The price ... "stay tuned" 2. The book ...``)
+    has one sentence per item: inside a sentence that starts with item ``n``, item ``n + 1``
+    (the number after a space, before a capital) starts a new one."""
+    out: list[int] = []
+    bounds = [*starts, len(block)]
+    for k, p in enumerate(starts):
+        out.append(p)
+        end = bounds[k + 1]
+        while m := _ITEM.match(block, out[-1], end):
+            nxt = re.compile(rf"\s[(]?{int(m.group(1)) + 1}[.)]\s+(?=[\"“‘«']?[A-Z])")
+            found = nxt.search(block, m.end(), end)
+            if not found:
+                break
+            out.append(found.start() + 1)
+    return out
+
+
+def _cap(a: int, b: int, block: str) -> list[tuple[int, int]]:
+    """``max``: cut the span ``block[a:b]`` into pieces of at most :data:`MAX_CHARS`
+    characters, at the last space before the limit where there is one."""
+    out: list[tuple[int, int]] = []
+    while b - a > MAX_CHARS:
+        cut = block.rfind(" ", a + 1, a + MAX_CHARS + 1)
+        end = cut if cut > a else a + MAX_CHARS
+        piece_end = len(block[a:end].rstrip()) + a
+        out.append((a, piece_end))
+        a = end
+        while a < b and block[a].isspace():
+            a += 1
+    if b > a:
+        out.append((a, b))
+    return out
 
 
 def split_lines(text: str) -> list[Sentence]:
@@ -90,7 +315,3 @@ def split_lines(text: str) -> list[Sentence]:
         out.append(Sentence(lineno, stripped, offset + lead, offset + lead + len(stripped), lineno))
         offset += len(line) + 1
     return out
-
-
-def _sentence(index: int, piece: str, start: int, line: int) -> Sentence:
-    return Sentence(index=index, text=piece, start=start, end=start + len(piece), line=line)

@@ -150,3 +150,242 @@ def mqm_problems(
             out.append(perturb(base, rng=rng, pool=[s for s in pool_all if s not in taken]))
             ref, hyp = [], []
     return out
+
+
+@dataclass(frozen=True)
+class DocumentPair:
+    """A long reference and candidate built from segment-level corpora.
+
+    Attributes:
+        ref_lines: the reference segments, one per line (line-parallel with ``hyp_lines``).
+        hyp_lines: the candidate segments, one per line.
+        ref_text: the reference as running text: one paragraph per document, segments joined
+            by a space.
+        hyp_text: the candidate as running text, edited: some segments dropped, some merged
+            with the next (see :func:`document_pair`).
+        docs: number of documents.
+    """
+
+    ref_lines: list[str]
+    hyp_lines: list[str]
+    ref_text: str
+    hyp_text: str
+    docs: int
+
+
+def document_pair(
+    paths: Sequence[Path], *, segments: int = 2000, drop_every: int = 7, merge_every: int = 11
+) -> DocumentPair:
+    """One long document pair from MQM JSON-lines files (``doc_id, seg_id, system,
+    reference, hypothesis``): whole documents in file order, each against one system's output
+    (the systems of a file taken in turn, sorted by name, so a file read twice gives another
+    candidate), until ``segments`` segments; then every ``drop_every``-th candidate segment is
+    dropped and every ``merge_every``-th is merged with the next in the running text.
+    Deterministic."""
+    ref_lines: list[str] = []
+    hyp_lines: list[str] = []
+    ref_docs: list[list[str]] = []
+    hyp_docs: list[list[str]] = []
+    tables = []
+    for path in paths:
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            rows = [json.loads(line) for line in fh]
+        by_doc: dict[str, dict[str, list[tuple[int, str, str]]]] = {}
+        for r in rows:
+            by_doc.setdefault(r["doc_id"], {}).setdefault(r["system"], []).append(
+                (int(r["seg_id"]), r["reference"], r["hypothesis"])
+            )
+        tables.append((by_doc, sorted({r["system"] for r in rows})))
+    turn = 0
+    counter = 0
+    while len(ref_lines) < segments:
+        by_doc, systems = tables[turn % len(tables)]
+        system = systems[(turn // len(tables)) % len(systems)]
+        turn += 1
+        for per_system in by_doc.values():
+            if len(ref_lines) >= segments or system not in per_system:
+                continue
+            ref_doc, hyp_doc = [], []
+            pending = ""
+            for _, r, h in sorted(per_system[system]):
+                ref_lines.append(r)
+                hyp_lines.append(h)
+                ref_doc.append(r)
+                counter += 1
+                if counter % drop_every == 0:
+                    continue
+                text = (pending + " " + h).strip() if pending else h
+                if counter % merge_every == 0:
+                    pending = text
+                    continue
+                pending = ""
+                hyp_doc.append(text)
+            if pending:
+                hyp_doc.append(pending)
+            ref_docs.append(ref_doc)
+            hyp_docs.append(hyp_doc)
+    return DocumentPair(
+        ref_lines=ref_lines,
+        hyp_lines=hyp_lines,
+        ref_text="\n\n".join(" ".join(d) for d in ref_docs) + "\n",
+        hyp_text="\n\n".join(" ".join(d) for d in hyp_docs) + "\n",
+        docs=len(ref_docs),
+    )
+
+
+@dataclass(frozen=True)
+class TextProblem:
+    """An alignment problem as running text, with the gold on the data's own segments.
+
+    Attributes:
+        ref_text: the reference, one paragraph per document, segments joined by a space.
+        hyp_text: the edited candidate, written the same way.
+        ref_spans: character span of each reference segment in ``ref_text``.
+        hyp_spans: character span of each candidate unit in ``hyp_text``.
+        links: gold (reference segment, candidate unit) links; ``None`` for the missing side
+            of an omission or an addition.
+    """
+
+    ref_text: str
+    hyp_text: str
+    ref_spans: list[tuple[int, int]]
+    hyp_spans: list[tuple[int, int]]
+    links: set[tuple[int | None, int | None]]
+
+
+_FINAL = re.compile(r"[.!?…。\"”’')\]]$")
+
+
+def text_problem(
+    docs: Sequence[Sequence[tuple[str, str]]],
+    *,
+    rng: np.random.Generator,
+    pool: Sequence[str],
+    full_stop: bool,
+    p: Perturbation | None = None,
+) -> TextProblem:
+    """Running-text problem from documents of (reference, candidate) segments, edited as the
+    shared ``wmt23-dev`` problem was: a candidate segment dropped, merged with the next into
+    one sentence (``A, and b``), split in two at a clause boundary, or a foreign sentence
+    added. ``full_stop`` gives a segment without final punctuation a full stop (so segment and
+    sentence boundaries agree); without it, such a segment (a headline, a title, a list item)
+    ends its line, as in real text."""
+    p = p or Perturbation(drop=0.06, merge=0.17, split=0.07, add=0.02)
+    ref_parts: list[str] = []
+    hyp_parts: list[str] = []
+    ref_spans: list[tuple[int, int]] = []
+    hyp_spans: list[tuple[int, int]] = []
+    links: set[tuple[int | None, int | None]] = set()
+    r_pos = h_pos = 0
+
+    def fix(s: str) -> str:
+        s = " ".join(s.split())
+        return s + "." if full_stop and s and not _FINAL.search(s) else s
+
+    for d, doc in enumerate(docs):
+        if d:
+            r_pos += 2
+            h_pos += 2
+            ref_parts.append("\n\n")
+            hyp_parts.append("\n\n")
+        units: list[tuple[str, list[int]]] = []
+        k = 0
+        segs = [(fix(r), fix(h)) for r, h in doc if r.strip() and h.strip()]
+        first = len(ref_spans)
+        for r, _ in segs:
+            if ref_spans and ref_parts[-1] != "\n\n":
+                ref_parts.append(" " if _FINAL.search(ref_parts[-1]) else "\n")
+                r_pos += 1
+            ref_spans.append((r_pos, r_pos + len(r)))
+            ref_parts.append(r)
+            r_pos += len(r)
+        while k < len(segs):
+            seg = first + k
+            h = segs[k][1]
+            u = rng.random()
+            if pool and rng.random() < p.add:
+                units.append((str(pool[int(rng.integers(len(pool)))]), []))
+            if u < p.drop:
+                links.add((seg, None))
+            elif u < p.drop + p.merge and k + 1 < len(segs):
+                nxt = segs[k + 1][1]
+                units.append((h.rstrip(".!?…") + ", and " + nxt[:1].lower() + nxt[1:], [seg, seg + 1]))
+                k += 1
+            elif u < p.drop + p.merge + p.split and (two := split_in_two(h)):
+                units.extend([(two[0], [seg]), (two[1], [seg])])
+            else:
+                units.append((h, [seg]))
+            k += 1
+        for j, (text, segs_of) in enumerate(units):
+            if j:
+                hyp_parts.append(" " if _FINAL.search(hyp_parts[-1]) else "\n")
+                h_pos += 1
+            unit = len(hyp_spans)
+            hyp_spans.append((h_pos, h_pos + len(text)))
+            hyp_parts.append(text)
+            h_pos += len(text)
+            for s in segs_of:
+                links.add((s, unit))
+            if not segs_of:
+                links.add((None, unit))
+    return TextProblem("".join(ref_parts) + "\n", "".join(hyp_parts) + "\n", ref_spans, hyp_spans, links)
+
+
+def _covered(span: tuple[int, int], spans: Sequence[tuple[int, int]]) -> list[int]:
+    """Segments that a bead's character span covers (as ``align_score.py`` counts them)."""
+    out = []
+    for k, (a, b) in enumerate(spans):
+        ov = min(span[1], b) - max(span[0], a)
+        if ov > 0 and ov >= min(20, 0.3 * (b - a)):
+            out.append(k)
+    return out
+
+
+def link_scores(
+    beads: Sequence[Bead],
+    ref_sents: Sequence[tuple[int, int]],
+    hyp_sents: Sequence[tuple[int, int]],
+    problem: TextProblem,
+) -> tuple[float, float, float]:
+    """Link precision, recall and F1 of ``beads`` (over sentences with the character spans
+    ``ref_sents``/``hyp_sents``) against the segment-level gold of ``problem``."""
+    pred: set[tuple[int | None, int | None]] = set()
+    for r, h in beads:
+        rs: list[int | None] = []
+        hs: list[int | None] = []
+        if r:
+            rs.extend(_covered((ref_sents[r[0]][0], ref_sents[r[-1]][1]), problem.ref_spans))
+        if h:
+            hs.extend(_covered((hyp_sents[h[0]][0], hyp_sents[h[-1]][1]), problem.hyp_spans))
+        for a in rs or [None]:
+            for b in hs or [None]:
+                if a is not None or b is not None:
+                    pred.add((a, b))
+    tp = len(pred & problem.links)
+    precision = tp / len(pred) if pred else 0.0
+    recall = tp / len(problem.links) if problem.links else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def mqm_documents(path: Path, *, leave_out: str = "") -> list[dict[str, list[tuple[str, str]]]]:
+    """Per document of an MQM JSON-lines file, per system, its (reference, candidate) segments
+    in order. A document with a reference segment (over 30 characters, final full stop
+    ignored) inside ``leave_out`` is left out: give it a held-out problem's whitespace-collapsed
+    reference text."""
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
+    by_doc: dict[str, dict[str, list[tuple[int, str, str]]]] = {}
+    for r in rows:
+        by_doc.setdefault(r["doc_id"], {}).setdefault(r["system"], []).append(
+            (int(r["seg_id"]), r["reference"], r["hypothesis"])
+        )
+    out = []
+    for systems in by_doc.values():
+        any_sys = next(iter(systems.values()))
+        if leave_out and any(
+            " ".join(ref.split()).rstrip(".") in leave_out for _, ref, _ in any_sys if len(ref) > 30
+        ):
+            continue
+        out.append({s: [(r, h) for _, r, h in sorted(v)] for s, v in systems.items()})
+    return out

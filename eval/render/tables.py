@@ -171,7 +171,7 @@ def _mark(text: str, spans: list[tuple[int, int]]) -> str:
 
 
 def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("*", "\\*")
+    return text.replace("|", "\\|").replace("*", "\\*").replace("\n", " ")
 
 
 def bead_spans(b: BeadResult) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
