@@ -100,7 +100,7 @@ def main() -> None:
     ap.add_argument("--segments", type=int, default=2000)
     ap.add_argument("--large", type=int, default=10_000)
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mqm"))
-    ap.add_argument("--model", default="minilm", help="scoring encoder (default minilm, the README's figures)")
+    ap.add_argument("--model", default="minilm", help="scoring encoder (default minilm: the README figures)")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     from eval.synth import document_pair
