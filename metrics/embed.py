@@ -342,13 +342,19 @@ class SentenceEncoder:
         return TokenVectors(_unit_rows(vecs[1:-1]), offsets[1:-1])
 
     def _forward(self, texts: list[str]) -> tuple[np.ndarray, list[TokenVectors]]:
-        """One forward pass per batch of the transformer itself, keeping its hidden states:
-        the sentence vector is the mean of the last layer over the text's tokens (the model's
-        own pooling), the token vectors are layer ``token_layer``."""
+        """One forward pass per batch of the transformer itself: the sentence vector is the mean
+        of the last layer over the text's tokens (the model's own pooling), the token vectors are
+        the output of layer ``token_layer``, caught by a hook on that layer (so the other layers'
+        outputs are never all held at once)."""
         import torch
 
         model = self.model
         auto = model[0].auto_model
+        caught: list[Any] = []
+
+        def keep(_module: Any, _inputs: Any, output: Any) -> None:
+            caught.append(output[0] if isinstance(output, tuple) else output)
+
         sentences: list[np.ndarray] = []
         result: list[TokenVectors] = []
         bar = None
@@ -356,28 +362,32 @@ class SentenceEncoder:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(texts), desc="encoding", unit="text", file=sys.stderr)
-        with torch.inference_mode():
-            for b in range(0, len(texts), self.batch_size):
-                batch = texts[b : b + self.batch_size]
-                enc = self._tokenize(batch)
-                padded = model.tokenizer.pad(
-                    {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]},
-                    return_tensors="pt",
-                )
-                ids = padded["input_ids"].to(self.device)
-                mask = padded["attention_mask"].to(self.device)
-                out = auto(input_ids=ids, attention_mask=mask, output_hidden_states=True)
-                last = out.hidden_states[-1]
-                m = mask.unsqueeze(-1).to(last.dtype)
-                pooled = (last * m).sum(1) / m.sum(1).clamp(min=1e-9)
-                sentences.append(pooled.float().cpu().numpy())
-                layer = out.hidden_states[self.spec.token_layer]
-                for k in range(len(batch)):
-                    result.append(self._token_vectors(layer[k], int(mask[k].sum()), enc, k))
-                if bar is not None:
-                    bar.update(len(batch))
-        if bar is not None:
-            bar.close()
+        handle = auto.encoder.layer[self.spec.token_layer - 1].register_forward_hook(keep)
+        try:
+            with torch.inference_mode():
+                for b in range(0, len(texts), self.batch_size):
+                    batch = texts[b : b + self.batch_size]
+                    enc = self._tokenize(batch)
+                    padded = model.tokenizer.pad(
+                        {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]},
+                        return_tensors="pt",
+                    )
+                    ids = padded["input_ids"].to(self.device)
+                    mask = padded["attention_mask"].to(self.device)
+                    caught.clear()
+                    last = auto(input_ids=ids, attention_mask=mask).last_hidden_state
+                    m = mask.unsqueeze(-1).to(last.dtype)
+                    pooled = (last * m).sum(1) / m.sum(1).clamp(min=1e-9)
+                    sentences.append(pooled.float().cpu().numpy())
+                    layer = caught[-1]
+                    for k in range(len(batch)):
+                        result.append(self._token_vectors(layer[k], int(mask[k].sum()), enc, k))
+                    if bar is not None:
+                        bar.update(len(batch))
+        finally:
+            handle.remove()
+            if bar is not None:
+                bar.close()
         return np.concatenate(sentences, axis=0), result
 
     def signature(self) -> Signature:
