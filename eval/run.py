@@ -6,6 +6,7 @@ Files are not touched here: texts come in as :class:`Document` values and a type
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import multiprocessing
@@ -413,8 +414,7 @@ def _evaluate_all(
     aligner = None if config.aligned else _align_encoder(encoder, config, cache)
     align_tok = tok
     if aligner is not None and aligner is not encoder:
-        sentences = list(dict.fromkeys(texts))
-        align_tok = dict(zip(sentences, aligner.encode(sentences, tokens=True).tokens or [], strict=True))
+        align_tok = dict(zip(texts, aligner.encode(texts, tokens=True).tokens or [], strict=True))
     plans = [
         _plan(system, hyp_name, ref_sents, hyp_sents, vec, align_tok, encoder, config)
         for system, hyp_name, hyp_sents in hyps
@@ -505,8 +505,14 @@ def _align_encoder(encoder: Encoder, config: RunConfig, cache: Cache | None) -> 
     packaged = {spec.name for spec in MODELS.values()}
     if name == MODELS[config.align_model].name or name not in packaged:
         return encoder
-    inner = SentenceEncoder(config.align_model)
+    inner = _packaged_encoder(config.align_model)
     return CachedEncoder(inner, cache) if cache is not None else inner
+
+
+@functools.cache
+def _packaged_encoder(model: str) -> SentenceEncoder:
+    """One aligner encoder per process (its model is loaded once, on first use)."""
+    return SentenceEncoder(model)
 
 
 def _lexical_all(hyps: list[str], refs: list[str], cache_dir: str | None) -> dict[str, np.ndarray]:
