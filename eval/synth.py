@@ -188,26 +188,20 @@ def document_pair(
     hyp_docs: list[list[str]] = []
     tables = []
     for path in paths:
-        with gzip.open(path, "rt", encoding="utf-8") as fh:
-            rows = [json.loads(line) for line in fh]
-        by_doc: dict[str, dict[str, list[tuple[int, str, str]]]] = {}
-        for r in rows:
-            by_doc.setdefault(r["doc_id"], {}).setdefault(r["system"], []).append(
-                (int(r["seg_id"]), r["reference"], r["hypothesis"])
-            )
-        tables.append((by_doc, sorted({r["system"] for r in rows})))
+        docs = mqm_documents(path)
+        tables.append((docs, sorted({s for d in docs for s in d})))
     turn = 0
     counter = 0
     while len(ref_lines) < segments:
-        by_doc, systems = tables[turn % len(tables)]
+        docs, systems = tables[turn % len(tables)]
         system = systems[(turn // len(tables)) % len(systems)]
         turn += 1
-        for per_system in by_doc.values():
+        for per_system in docs:
             if len(ref_lines) >= segments or system not in per_system:
                 continue
             ref_doc, hyp_doc = [], []
             pending = ""
-            for _, r, h in sorted(per_system[system]):
+            for r, h in per_system[system]:
                 ref_lines.append(r)
                 hyp_lines.append(h)
                 ref_doc.append(r)
