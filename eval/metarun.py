@@ -438,6 +438,25 @@ def _same_rows(official: pd.DataFrame, humans: pd.DataFrame, spec: DataSpec) -> 
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """Where a data set's scores came from, carried from :class:`SetTable` to :class:`SetMeta`.
+
+    Attributes:
+        data, official: the files they came from (for the report), if any.
+        human_systems, human_kept: as in :class:`LoadedSet`.
+        spans: :func:`span_scores` of mtdrift's spans, or ``None``.
+        signatures: mtdrift's signatures of the scores (empty when none of ours is scored).
+    """
+
+    data: str | None = None
+    official: str | None = None
+    human_systems: tuple[str, ...] = ()
+    human_kept: bool = False
+    spans: dict[str, dict[str, float]] | None = None
+    signatures: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class SetTable:
     """One data set's rows with every score to meta-evaluate: the input of :func:`meta_sets`.
 
@@ -446,22 +465,14 @@ class SetTable:
         table: ``doc_id, seg_id, system``, the human score and the metric ``columns``.
         columns: the metric columns to evaluate (higher = better), mtdrift's first.
         ours: which of them are mtdrift's.
-        data, official: the files they came from (for the report), if any.
-        human_systems, human_kept: as in :class:`LoadedSet`.
-        spans: :func:`span_scores` of mtdrift's spans, or ``None``.
-        signatures: mtdrift's signatures of the scores (empty when none of ours is scored).
+        about: where they came from.
     """
 
     name: str
     table: pd.DataFrame
     columns: tuple[str, ...]
     ours: tuple[str, ...] = ()
-    data: str | None = None
-    official: str | None = None
-    human_systems: tuple[str, ...] = ()
-    human_kept: bool = False
-    spans: dict[str, dict[str, float]] | None = None
-    signatures: Mapping[str, str] = field(default_factory=dict)
+    about: Provenance = field(default_factory=Provenance)
 
 
 def score_set(
@@ -480,12 +491,14 @@ def score_set(
         table=table,
         columns=(*OURS, *loaded.official_columns),
         ours=OURS,
-        data=spec.data,
-        official=spec.official,
-        human_systems=loaded.human_systems,
-        human_kept=loaded.human_kept,
-        spans=span_scores(evaluation, loaded.gold) if loaded.gold else None,
-        signatures=dict(sorted(evaluation.signatures.items())),
+        about=Provenance(
+            data=spec.data,
+            official=spec.official,
+            human_systems=loaded.human_systems,
+            human_kept=loaded.human_kept,
+            spans=span_scores(evaluation, loaded.gold) if loaded.gold else None,
+            signatures=dict(sorted(evaluation.signatures.items())),
+        ),
     )
 
 
@@ -522,28 +535,23 @@ class SetMeta:
         result: every metric's agreement, keyed by the set's own column names.
         ours: which metrics are mtdrift's.
         display: column -> the name it has in the macro mean (:func:`display_names`).
-        data, official, human_systems, human_kept, spans, signatures: as in :class:`SetTable`.
+        about: where the scores came from (the :class:`SetTable`'s).
     """
 
     name: str
     result: MetaResult
     ours: tuple[str, ...]
     display: Mapping[str, str]
-    data: str | None = None
-    official: str | None = None
-    human_systems: tuple[str, ...] = ()
-    human_kept: bool = False
-    spans: dict[str, dict[str, float]] | None = None
-    signatures: Mapping[str, str] = field(default_factory=dict)
+    about: Provenance = field(default_factory=Provenance)
 
     def core_dict(self) -> dict[str, Any]:
         """The keys a single-set ``meta.json`` had before several sets were allowed:
         ``MetaResult.to_dict()``, then ``spans`` (when scored) and ``signatures`` (when any)."""
         doc = self.result.to_dict()
-        if self.spans is not None:
-            doc["spans"] = self.spans
-        if self.signatures:
-            doc["signatures"] = dict(self.signatures)
+        if self.about.spans is not None:
+            doc["spans"] = self.about.spans
+        if self.about.signatures:
+            doc["signatures"] = dict(self.about.signatures)
         return doc
 
     def to_dict(self) -> dict[str, Any]:
@@ -551,10 +559,10 @@ class SetMeta:
         ``human_systems_kept`` and ``display_names`` (only the columns renamed in the macro)."""
         return {
             **self.core_dict(),
-            "data": self.data,
-            "official": self.official,
-            "human_systems": list(self.human_systems),
-            "human_systems_kept": self.human_kept,
+            "data": self.about.data,
+            "official": self.about.official,
+            "human_systems": list(self.about.human_systems),
+            "human_systems_kept": self.about.human_kept,
             "display_names": {c: d for c, d in self.display.items() if c != d},
         }
 
@@ -743,12 +751,7 @@ def meta_sets(
                 result=result,
                 ours=s.ours,
                 display=display_names(s.columns, s.ours),
-                data=s.data,
-                official=s.official,
-                human_systems=s.human_systems,
-                human_kept=s.human_kept,
-                spans=s.spans,
-                signatures=s.signatures,
+                about=s.about,
             )
         )
     return MultiMeta(sets=tuple(out), macro=macro_mean(out))
@@ -795,10 +798,10 @@ def _num(x: float) -> float | None:
 
 
 def _human_note(s: SetMeta) -> list[str]:
-    if not s.human_systems:
+    if not s.about.human_systems:
         return []
-    names = ", ".join(f"`{n}`" for n in s.human_systems)
-    if s.human_kept:
+    names = ", ".join(f"`{n}`" for n in s.about.human_systems)
+    if s.about.human_kept:
         return [f"Kept (--keep-human): {names}, a human translation scored as a system (`is_human: true`)."]
     return [
         f"Left out: {names}, a human translation scored as a system (`is_human: true`), so that "
@@ -812,7 +815,7 @@ def report_md(meta: MultiMeta) -> str:
     macro mean over the sets and, apart, the metrics only some sets have."""
     if len(meta.sets) == 1:
         s = meta.sets[0]
-        return meta_md(s.result, s.ours, s.spans, notes=_human_note(s))
+        return meta_md(s.result, s.ours, s.about.spans, notes=_human_note(s))
     first = meta.sets[0].result
     out = [
         f"# mtdrift meta-evaluation: {len(meta.sets)} data sets",
@@ -823,8 +826,8 @@ def report_md(meta: MultiMeta) -> str:
     ]
     for s in meta.sets:
         r = s.result
-        source = f"`{s.data}`" if s.data else "given as a table"
-        official = f", official scores `{s.official}`" if s.official else ", no official scores"
+        source = f"`{s.about.data}`" if s.about.data else "given as a table"
+        official = f", official scores `{s.about.official}`" if s.about.official else ", no official scores"
         out += [
             "",
             f"## {s.name}",
@@ -833,7 +836,7 @@ def report_md(meta: MultiMeta) -> str:
         ]
         for note in _human_note(s):
             out += ["", note]
-        out += ["", *_table(r.to_dict(), s.ours), *_span_lines(s.spans, "###")]
+        out += ["", *_table(r.to_dict(), s.ours), *_span_lines(s.about.spans, "###")]
     macro = meta.macro
     figures = "| seg tau by item | seg tau | seg Pearson | sys Pearson | sys tau | sys accuracy |"
     out += [
@@ -885,6 +888,7 @@ __all__ = [
     "MacroMeta",
     "MacroMetric",
     "MultiMeta",
+    "Provenance",
     "SetMeta",
     "SetTable",
     "display_names",

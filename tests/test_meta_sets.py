@@ -20,6 +20,7 @@ from eval.metarun import (
     MACRO_FIGURES,
     DataSpec,
     MultiMeta,
+    Provenance,
     SetTable,
     display_names,
     load_set,
@@ -301,7 +302,7 @@ def test_one_set_reports_as_before(tmp_path: Path) -> None:
     meta = meta_sets([s], n_resamples=10)
     single = meta.sets[0]
     # meta.md: the one table of before; meta.json: the keys of before first, then datasets, macro
-    assert report_md(meta) == meta_md(single.result, single.ours, single.spans)
+    assert report_md(meta) == meta_md(single.result, single.ours, single.about.spans)
     doc = meta.to_dict()
     assert list(doc) == [*single.result.to_dict(), "datasets", "macro"]
     assert doc["metrics"] == doc["datasets"]["one"]["metrics"]
@@ -311,7 +312,8 @@ def test_report_md_says_which_human_translations_were_left_out(tmp_path: Path) -
     data = ted_like(tmp_path)
     loaded = load_set(DataSpec("ted", str(data)))
     table = loaded.table.assign(ours=loaded.table["mqm"])
-    s = SetTable("ted", table, ("ours",), ours=("ours",), data=str(data), human_systems=loaded.human_systems)
+    about = Provenance(data=str(data), human_systems=loaded.human_systems)
+    s = SetTable("ted", table, ("ours",), ours=("ours",), about=about)
     text = report_md(meta_sets([s], n_resamples=10))
     assert "Left out: `ref-A`, a human translation scored as a system (`is_human: true`)" in text
     assert "--keep-human keeps it" in text
@@ -405,9 +407,7 @@ def dev_meta() -> MultiMeta:
                 table=join_scores(loaded.table, scores),
                 columns=("bleu", *loaded.official_columns),
                 ours=("bleu",),
-                data=spec.data,
-                official=spec.official,
-                human_systems=loaded.human_systems,
+                about=Provenance(data=spec.data, official=spec.official, human_systems=loaded.human_systems),
             )
         )
     return meta_sets(tables, n_resamples=20)
@@ -421,7 +421,7 @@ def test_dev_sets_names_and_sizes(dev_meta: MultiMeta) -> None:
         "wmt21ted_zhen": (3374 - 241, 241, 13),  # ref-A, the human translation, left out
     }
     ted = dev_meta.sets[2]
-    assert ted.human_systems == ("ref-A",) and "ref-A" not in ted.result.systems
+    assert ted.about.human_systems == ("ref-A",) and "ref-A" not in ted.result.systems
     assert list(ted.result.metrics) == ["bleu"]  # no official scores for TED
 
 
