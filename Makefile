@@ -59,7 +59,7 @@ fit: setup  ## re-fit fidelity and the drift thresholds of each encoder on the t
 	$(PY) scripts/fit_fidelity.py --model mpnet --check $(if $(CACHE),--cache $(CACHE))
 
 lint: setup  ## ruff and mypy
-	$(VENV)/bin/ruff check eval metrics tests scripts
+	$(VENV)/bin/ruff check mtdrift eval metrics tests scripts
 	$(VENV)/bin/mypy
 
 clean:  ## remove the venv and generated reports

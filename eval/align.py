@@ -43,8 +43,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from metrics.base import Signature
-from metrics.embed import TokenVectors
+from mtdrift.metrics.base import Signature
+from mtdrift.metrics.embed import TokenVectors
 
 Bead = tuple[tuple[int, ...], tuple[int, ...]]
 """An aligned unit: the reference sentence indices and the candidate sentence indices."""

@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from eval.pairing import common_units, unit_stats
-from metrics.registry import DISPLAY, METRICS, get_metric
-from metrics.significance import Comparison, Resampling, compare, delta_for_agreement
+from mtdrift.eval.pairing import common_units, unit_stats
+from mtdrift.metrics.registry import DISPLAY, METRICS, get_metric
+from mtdrift.metrics.significance import Comparison, Resampling, compare, delta_for_agreement
 
 AGREEMENT_FOR_TOLERANCE = 75.0  # percent of people who would notice the drop
 

@@ -154,9 +154,9 @@ def _meta(args: argparse.Namespace) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    from eval.metarun import pair_sets, report_md, run_meta
-    from eval.read import InputError
-    from metrics.embed import ModelUnavailableError
+    from mtdrift.eval.metarun import pair_sets, report_md, run_meta
+    from mtdrift.eval.read import InputError
+    from mtdrift.metrics.embed import ModelUnavailableError
 
     try:
         specs = pair_sets(args.sets)
@@ -184,7 +184,7 @@ def _meta(args: argparse.Namespace) -> int:
     (out / "meta.json").write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     text = report_md(meta)
     (out / "meta.md").write_text(text, encoding="utf-8")
-    from eval.render.plots import plot_meta, plot_meta_sets
+    from mtdrift.eval.render.plots import plot_meta, plot_meta_sets
 
     if len(meta.sets) == 1:
         plot_meta(meta.sets[0].result.to_dict(), meta.sets[0].ours, out / "meta.png")
@@ -196,7 +196,7 @@ def _meta(args: argparse.Namespace) -> int:
 
 
 def _model_option(p: argparse.ArgumentParser) -> None:
-    from metrics.embed import DEFAULT_MODEL, MODELS
+    from mtdrift.metrics.embed import DEFAULT_MODEL, MODELS
 
     p.add_argument(
         "--model",
@@ -209,10 +209,10 @@ def _model_option(p: argparse.ArgumentParser) -> None:
 def _model(args: argparse.Namespace, *, progress: bool = True):  # type: ignore[no-untyped-def]
     """The encoder, checker and cache the options ask for (``--device``, ``--threads``,
     ``--cache``, ``--no-cache``); a progress bar on stderr when it is a terminal."""
-    from eval.read import InputError
-    from metrics.cache import Cache, CachedEncoder, default_cache_dir
-    from metrics.checks import FactChecker
-    from metrics.embed import DEFAULT_MODEL, Encoder, SentenceEncoder
+    from mtdrift.eval.read import InputError
+    from mtdrift.metrics.cache import Cache, CachedEncoder, default_cache_dir
+    from mtdrift.metrics.checks import FactChecker
+    from mtdrift.metrics.embed import DEFAULT_MODEL, Encoder, SentenceEncoder
 
     encoder: Encoder = SentenceEncoder(
         getattr(args, "model", DEFAULT_MODEL),
@@ -253,7 +253,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' weight-loading bar
-    from eval.read import InputError, read_text
+    from mtdrift.eval.read import InputError, read_text
 
     if args.data and (args.ref or args.hyp or args.name):
         return _fail("give either --data or --ref/--hyp, not both")
@@ -270,8 +270,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         )
         return EXIT_INPUT
     try:
-        from eval.corpus import read_corpus
-        from eval.run import Document, RunConfig, evaluate, evaluate_corpus
+        from mtdrift.eval.corpus import read_corpus
+        from mtdrift.eval.run import Document, RunConfig, evaluate, evaluate_corpus
 
         if args.data:
             corpus = read_corpus(args.data)
@@ -294,7 +294,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise InputError(f"{out}: cannot create the output directory ({err.strerror})") from None
-        from metrics.embed import ModelUnavailableError
+        from mtdrift.metrics.embed import ModelUnavailableError
 
         encoder, checker, cache = _model(args, progress=not args.quiet)
         try:
@@ -310,10 +310,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     except InputError as err:
         return _fail(str(err))
 
-    from eval.compare import compare_systems
-    from eval.render import compare as cmp
-    from eval.render.tables import report_md, segments_csv, summary_json, terminal_table
-    from metrics.significance import Resampling
+    from mtdrift.eval.compare import compare_systems
+    from mtdrift.eval.render import compare as cmp
+    from mtdrift.eval.render.tables import report_md, segments_csv, summary_json, terminal_table
+    from mtdrift.metrics.significance import Resampling
 
     comparison = compare_systems(
         evaluation,
@@ -337,14 +337,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     (out / "compare.json").write_text(cmp.to_json(comparison, primary, sigs, alpha), encoding="utf-8")
     (out / "compare.tex").write_text(cmp.to_tex(comparison, primary, sigs, alpha), encoding="utf-8")
     (out / "compare.csv").write_text(cmp.to_csv(comparison, primary, alpha), encoding="utf-8")
-    from eval.render.html import report_html
+    from mtdrift.eval.render.html import report_html
 
     (out / "report.html").write_text(
         report_html(evaluation, comparison, primary=primary, alpha=alpha), encoding="utf-8"
     )
     written.append("report.html")
     if not args.no_plots:
-        from eval.render.plots import plot_systems, write_plots
+        from mtdrift.eval.render.plots import plot_systems, write_plots
 
         written += [p.name for p in write_plots(evaluation, out)]
         plot_systems(comparison, primary, out / "systems.png", alpha)
@@ -361,8 +361,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     import json
 
-    from eval.check import Incomparable, check, parse_tolerances
-    from eval.render.check import check_text
+    from mtdrift.eval.check import Incomparable, check, parse_tolerances
+    from mtdrift.eval.render.check import check_text
 
     try:
         tolerances = parse_tolerances(args.max_drop)

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from eval.pairing import RefIds, common_units, unit_stats
-from eval.run import Evaluation
-from metrics.registry import METRICS
-from metrics.significance import Comparison, Resampling, compare
+from mtdrift.eval.pairing import RefIds, common_units, unit_stats
+from mtdrift.eval.run import Evaluation
+from mtdrift.metrics.registry import METRICS
+from mtdrift.metrics.significance import Comparison, Resampling, compare
 
 DEFAULT_PRIMARY = "chrf"
 

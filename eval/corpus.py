@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eval.read import NORMALIZATION, InputError, check_segments, decode_text, read_bytes
+from mtdrift.eval.read import NORMALIZATION, InputError, check_segments, decode_text, read_bytes
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "doc_id": ("doc_id",),

@@ -18,9 +18,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from metrics.base import Finding, Signature
-from metrics.embed import DEFAULT_MODEL, MODELS, Encoder
-from metrics.semantic import TokenMatch
+from mtdrift.metrics.base import Finding, Signature
+from mtdrift.metrics.embed import DEFAULT_MODEL, MODELS, Encoder
+from mtdrift.metrics.semantic import TokenMatch
 
 Drift = Literal["none", "minor", "major"]
 DRIFT_LABELS: tuple[Drift, ...] = ("none", "minor", "major")

@@ -65,7 +65,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from eval.read import InputError
+from mtdrift.eval.read import InputError
 
 KEYS: Final = ("doc_id", "seg_id", "system")
 """The columns that identify one row (one system's output for one segment)."""

@@ -24,8 +24,8 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from eval.corpus import Corpus, build_corpus, read_rows
-from eval.meta import (
+from mtdrift.eval.corpus import Corpus, build_corpus, read_rows
+from mtdrift.eval.meta import (
     DEFAULT_LEVEL,
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
@@ -37,11 +37,11 @@ from eval.meta import (
     metric_columns,
     read_official,
 )
-from eval.read import InputError
-from eval.run import Evaluation, evaluate_corpus
-from metrics.cache import Cache
-from metrics.checks import FactChecker
-from metrics.embed import Encoder
+from mtdrift.eval.read import InputError
+from mtdrift.eval.run import Evaluation, evaluate_corpus
+from mtdrift.metrics.cache import Cache
+from mtdrift.metrics.checks import FactChecker
+from mtdrift.metrics.embed import Encoder
 
 # mtdrift's scores as meta-evaluated, all oriented higher = better (TER negated).
 OURS: tuple[str, ...] = ("bleu", "chrf", "chrfpp", "ter", "semantic", "tokenmatch", "fidelity")

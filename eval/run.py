@@ -17,19 +17,19 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from eval.align import AlignConfig, Alignment, Bead, align
-from eval.corpus import Corpus, Key
-from eval.explain import DRIFT_LABELS, DriftConfig, evidence, label
-from eval.read import NORMALIZATION, InputError, check_segments
-from eval.segment import Sentence, split_lines, split_sentences
-from eval.segment import signature as segmenter_signature
-from metrics.base import Finding, Signature
-from metrics.cache import Cache, CachedEncoder, cached_rows, pair_key
-from metrics.checks import FactChecker
-from metrics.embed import MODELS, Encoder, SentenceEncoder, TokenVectors
-from metrics.lexical import LEXICAL_METRICS, get_lexical
-from metrics.registry import MEAN_METRICS, corpus_score, get_metric
-from metrics.semantic import concat_tokens, cosine, token_match, unmatched_spans
+from mtdrift.eval.align import AlignConfig, Alignment, Bead, align
+from mtdrift.eval.corpus import Corpus, Key
+from mtdrift.eval.explain import DRIFT_LABELS, DriftConfig, evidence, label
+from mtdrift.eval.read import NORMALIZATION, InputError, check_segments
+from mtdrift.eval.segment import Sentence, split_lines, split_sentences
+from mtdrift.eval.segment import signature as segmenter_signature
+from mtdrift.metrics.base import Finding, Signature
+from mtdrift.metrics.cache import Cache, CachedEncoder, cached_rows, pair_key
+from mtdrift.metrics.checks import FactChecker
+from mtdrift.metrics.embed import MODELS, Encoder, SentenceEncoder, TokenVectors
+from mtdrift.metrics.lexical import LEXICAL_METRICS, get_lexical
+from mtdrift.metrics.registry import MEAN_METRICS, corpus_score, get_metric
+from mtdrift.metrics.semantic import concat_tokens, cosine, token_match, unmatched_spans
 
 
 @dataclass(frozen=True)

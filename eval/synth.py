@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.align import Bead
+from mtdrift.eval.align import Bead
 
 _SPLIT_POINTS = re.compile(r"(?<=[,;:])\s+|\s+(?=(?:and|but|while|which|who|when|after|as)\s)")
 

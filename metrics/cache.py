@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from metrics.base import Signature
-from metrics.embed import Encoded, Encoder, TokenVectors
+from mtdrift.metrics.base import Signature
+from mtdrift.metrics.embed import Encoded, Encoder, TokenVectors
 
 _log = logging.getLogger("mtdrift.cache")
 

@@ -28,8 +28,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from metrics.base import Finding, Signature
-from metrics.cache import Cache, cached_json, pair_key
+from mtdrift.metrics.base import Finding, Signature
+from mtdrift.metrics.cache import Cache, cached_json, pair_key
 
 RULES_VERSION = "checks-v1"
 """Version of the rule set below; part of :meth:`FactChecker.signature`."""

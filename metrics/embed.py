@@ -33,7 +33,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from metrics.base import Signature
+from mtdrift.metrics.base import Signature
 
 
 class ModelUnavailableError(RuntimeError):

@@ -30,7 +30,7 @@ import sacrebleu
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Metric as SacreMetric
 
-from metrics.base import Signature
+from mtdrift.metrics.base import Signature
 
 Level = Literal["sentence", "corpus"]
 
@@ -122,7 +122,7 @@ class LexicalMetric:
             _warn_if_tokenized(hyps)
         if self.name == "ter":
             # The same search as sacrebleu's, bit-identical, many times faster (tests/test_ter_fast.py).
-            from metrics.ter_fast import ter_stats
+            from mtdrift.metrics.ter_fast import ter_stats
 
             return ter_stats(list(hyps), list(refs)).reshape(len(hyps), self.num_stats)
         # The statistics do not depend on effective order, so one extraction serves both

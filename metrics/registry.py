@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from metrics.lexical import LEXICAL_METRICS, get_lexical
+from mtdrift.metrics.lexical import LEXICAL_METRICS, get_lexical
 
 MEAN_METRICS: tuple[str, ...] = ("semantic", "tokenmatch", "fidelity")
 METRICS: tuple[str, ...] = (*LEXICAL_METRICS, *MEAN_METRICS)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from metrics.embed import TokenVectors
+from mtdrift.metrics.embed import TokenVectors
 
 _WORDLIKE = re.compile(r"\w", re.UNICODE)
 

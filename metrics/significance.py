@@ -27,8 +27,8 @@ from functools import cached_property
 
 import numpy as np
 
-from metrics.base import Signature
-from metrics.registry import CorpusMetric, get_metric
+from mtdrift.metrics.base import Signature
+from mtdrift.metrics.registry import CorpusMetric, get_metric
 
 DEFAULT_SEED = 12345
 

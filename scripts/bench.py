@@ -41,7 +41,7 @@ def generated_corpus(path: Path, segments: int = 598, systems: int = 15) -> None
     """Seed sentences made into a corpus of ``segments`` x ``systems`` rows, deterministically."""
     import numpy as np
 
-    from eval.segment import split_sentences
+    from mtdrift.eval.segment import split_sentences
 
     seeds = ROOT / "seeds"
     ref = [s.text for s in split_sentences((seeds / "reference_cnn_003_ef437a482faa74df.txt").read_text())]
@@ -66,8 +66,8 @@ os.environ["HF_HUB_OFFLINE"] = "1"; os.environ["TRANSFORMERS_OFFLINE"] = "1"
 sys.path.insert(0, {root!r})
 import torch
 from sentence_transformers import SentenceTransformer
-from eval.corpus import read_corpus
-from metrics.embed import model_dir
+from mtdrift.eval.corpus import read_corpus
+from mtdrift.metrics.embed import model_dir
 corpus = read_corpus({data!r})
 texts = list(dict.fromkeys([*corpus.refs, *(h for hs in corpus.hyps.values() for h in hs)]))
 torch.set_num_threads({threads})
@@ -81,7 +81,7 @@ print(json.dumps({{"seconds": took, "cpu": cpu, "sentences": len(texts)}}))
 _TER = """
 import json, sys, time
 sys.path.insert(0, {root!r})
-from eval.corpus import read_corpus
+from mtdrift.eval.corpus import read_corpus
 from sacrebleu.metrics import TER
 corpus = read_corpus({data!r})
 hyps = [h for hs in corpus.hyps.values() for h in hs]
@@ -96,9 +96,9 @@ print(json.dumps({{"seconds": took, "rows": [[float(x) for x in r] for r in rows
 _PARTS = """
 import json, sys, time
 sys.path.insert(0, {root!r})
-from eval.corpus import read_corpus
-from eval.run import lexical_stats
-from metrics import checks
+from mtdrift.eval.corpus import read_corpus
+from mtdrift.eval.run import lexical_stats
+from mtdrift.metrics import checks
 corpus = read_corpus({data!r})
 hyps = [h for hs in corpus.hyps.values() for h in hs]
 refs = [r for _ in corpus.hyps for r in corpus.refs]
@@ -152,7 +152,7 @@ def main() -> int:
         data = work / "generated.jsonl.gz"
         generated_corpus(data)
         print(f"bench: {args.data} absent; generated {data} from the seeds (598 x 15)")
-    from eval.corpus import read_corpus
+    from mtdrift.eval.corpus import read_corpus
 
     corpus = read_corpus(data)
     pairs = len(corpus.keys) * len(corpus.hyps)

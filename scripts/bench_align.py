@@ -33,7 +33,7 @@ CORPORA = ("wmt23_zhen_mqm.dev.jsonl.gz", "wmt23_heen_mqm.dev.jsonl.gz", "wmt21t
 
 def _one(args: list[str]) -> None:
     """Child: run the CLI once and print its wall time and peak memory as JSON."""
-    from eval.cli import main
+    from mtdrift.eval.cli import main
 
     start = time.perf_counter()
     code = main(args)
@@ -47,9 +47,9 @@ def _one(args: list[str]) -> None:
 
 def _aligner(ref: str, hyp: str) -> None:
     """Child: segment, encode and align one pair; print the times and peak memory as JSON."""
-    from eval.align import align
-    from eval.segment import split_sentences
-    from metrics.embed import MiniLMEncoder
+    from mtdrift.eval.align import align
+    from mtdrift.eval.segment import split_sentences
+    from mtdrift.metrics.embed import MiniLMEncoder
 
     t0 = time.perf_counter()
     rs = [s.text for s in split_sentences(Path(ref).read_text(encoding="utf-8"))]
@@ -103,7 +103,7 @@ def main() -> None:
     ap.add_argument("--model", default="minilm", help="scoring encoder (default minilm: the README figures)")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
-    from eval.synth import document_pair
+    from mtdrift.eval.synth import document_pair
 
     paths = [Path(args.data) / c for c in CORPORA]
     if not all(p.is_file() for p in paths):

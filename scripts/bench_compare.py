@@ -35,9 +35,9 @@ def main() -> int:
     from sacrebleu.metrics import BLEU, CHRF
     from sacrebleu.significance import PairedTest
 
-    from eval.corpus import read_corpus
-    from metrics.lexical import get_lexical
-    from metrics.significance import compare
+    from mtdrift.eval.corpus import read_corpus
+    from mtdrift.metrics.lexical import get_lexical
+    from mtdrift.metrics.significance import compare
 
     corpus = read_corpus(args.data)
     refs = list(corpus.refs)

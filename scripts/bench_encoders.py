@@ -29,7 +29,7 @@ _RUN = """
 import json, os, resource, sys, time
 os.environ["HF_HUB_OFFLINE"] = "1"; os.environ["TRANSFORMERS_OFFLINE"] = "1"
 sys.path.insert(0, {root!r})
-from metrics.embed import SentenceEncoder
+from mtdrift.metrics.embed import SentenceEncoder
 texts = json.loads(open({texts!r}, encoding="utf-8").read())
 enc = SentenceEncoder({model!r}, threads={threads})
 t0 = time.perf_counter(); enc.model; load = time.perf_counter() - t0
@@ -45,12 +45,12 @@ print(json.dumps({{"seconds": took, "cpu": cpu, "load": load, "texts": len(texts
 def texts(n: int) -> list[str]:
     """The first ``n`` distinct texts of the WMT23 dev corpus (or of the seeds, repeated)."""
     if DATA.is_file():
-        from eval.corpus import read_corpus
+        from mtdrift.eval.corpus import read_corpus
 
         corpus = read_corpus(DATA)
         pool = list(dict.fromkeys([*corpus.refs, *(h for hs in corpus.hyps.values() for h in hs)]))
     else:
-        from eval.segment import split_sentences
+        from mtdrift.eval.segment import split_sentences
 
         seeds = ROOT / "seeds"
         pool = [
@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     import tempfile
 
-    from eval.explain import params_file
-    from metrics.embed import MODELS
+    from mtdrift.eval.explain import params_file
+    from mtdrift.metrics.embed import MODELS
 
     sample = texts(args.texts)
     chars = sum(len(t) for t in sample) / len(sample)

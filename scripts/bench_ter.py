@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from sacrebleu.metrics import TER  # noqa: E402
 
-from metrics.ter_fast import ter_stats  # noqa: E402
+from mtdrift.metrics.ter_fast import ter_stats  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "mqm" / "wmt23_zhen_mqm.dev.jsonl.gz"
 CHUNK = 32  # as metrics.lexical

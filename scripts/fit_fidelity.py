@@ -62,7 +62,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from eval.explain import (
+from mtdrift.eval.explain import (
     HIGHER_IS_BETTER,
     LOWER_IS_BETTER,
     PARAMS_VERSION,
@@ -70,7 +70,7 @@ from eval.explain import (
     FidelityModel,
     params_file,
 )
-from eval.meta import kendall_by_item, sys_accuracy
+from mtdrift.eval.meta import kendall_by_item, sys_accuracy
 
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDA = 1.0
@@ -113,11 +113,11 @@ def load(data: str | Path, cache_dir: str | None, model: str) -> pd.DataFrame:
     """One row per (doc_id, seg_id, system) of one MQM file, human rows left out: MQM, the
     error labels and the evidence computed with encoder ``model`` (``cache_dir``: the mtdrift
     cache to use, ``None`` for none)."""
-    from eval.corpus import build_corpus, read_rows
-    from eval.run import RunConfig, evaluate_corpus
-    from metrics.cache import Cache, CachedEncoder
-    from metrics.checks import FactChecker
-    from metrics.embed import Encoder, SentenceEncoder
+    from mtdrift.eval.corpus import build_corpus, read_rows
+    from mtdrift.eval.run import RunConfig, evaluate_corpus
+    from mtdrift.metrics.cache import Cache, CachedEncoder
+    from mtdrift.metrics.checks import FactChecker
+    from mtdrift.metrics.embed import Encoder, SentenceEncoder
 
     cache = Cache(cache_dir) if cache_dir is not None else None
     enc: Encoder = SentenceEncoder(model, threads=2)
@@ -377,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="fail unless the rule picks the shipped FEATURES")
     args = ap.parse_args(argv)
     t0 = time.time()
-    from metrics.cache import default_cache_dir
+    from mtdrift.metrics.cache import default_cache_dir
 
     cache = None if args.no_cache else str(args.cache or default_cache_dir())
     paths = (

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.align import AlignConfig, align
-from eval.synth import bead_f1, mqm_problems
-from metrics.embed import MiniLMEncoder, TokenVectors
+from mtdrift.eval.align import AlignConfig, align
+from mtdrift.eval.synth import bead_f1, mqm_problems
+from mtdrift.metrics.embed import MiniLMEncoder, TokenVectors
 
 SEED = 20261122
 PASSES = 4

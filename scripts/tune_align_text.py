@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.align import AlignConfig, align
-from eval.segment import split_sentences
-from eval.synth import TextProblem, link_scores, mqm_documents, text_problem
-from metrics.embed import MiniLMEncoder, TokenVectors
+from mtdrift.eval.align import AlignConfig, align
+from mtdrift.eval.segment import split_sentences
+from mtdrift.eval.synth import TextProblem, link_scores, mqm_documents, text_problem
+from mtdrift.metrics.embed import MiniLMEncoder, TokenVectors
 
 SEED = 20261202
 CHECKED = "GPT4-5shot"

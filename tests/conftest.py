@@ -17,8 +17,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # the CLI's default cache: a fresh one per test session, never the user's
 os.environ.setdefault("MTDRIFT_CACHE_DIR", tempfile.mkdtemp(prefix="mtdrift-test-cache-"))
 
-from metrics.base import Signature
-from metrics.embed import Encoded, TokenVectors
+from mtdrift.metrics.base import Signature
+from mtdrift.metrics.embed import Encoded, TokenVectors
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -71,13 +71,13 @@ def fake_encoder() -> FakeEncoder:
 
 @pytest.fixture(scope="session")
 def real_encoder():  # type: ignore[no-untyped-def]
-    from metrics.embed import MiniLMEncoder
+    from mtdrift.metrics.embed import MiniLMEncoder
 
     return MiniLMEncoder(threads=2)
 
 
 @pytest.fixture(scope="session")
 def checker():  # type: ignore[no-untyped-def]
-    from metrics.checks import FactChecker
+    from mtdrift.metrics.checks import FactChecker
 
     return FactChecker()

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from eval.compare import compare_systems
-from eval.render.html import report_html
-from eval.render.tables import segments_csv
-from eval.run import Document, evaluate
+from mtdrift.eval.compare import compare_systems
+from mtdrift.eval.render.html import report_html
+from mtdrift.eval.render.tables import segments_csv
+from mtdrift.eval.run import Document, evaluate
 from tests.conftest import HYP, REF
 
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eval.render.tables import segments_csv, summary_json
-from eval.run import Document, evaluate
-from metrics.cache import FILE_NAME, Cache, CachedEncoder, cached_rows
+from mtdrift.eval.render.tables import segments_csv, summary_json
+from mtdrift.eval.run import Document, evaluate
+from mtdrift.metrics.cache import FILE_NAME, Cache, CachedEncoder, cached_rows
 from tests.conftest import HYP, REF, ROOT
 
 
@@ -25,7 +25,7 @@ def _evaluate(encoder, checker, cache):  # type: ignore[no-untyped-def]
 
 
 def test_cache_never_changes_a_score(tmp_path: Path, fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
-    from metrics.checks import FactChecker
+    from mtdrift.metrics.checks import FactChecker
 
     plain = _evaluate(fake_encoder, checker, None)
     cache = Cache(tmp_path)
@@ -39,7 +39,7 @@ def test_cache_never_changes_a_score(tmp_path: Path, fake_encoder, checker) -> N
 
 
 def test_findings_are_cached_so_a_warm_run_neither_parses_nor_checks(tmp_path: Path, checker) -> None:  # type: ignore[no-untyped-def]
-    from metrics.checks import FactChecker
+    from mtdrift.metrics.checks import FactChecker
 
     pairs = [
         ("The Harir Air Base is in Erbil.", "The Khalil Air Base is in Erbil."),  # a changed name
@@ -118,7 +118,7 @@ _WRITER = """
 import sys
 import numpy as np
 sys.path.insert(0, {root!r})
-from metrics.cache import Cache, cached_rows
+from mtdrift.metrics.cache import Cache, cached_rows
 cache = Cache({directory!r})
 keys = [f"pair {{k}}" for k in range(3000)]
 for rnd in range(3):
@@ -151,7 +151,7 @@ def test_namespaces_keep_models_apart(tmp_path: Path) -> None:
 
 @pytest.mark.model
 def test_cli_outputs_identical_with_and_without_cache(tmp_path: Path) -> None:
-    from eval.cli import main
+    from mtdrift.eval.cli import main
 
     base = ["evaluate", "--ref", str(REF), "--hyp", str(HYP), "--name", "roundtrip", "--quiet", "--no-plots"]
     assert main([*base, "--out", str(tmp_path / "plain"), "--no-cache"]) == 0

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metrics.base import Finding
-from metrics.checks import (
+from mtdrift.metrics.base import Finding
+from mtdrift.metrics.checks import (
     ENTITY_LABELS,
     Entity,
     FactChecker,

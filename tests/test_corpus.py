@@ -14,17 +14,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eval.compare import compare_systems, paired_stats
-from eval.corpus import read_corpus
-from eval.pairing import common_units, unit_stats
-from eval.read import InputError
-from eval.render import compare as cmp
-from eval.render.tables import segments_csv
-from eval.run import RunConfig, evaluate_corpus
-from metrics.embed import Encoded
-from metrics.lexical import get_lexical
-from metrics.registry import METRICS, corpus_score, get_metric
-from metrics.significance import Resampling
+from mtdrift.eval.compare import compare_systems, paired_stats
+from mtdrift.eval.corpus import read_corpus
+from mtdrift.eval.pairing import common_units, unit_stats
+from mtdrift.eval.read import InputError
+from mtdrift.eval.render import compare as cmp
+from mtdrift.eval.render.tables import segments_csv
+from mtdrift.eval.run import RunConfig, evaluate_corpus
+from mtdrift.metrics.embed import Encoded
+from mtdrift.metrics.lexical import get_lexical
+from mtdrift.metrics.registry import METRICS, corpus_score, get_metric
+from mtdrift.metrics.significance import Resampling
 
 ROWS = [
     {
@@ -128,7 +128,7 @@ def test_bad_corpus_names_the_file_and_the_line(
 
 
 def test_bad_corpus_on_the_command_line_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    from eval.cli import main
+    from mtdrift.eval.cli import main
 
     p = tmp_path / "x.jsonl"
     p.write_text(_jsonl(ROWS[:3] + ROWS[3:5]))
@@ -201,7 +201,7 @@ def test_common_units_pair_differently_aligned_systems() -> None:
 
 
 def test_paired_units_keep_every_corpus_score(fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
-    from eval.run import Document, evaluate
+    from mtdrift.eval.run import Document, evaluate
     from tests.conftest import HYP, REF
 
     ref = Document("ref", REF.read_text())
@@ -260,7 +260,7 @@ def test_comparison_outputs(tmp_path: Path, fake_encoder, checker) -> None:  # t
 
 
 def test_many_system_plots_are_written_and_reproducible(tmp_path: Path, fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
-    from eval.render.plots import plot_systems, write_plots
+    from mtdrift.eval.render.plots import plot_systems, write_plots
 
     rows = [{**r, "system": f"S{k}", "hyp": r["hyp"][: 5 + 3 * k]} for k in range(6) for r in ROWS[3:]]
     (tmp_path / "c.jsonl").write_text(_jsonl(rows))
@@ -289,7 +289,7 @@ def test_chunked_corpus_evaluation_equals_one_pass(tmp_path: Path, fake_encoder,
     chunked = evaluate_corpus(corpus, encoder=fake_encoder, checker=checker, chunk=2)
     assert len(whole.ref_sentences) == 9
     assert segments_csv(chunked) == segments_csv(whole)
-    from eval.render.tables import summary_json
+    from mtdrift.eval.render.tables import summary_json
 
     assert summary_json(chunked) == summary_json(whole)
     assert chunked.ref_sentences == whole.ref_sentences
@@ -299,12 +299,12 @@ def test_chunked_corpus_evaluation_equals_one_pass(tmp_path: Path, fake_encoder,
 def test_lexical_worker_process_gives_the_same_numbers(
     tmp_path: Path, fake_encoder, checker, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    import eval.run
+    import mtdrift.eval.run
 
     (tmp_path / "c.jsonl").write_text(_jsonl(ROWS))
     corpus = read_corpus(tmp_path / "c.jsonl")
     alone = evaluate_corpus(corpus, encoder=fake_encoder, checker=checker, config=RunConfig(workers=0))
-    monkeypatch.setattr(eval.run, "PARALLEL_MIN_PAIRS", 1)
+    monkeypatch.setattr(mtdrift.eval.run, "PARALLEL_MIN_PAIRS", 1)
     beside = evaluate_corpus(corpus, encoder=fake_encoder, checker=checker, config=RunConfig(workers=1))
     assert segments_csv(beside) == segments_csv(alone)
     for a, b in zip(alone.systems, beside.systems, strict=True):

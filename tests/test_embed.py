@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from metrics.embed import MODELS, ModelUnavailableError, SentenceEncoder, _mpnet_dir, model_home
+from mtdrift.metrics.embed import MODELS, ModelUnavailableError, SentenceEncoder, _mpnet_dir, model_home
 
 pytestmark = pytest.mark.model
 

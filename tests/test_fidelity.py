@@ -14,14 +14,14 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from eval.explain import (
+from mtdrift.eval.explain import (
     EVIDENCE,
     PARAMS_FILE,
     DriftConfig,
     FidelityModel,
     params_file,
 )
-from metrics.embed import DEFAULT_MODEL, MODELS
+from mtdrift.metrics.embed import DEFAULT_MODEL, MODELS
 from tests.conftest import ROOT, need_mqm
 
 SHIPPED = DriftConfig.load()
@@ -110,7 +110,7 @@ def test_refitting_minilm_on_the_three_dev_sets_reproduces_the_stated_figures() 
     the three sets takes about 20 minutes on 2 cores, too long for CI.)"""
     need_mqm()
     fit = _fit_script()
-    from metrics.cache import default_cache_dir
+    from mtdrift.metrics.cache import default_cache_dir
 
     missing = [f for f in fit.DATASETS.values() if not (fit.MQM_DIR / f).is_file()]
     if missing:

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eval.cli import main
-from eval.read import InputError, decode_text
-from eval.run import Document, RunConfig, evaluate
+from mtdrift.eval.cli import main
+from mtdrift.eval.read import InputError, decode_text
+from mtdrift.eval.run import Document, RunConfig, evaluate
 from tests.conftest import HYP, REF, FakeEncoder
 from tests.test_segment import documents
 
@@ -127,7 +127,7 @@ def test_pipeline_accounts_for_every_sentence(
 @pytest.mark.model
 def test_seed_pair_through_the_band_equals_the_full_search(real_encoder, checker) -> None:  # type: ignore[no-untyped-def]
     """The seed pair through the whole pipeline with the band forced: the same beads."""
-    from eval.align import AlignConfig
+    from mtdrift.eval.align import AlignConfig
 
     docs = [Document(str(p), p.read_text(encoding="utf-8")) for p in (REF, HYP)]
     full = evaluate(docs[0], [("h", docs[1])], encoder=real_encoder, checker=checker)

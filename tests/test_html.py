@@ -5,10 +5,10 @@ from __future__ import annotations
 import html
 import re
 
-from eval.compare import compare_systems
-from eval.render.html import bead_id, report_html
-from eval.run import Document, evaluate
-from metrics.significance import Resampling
+from mtdrift.eval.compare import compare_systems
+from mtdrift.eval.render.html import bead_id, report_html
+from mtdrift.eval.run import Document, evaluate
+from mtdrift.metrics.significance import Resampling
 from tests.conftest import HYP, REF
 
 

@@ -26,8 +26,8 @@ from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Metric as SacreMetric
 from sacrebleu.utils import sum_of_lists
 
-from metrics.base import Signature
-from metrics.lexical import LEXICAL_METRICS, Level, LexicalMetric, get_lexical
+from mtdrift.metrics.base import Signature
+from mtdrift.metrics.lexical import LEXICAL_METRICS, Level, LexicalMetric, get_lexical
 
 MQM_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mqm"
 MQM_ROWS = MQM_DIR / "wmt23_zhen_mqm.dev.jsonl.gz"
@@ -143,7 +143,7 @@ def test_stats_across_chunk_boundaries(metric: LexicalMetric) -> None:
 
 def test_bleu_warns_about_tokenized_candidates(caplog: pytest.LogCaptureFixture) -> None:
     # sacrebleu's own corpus-level warning, which chunked extraction would otherwise lose
-    with caplog.at_level(logging.WARNING, logger="metrics.lexical"):
+    with caplog.at_level(logging.WARNING, logger="mtdrift.metrics.lexical"):
         get_lexical("bleu").stats(hyps=["a b ."] * 100, refs=["a b."] * 100)
     assert "100 candidate lines end in a tokenized period" in caplog.text
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from eval.meta import (
+from mtdrift.eval.meta import (
     Interval,
     MetaResult,
     _Bootstrap,
@@ -33,7 +33,7 @@ from eval.meta import (
     sys_pearson,
     system_means,
 )
-from eval.read import InputError
+from mtdrift.eval.read import InputError
 
 MQM_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mqm"
 OFFICIAL = MQM_DIR / "wmt23_zhen_official_metric_seg_scores.dev.tsv.gz"

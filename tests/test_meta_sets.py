@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from eval.cli import main
-from eval.meta import join_scores, read_official
-from eval.metarun import (
+from mtdrift.eval.cli import main
+from mtdrift.eval.meta import join_scores, read_official
+from mtdrift.eval.metarun import (
     MACRO_FIGURES,
     DataSpec,
     MultiMeta,
@@ -30,7 +30,7 @@ from eval.metarun import (
     report_md,
     set_name,
 )
-from eval.read import InputError
+from mtdrift.eval.read import InputError
 from tests.conftest import SHARED
 
 MQM_DIR = SHARED / "data" / "mqm"
@@ -320,7 +320,7 @@ def test_report_md_says_which_human_translations_were_left_out(tmp_path: Path) -
 
 
 def test_plot_meta_sets_writes_a_png(tmp_path: Path) -> None:
-    from eval.render.plots import plot_meta_sets
+    from mtdrift.eval.render.plots import plot_meta_sets
 
     sets = [
         small_set("one", 0.5, {"ours": "up", "COMET-refA": "up"}),
@@ -381,7 +381,7 @@ def dev_meta() -> MultiMeta:
     translation left out), scored with mtdrift's sentence BLEU only, the one mtdrift metric that
     needs no model (seconds instead of minutes)."""
     need_dev_sets()
-    from metrics.lexical import get_lexical
+    from mtdrift.metrics.lexical import get_lexical
 
     bleu = get_lexical("bleu")
     specs = pair_sets(
@@ -487,7 +487,7 @@ def test_dev_sets_reports(dev_meta: MultiMeta, tmp_path: Path) -> None:
     assert ted["human_systems"] == ["ref-A"] and ted["human_systems_kept"] is False
     assert ted["official"] is None and ted["n_systems"] == 13
     assert doc["macro"]["metrics"]["bleu"]["n_datasets"] == 3
-    from eval.render.plots import plot_meta_sets
+    from mtdrift.eval.render.plots import plot_meta_sets
 
     plot_meta_sets(doc, ["bleu"], tmp_path / "meta.png")
     assert (tmp_path / "meta.png").stat().st_size > 10_000

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eval.render.plots import _bead_positions, plot_alignment, plot_drift, write_plots
-from eval.run import BeadResult, Evaluation, RunConfig, SystemResult
-from eval.segment import Sentence
-from metrics.base import Finding
+from mtdrift.eval.render.plots import _bead_positions, plot_alignment, plot_drift, write_plots
+from mtdrift.eval.run import BeadResult, Evaluation, RunConfig, SystemResult
+from mtdrift.eval.segment import Sentence
+from mtdrift.metrics.base import Finding
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

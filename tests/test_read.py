@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from eval.cli import main
-from eval.read import InputError, decode_text, read_text
-from eval.segment import split_lines, split_sentences
+from mtdrift.eval.cli import main
+from mtdrift.eval.read import InputError, decode_text, read_text
+from mtdrift.eval.segment import split_lines, split_sentences
 from tests.conftest import HYP, REF
 
 

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eval.read import InputError, decode_text, read_text
-from eval.segment import MAX_CHARS, signature, split_lines, split_sentences
+from mtdrift.eval.read import InputError, decode_text, read_text
+from mtdrift.eval.segment import MAX_CHARS, signature, split_lines, split_sentences
 from tests.conftest import HYP, REF, SHARED, need_mqm
 
 MQM_DIR = SHARED / "data" / "mqm"

@@ -9,11 +9,11 @@ import math
 import numpy as np
 import pytest
 
-from eval.corpus import read_corpus
-from metrics.base import Signature
-from metrics.lexical import get_lexical
-from metrics.registry import METRICS, MeanMetric, corpus_score, get_metric
-from metrics.significance import (
+from mtdrift.eval.corpus import read_corpus
+from mtdrift.metrics.base import Signature
+from mtdrift.metrics.lexical import get_lexical
+from mtdrift.metrics.registry import METRICS, MeanMetric, corpus_score, get_metric
+from mtdrift.metrics.significance import (
     Resampler,
     Resampling,
     agreement,
@@ -151,7 +151,7 @@ def test_metric_contract(name: str) -> None:
 
 
 def test_signatures_round_trip_through_json(fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
-    from eval.run import RunConfig, signatures
+    from mtdrift.eval.run import RunConfig, signatures
 
     sigs = signatures(encoder=fake_encoder, checker=checker, config=RunConfig())
     for name in [*METRICS, "align", "input", "checks"]:

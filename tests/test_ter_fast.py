@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sacrebleu.metrics import TER
 from sacrebleu.metrics.lib_ter import _perform_shift
 
-from metrics.ter_fast import _shifted, ter_stats, tokenize
+from mtdrift.metrics.ter_fast import _shifted, ter_stats, tokenize
 
 MQM_ROWS = (
     Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mqm" / "wmt23_zhen_mqm.dev.jsonl.gz"

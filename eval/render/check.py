@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from eval.check import CheckResult, format_p
-from metrics.registry import DISPLAY
+from mtdrift.eval.check import CheckResult, format_p
+from mtdrift.metrics.registry import DISPLAY
 
 
 def check_text(result: CheckResult) -> str:

@@ -15,8 +15,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from metrics.registry import DISPLAY, MEAN_METRICS, get_metric
-from metrics.significance import Comparison, MetricResult
+from mtdrift.metrics.registry import DISPLAY, MEAN_METRICS, get_metric
+from mtdrift.metrics.significance import Comparison, MetricResult
 
 ALPHA = 0.05
 CSV_COLUMNS: tuple[str, ...] = (

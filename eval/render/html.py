@@ -13,11 +13,11 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 
-from eval.render.compare import significant
-from eval.render.tables import bead_spans, corpus_rows, mark_spans
-from eval.run import BeadResult, Evaluation
-from metrics.registry import DISPLAY, MEAN_METRICS, get_metric
-from metrics.significance import Comparison
+from mtdrift.eval.render.compare import significant
+from mtdrift.eval.render.tables import bead_spans, corpus_rows, mark_spans
+from mtdrift.eval.run import BeadResult, Evaluation
+from mtdrift.metrics.registry import DISPLAY, MEAN_METRICS, get_metric
+from mtdrift.metrics.significance import Comparison
 
 _COLOURS = (
     "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#7f7f7f", "#bcbd22", "#e377c2",
@@ -256,7 +256,7 @@ def report_html(
     added = sum(1 for s in evaluation.systems for b in s.beads if b.kind == "addition")
     compare_html = ""
     if comparison is not None and len(systems) > 1:
-        from eval.render.compare import wide_rows
+        from mtdrift.eval.render.compare import wide_rows
 
         head, rows = wide_rows(comparison, primary, alpha)
         compare_html = (

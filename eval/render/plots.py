@@ -26,10 +26,10 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.textpath import TextToPath
 from matplotlib.ticker import Locator, MaxNLocator, MultipleLocator
 
-from eval.run import BeadResult, Evaluation, SystemResult
-from eval.segment import Sentence
-from metrics.registry import DISPLAY, MEAN_METRICS, get_metric
-from metrics.significance import Comparison
+from mtdrift.eval.run import BeadResult, Evaluation, SystemResult
+from mtdrift.eval.segment import Sentence
+from mtdrift.metrics.registry import DISPLAY, MEAN_METRICS, get_metric
+from mtdrift.metrics.significance import Comparison
 
 DPI = 120
 """Resolution of every figure (pixels per inch)."""

@@ -8,9 +8,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from eval.run import BeadResult, Evaluation, SystemResult
-from metrics.lexical import LEXICAL_METRICS
-from metrics.registry import MEAN_METRICS
+from mtdrift.eval.run import BeadResult, Evaluation, SystemResult
+from mtdrift.metrics.lexical import LEXICAL_METRICS
+from mtdrift.metrics.registry import MEAN_METRICS
 
 SEGMENT_COLUMNS: tuple[str, ...] = (
     "system", "bead", "kind", "ref_ids", "hyp_ids", "ref", "hyp",

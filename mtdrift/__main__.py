@@ -1,0 +1,5 @@
+"""``python -m mtdrift``: the command line."""
+
+from mtdrift.eval.cli import main
+
+raise SystemExit(main())
