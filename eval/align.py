@@ -38,13 +38,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from mtdrift.metrics.base import Signature
 from mtdrift.metrics.embed import TokenVectors
+from mtdrift.metrics.progress import Progress, quiet
 
 Bead = tuple[tuple[int, ...], tuple[int, ...]]
 """An aligned unit: the reference sentence indices and the candidate sentence indices."""
@@ -67,6 +68,8 @@ _WORDLIKE = re.compile(r"\w")
 SKIP = -2
 """Key of the cover by a block of three without its middle sentence (see :func:`_cover`)."""
 CHUNK_ROWS = 32
+PROGRESS_MIN_ROWS = 1000
+"""Documents up to this many reference sentences align in about a second: no progress shown."""
 """Reference sentences whose bead costs are computed together in banded mode."""
 COARSE_BLOCK = 8
 """Reference sentences per block of the coarse path that places the band."""
@@ -328,6 +331,7 @@ def align(
     ref_tokens: Sequence[TokenVectors],
     hyp_tokens: Sequence[TokenVectors],
     config: AlignConfig | None = None,
+    progress: Progress = quiet,
 ) -> Alignment:
     """Align reference sentences with candidate sentences.
 
@@ -343,6 +347,8 @@ def align(
         ref_tokens: token embeddings of each reference sentence (unit rows).
         hyp_tokens: token embeddings of each candidate sentence.
         config: aligner settings; defaults when ``None``.
+        progress: reports each chunk of bead costs (``metrics.progress``); shown only for
+            documents of more than :data:`PROGRESS_MIN_ROWS` reference sentences.
 
     Returns:
         The :class:`Alignment`: monotone, covering every sentence exactly once.
@@ -365,7 +371,10 @@ def align(
     else:
         lo, hi = _band(prep, cfg)
     rows = CHUNK_ROWS
-    chunks = [_chunk_costs(prep, lo, hi, i0, min(i0 + rows, n + 1), cfg) for i0 in range(0, n + 1, rows)]
+    starts: Iterable[int] = range(0, n + 1, rows)
+    if n > PROGRESS_MIN_ROWS:
+        starts = progress(starts, total=n // rows + 1, desc="aligning", unit="chunk")
+    chunks = [_chunk_costs(prep, lo, hi, i0, min(i0 + rows, n + 1), cfg) for i0 in starts]
     gap = _gap(prep, chunks, cfg, full)
     dp_rows, back_rows = _dp(chunks, lo, hi, gap, cfg.beads, n, m)
     path: list[Bead] = []

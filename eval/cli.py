@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -141,6 +140,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the models are on disk; never try the hub
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' weight-loading bar
     if args.command == "check":
         return _check(args)
     if args.command == "meta":
@@ -149,49 +153,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _meta(args: argparse.Namespace) -> int:
-    import json
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    from mtdrift.eval.metarun import pair_sets, report_md, run_meta
+    from mtdrift import api
+    from mtdrift.eval.metarun import pair_sets, report_md
     from mtdrift.eval.read import InputError
-    from mtdrift.metrics.embed import ModelUnavailableError
 
     try:
         specs = pair_sets(args.sets)
-        if args.resamples < 1:
-            raise InputError(f"--resamples must be positive, got {args.resamples}")
-        out = Path(args.out)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise InputError(f"{out}: cannot create the output directory ({err.strerror})") from None
-        encoder, checker, cache = _model(args)
-        meta = run_meta(
-            specs,
-            encoder=encoder,
-            checker=checker,
-            cache=cache,
+        api.output_dir(args.out)  # before any scoring, so that a bad --out fails fast
+        evaluator = _evaluator(args, progress=True)
+        meta = evaluator.meta(
+            [s.data for s in specs],
+            official=[s.official for s in specs],
+            names=[s.name for s in specs],
             human=args.human,
             keep_human=args.keep_human,
-            n_resamples=args.resamples,
+            resamples=args.resamples,
             seed=args.seed,
         )
-    except (InputError, ModelUnavailableError) as err:
+        written = api.write_meta(meta, args.out)
+    except InputError as err:
         return _fail(str(err))
-    doc = meta.to_dict()
-    (out / "meta.json").write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    text = report_md(meta)
-    (out / "meta.md").write_text(text, encoding="utf-8")
-    from mtdrift.eval.render.plots import plot_meta, plot_meta_sets
-
-    if len(meta.sets) == 1:
-        plot_meta(meta.sets[0].result.to_dict(), meta.sets[0].ours, out / "meta.png")
-    else:
-        plot_meta_sets(doc, meta.sets[0].ours, out / "meta.png")
-    print(text, end="")
-    print(f"wrote {out}/: meta.json meta.md meta.png")
+    print(report_md(meta), end="")
+    print(f"wrote {args.out}/: {' '.join(p.name for p in written)}")
     return EXIT_OK
 
 
@@ -206,32 +189,19 @@ def _model_option(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _model(args: argparse.Namespace, *, progress: bool = True):  # type: ignore[no-untyped-def]
-    """The encoder, checker and cache the options ask for (``--device``, ``--threads``,
-    ``--cache``, ``--no-cache``); a progress bar on stderr when it is a terminal."""
-    from mtdrift.eval.read import InputError
-    from mtdrift.metrics.cache import Cache, CachedEncoder, default_cache_dir
-    from mtdrift.metrics.checks import FactChecker
-    from mtdrift.metrics.embed import DEFAULT_MODEL, Encoder, SentenceEncoder
+def _evaluator(args: argparse.Namespace, *, progress: bool):  # type: ignore[no-untyped-def]
+    """The API's evaluator for ``--model``, ``--device``, ``--threads``, ``--cache``,
+    ``--no-cache`` (and ``--workers``); progress bars on stderr when it is a terminal."""
+    from mtdrift.api import Evaluator
 
-    encoder: Encoder = SentenceEncoder(
-        getattr(args, "model", DEFAULT_MODEL),
+    return Evaluator(
+        args.model,
         device=args.device,
         threads=args.threads,
+        cache=False if args.no_cache else (args.cache or True),
         progress=progress and sys.stderr.isatty(),
+        workers=getattr(args, "workers", 1),
     )
-    cache = None
-    if not args.no_cache:
-        where = Path(args.cache) if args.cache else default_cache_dir()
-        try:
-            cache = Cache(where)
-        except OSError as err:
-            raise InputError(
-                f"{where}: cannot use it as the cache directory ({err.strerror}); "
-                "give another with --cache DIR or run with --no-cache"
-            ) from None
-        encoder = CachedEncoder(encoder, cache)
-    return encoder, FactChecker(cache=cache), cache
 
 
 def _fail(message: str) -> int:
@@ -240,20 +210,10 @@ def _fail(message: str) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    import logging
-
-    # The library logs (e.g. a damaged cache being rebuilt); the CLI shows warnings on stderr.
-    logger = logging.getLogger("mtdrift")
-    if not any(getattr(h, "mtdrift_cli", False) for h in logger.handlers):
-        handler = logging.StreamHandler()  # stderr, looked up when a record is emitted
-        handler.setFormatter(logging.Formatter("mtdrift: warning: %(message)s"))
-        handler.mtdrift_cli = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
-    logger.setLevel(logging.WARNING)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' weight-loading bar
-    from mtdrift.eval.read import InputError, read_text
+    _log_warnings()
+    from mtdrift.api import output_dir
+    from mtdrift.eval.read import InputError
+    from mtdrift.metrics.significance import Resampling
 
     if args.data and (args.ref or args.hyp or args.name):
         return _fail("give either --data or --ref/--hyp, not both")
@@ -263,134 +223,56 @@ def _evaluate(args: argparse.Namespace) -> int:
         return _fail("--bootstrap and --trials must be positive")
     names = args.name or []
     if names and len(names) != len(args.hyp):
-        print(
-            f"mtdrift: error: got {len(args.hyp)} --hyp but {len(names)} --name; "
-            "give one name per candidate or none",
-            file=sys.stderr,
+        return _fail(
+            f"got {len(args.hyp)} --hyp but {len(names)} --name; give one name per candidate or none"
         )
-        return EXIT_INPUT
+    options = {
+        "baseline": args.baseline,
+        "primary": args.primary,
+        "alpha": args.alpha,
+        "resampling": Resampling(seed=args.seed, bootstrap=args.bootstrap, trials=args.trials),
+    }
     try:
-        from mtdrift.eval.corpus import read_corpus
-        from mtdrift.eval.run import Document, RunConfig, evaluate, evaluate_corpus
-
+        output_dir(args.out)  # before any scoring, so that a bad --out fails fast
+        evaluator = _evaluator(args, progress=not args.quiet)
         if args.data:
-            corpus = read_corpus(args.data)
-            systems = corpus.systems
+            result = evaluator.evaluate_corpus(args.data, **options)
         else:
-            ref = Document(args.ref, read_text(args.ref))
-            hyps = [
-                (names[k] if names else Path(h).stem, Document(h, read_text(h)))
-                for k, h in enumerate(args.hyp)
-            ]
-            if len({n for n, _ in hyps}) != len(hyps):
+            hyps = {(names[k] if names else Path(h).stem): Path(h) for k, h in enumerate(args.hyp)}
+            if len(hyps) != len(args.hyp):
                 raise InputError("system names must be distinct; give --name for each --hyp")
-            systems = tuple(n for n, _ in hyps)
-        if args.baseline is not None and args.baseline not in systems:
-            raise InputError(
-                f"--baseline {args.baseline!r} is not a system; the systems are {', '.join(systems)}"
-            )
-        out = Path(args.out)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise InputError(f"{out}: cannot create the output directory ({err.strerror})") from None
-        from mtdrift.metrics.embed import ModelUnavailableError
-
-        encoder, checker, cache = _model(args, progress=not args.quiet)
-        try:
-            config = RunConfig(aligned=args.aligned, workers=max(0, args.workers))
-            if args.data:
-                evaluation = evaluate_corpus(
-                    corpus, encoder=encoder, checker=checker, config=config, cache=cache
-                )
-            else:
-                evaluation = evaluate(ref, hyps, encoder=encoder, checker=checker, config=config, cache=cache)
-        except ModelUnavailableError as err:
-            raise InputError(str(err)) from None
+            result = evaluator.evaluate(Path(args.ref), hyps, aligned=args.aligned, **options)
+        written = result.write(args.out, plots=not args.no_plots)
     except InputError as err:
         return _fail(str(err))
-
-    from mtdrift.eval.compare import compare_systems
-    from mtdrift.eval.render import compare as cmp
-    from mtdrift.eval.render.tables import report_md, segments_csv, summary_json, terminal_table
-    from mtdrift.metrics.significance import Resampling
-
-    comparison = compare_systems(
-        evaluation,
-        baseline=args.baseline,
-        resampling=Resampling(seed=args.seed, bootstrap=args.bootstrap, trials=args.trials),
-    )
-    sigs, primary, alpha = evaluation.signatures, args.primary, args.alpha
-    written = [
-        "segments.csv",
-        "summary.json",
-        "report.md",
-        "compare.md",
-        "compare.json",
-        "compare.tex",
-        "compare.csv",
-    ]
-    (out / "segments.csv").write_text(segments_csv(evaluation), encoding="utf-8")
-    (out / "summary.json").write_text(summary_json(evaluation), encoding="utf-8")
-    (out / "report.md").write_text(report_md(evaluation), encoding="utf-8")
-    (out / "compare.md").write_text(cmp.to_md(comparison, primary, sigs, alpha), encoding="utf-8")
-    (out / "compare.json").write_text(cmp.to_json(comparison, primary, sigs, alpha), encoding="utf-8")
-    (out / "compare.tex").write_text(cmp.to_tex(comparison, primary, sigs, alpha), encoding="utf-8")
-    (out / "compare.csv").write_text(cmp.to_csv(comparison, primary, alpha), encoding="utf-8")
-    from mtdrift.eval.render.html import report_html
-
-    (out / "report.html").write_text(
-        report_html(evaluation, comparison, primary=primary, alpha=alpha), encoding="utf-8"
-    )
-    written.append("report.html")
-    if not args.no_plots:
-        from mtdrift.eval.render.plots import plot_systems, write_plots
-
-        written += [p.name for p in write_plots(evaluation, out)]
-        plot_systems(comparison, primary, out / "systems.png", alpha)
-        written.append("systems.png")
     if not args.quiet:
-        print(terminal_table(evaluation), end="")
-        if len(evaluation.systems) > 1:
-            print()
-            print(cmp.terminal(comparison, primary, alpha), end="")
-        print(f"wrote {out}/: {' '.join(written)}")
+        print(result.terminal(), end="")
+        print(f"wrote {args.out}/: {' '.join(p.name for p in written)}")
     return EXIT_OK
 
 
-def _check(args: argparse.Namespace) -> int:
-    import json
+def _log_warnings() -> None:
+    """Show the library's warnings (e.g. a damaged cache being rebuilt) on stderr."""
+    import logging
 
-    from mtdrift.eval.check import Incomparable, check, parse_tolerances
+    logger = logging.getLogger("mtdrift")
+    if not any(getattr(h, "mtdrift_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler()  # stderr, looked up when a record is emitted
+        handler.setFormatter(logging.Formatter("mtdrift: warning: %(message)s"))
+        handler.mtdrift_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from mtdrift import api
+    from mtdrift.eval.read import InputError
     from mtdrift.eval.render.check import check_text
 
     try:
-        tolerances = parse_tolerances(args.max_drop)
-    except ValueError as err:
+        result = api.check(args.baseline, args.current, max_drop=args.max_drop, alpha=args.alpha)
+    except InputError as err:
         return _fail(str(err))
-    docs = []
-    for label, path in (("baseline", args.baseline), ("current", args.current)):
-        p = Path(path)
-        try:
-            doc = json.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return _fail(f"{p}: no such file; give the {label} summary.json written by mtdrift evaluate")
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-            return _fail(
-                f"{p}: not a readable summary.json ({err}); "
-                f"give the {label} summary written by mtdrift evaluate"
-            )
-        if not isinstance(doc, dict) or "systems" not in doc or "signatures" not in doc:
-            return _fail(
-                f"{p}: not an mtdrift summary.json (no 'systems'/'signatures'); give the {label} summary"
-            )
-        docs.append(doc)
-    try:
-        result = check(docs[0], docs[1], tolerances=tolerances, alpha=args.alpha)
-    except Incomparable as err:
-        return _fail(f"cannot compare {args.current} with {args.baseline}: {err}")
-    except (KeyError, TypeError, ValueError) as err:
-        return _fail(f"malformed summary ({type(err).__name__}: {err}); regenerate it with mtdrift evaluate")
     print(check_text(result), end="")
     return EXIT_REGRESSED if result.regressed else EXIT_OK
 

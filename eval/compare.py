@@ -8,6 +8,7 @@ import numpy as np
 
 from mtdrift.eval.pairing import RefIds, common_units, unit_stats
 from mtdrift.eval.run import Evaluation
+from mtdrift.metrics.progress import Progress, quiet
 from mtdrift.metrics.registry import METRICS
 from mtdrift.metrics.significance import Comparison, Resampling, compare
 
@@ -34,6 +35,7 @@ def compare_systems(
     baseline: str | None = None,
     metrics: Sequence[str] = METRICS,
     resampling: Resampling | None = None,
+    progress: Progress = quiet,
 ) -> Comparison:
     """CIs for every system and paired tests of each against ``baseline`` (default: the first).
 
@@ -45,4 +47,4 @@ def compare_systems(
     if base not in names:
         raise ValueError(f"baseline {base!r} is not among the systems: {', '.join(names)}")
     _, stats = paired_stats(evaluation, metrics)
-    return compare(stats, baseline=base, metrics=metrics, resampling=resampling)
+    return compare(stats, baseline=base, metrics=metrics, resampling=resampling, progress=progress)

@@ -28,6 +28,7 @@ from mtdrift.metrics.cache import Cache, CachedEncoder, cached_rows, pair_key
 from mtdrift.metrics.checks import FactChecker
 from mtdrift.metrics.embed import MODELS, Encoder, SentenceEncoder, TokenVectors
 from mtdrift.metrics.lexical import LEXICAL_METRICS, get_lexical
+from mtdrift.metrics.progress import Progress, quiet
 from mtdrift.metrics.registry import MEAN_METRICS, corpus_score, get_metric
 from mtdrift.metrics.semantic import concat_tokens, cosine, token_match, unmatched_spans
 
@@ -235,6 +236,7 @@ def evaluate(
     checker: FactChecker,
     config: RunConfig | None = None,
     cache: Cache | None = None,
+    progress: Progress = quiet,
 ) -> Evaluation:
     """Segment, align, score and explain every candidate against the reference.
 
@@ -246,6 +248,8 @@ def evaluate(
         config: settings; defaults when ``None``.
         cache: where lexical statistics of (hypothesis, reference) pairs are kept between
             runs (embeddings are cached by wrapping the encoder, see ``metrics.cache``).
+        progress: shows the alignment of long documents (``metrics.progress``; the encoder
+            and the checker report their own).
 
     Raises:
         InputError: in aligned mode, a candidate's line count differs from the reference's, or
@@ -273,6 +277,7 @@ def evaluate(
         config=cfg,
         keys=None,
         cache=cache,
+        progress=progress,
     )
 
 
@@ -404,6 +409,7 @@ def _evaluate_all(
     config: RunConfig,
     keys: tuple[Key, ...] | None,
     cache: Cache | None = None,
+    progress: Progress = quiet,
 ) -> Evaluation:
     # each distinct text once: the reference is embedded once whatever the number of systems
     texts = list(dict.fromkeys([s.text for s in ref_sents] + [s.text for _, _, ss in hyps for s in ss]))
@@ -416,7 +422,7 @@ def _evaluate_all(
     if aligner is not None and aligner is not encoder:
         align_tok = dict(zip(texts, aligner.encode(texts, tokens=True).tokens or [], strict=True))
     plans = [
-        _plan(system, hyp_name, ref_sents, hyp_sents, vec, align_tok, encoder, config)
+        _plan(system, hyp_name, ref_sents, hyp_sents, vec, align_tok, encoder, config, progress)
         for system, hyp_name, hyp_sents in hyps
     ]
     all_hyps = [h for p in plans for h in p.hyps]
@@ -475,6 +481,7 @@ def _plan(
     tok: dict[str, TokenVectors],
     encoder: Encoder,
     cfg: RunConfig,
+    progress: Progress = quiet,
 ) -> _Plan:
     r_txt = [s.text for s in ref_sents]
     h_txt = [s.text for s in hyp_sents]
@@ -488,6 +495,7 @@ def _plan(
             ref_tokens=[tok[t] for t in r_txt],
             hyp_tokens=[tok[t] for t in h_txt],
             config=cfg.align,
+            progress=progress,
         )
         beads = alignment.beads
     refs = [" ".join(r_txt[i] for i in r) for r, _ in beads]

@@ -30,6 +30,7 @@ from typing import Any
 
 from mtdrift.metrics.base import Finding, Signature
 from mtdrift.metrics.cache import Cache, cached_json, pair_key
+from mtdrift.metrics.progress import Progress, quiet
 
 RULES_VERSION = "checks-v1"
 """Version of the rule set below; part of :meth:`FactChecker.signature`."""
@@ -958,9 +959,12 @@ class FactChecker:
             NER only.
     """
 
-    def __init__(self, nlp: Callable[[str], Any] | None = None, cache: Cache | None = None) -> None:
+    def __init__(
+        self, nlp: Callable[[str], Any] | None = None, cache: Cache | None = None, progress: Progress = quiet
+    ) -> None:
         self._nlp = nlp
         self.cache = cache
+        self.progress = progress
         # Entities of recent texts: a reference shared by many systems is parsed once.
         self._memo: dict[str, list[Entity]] = {}
 
@@ -1006,7 +1010,8 @@ class FactChecker:
             pipe(distinct, batch_size=batch_size) if pipe is not None else map(nlp, distinct)
         )
         found = self._memo
-        for text, doc in zip(distinct, docs, strict=True):
+        shown = self.progress(docs, total=len(distinct), desc="checking names", unit="text")
+        for text, doc in zip(distinct, shown, strict=True):
             found[text] = [
                 Entity(text=e.text, label=e.label_, start=e.start_char, end=e.end_char) for e in doc.ents
             ]

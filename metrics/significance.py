@@ -28,6 +28,7 @@ from functools import cached_property
 import numpy as np
 
 from mtdrift.metrics.base import Signature
+from mtdrift.metrics.progress import Progress, quiet
 from mtdrift.metrics.registry import CorpusMetric, get_metric
 
 DEFAULT_SEED = 12345
@@ -251,6 +252,7 @@ def compare(
     baseline: str,
     metrics: Sequence[str],
     resampling: Resampling | None = None,
+    progress: Progress = quiet,
 ) -> Comparison:
     """Score, bootstrap CI, and paired tests of every system against ``baseline``.
 
@@ -260,6 +262,7 @@ def compare(
         baseline: one of the systems.
         metrics: metric names (``metrics.registry.METRICS``).
         resampling: seed and sizes; defaults when ``None``.
+        progress: reports each metric done (``metrics.progress``); nothing shown by default.
 
     Raises:
         ValueError: unknown baseline or metric, or systems with different segment counts.
@@ -277,7 +280,7 @@ def compare(
     rs = Resampler(n, cfg)
     results: dict[tuple[str, str], MetricResult] = {}
     pending: list[tuple[str, str]] = []
-    for name in metrics:
+    for name in progress(metrics, total=len(metrics), desc="significance", unit="metric"):
         metric = get_metric(name)
         base = np.asarray(stats[baseline][name], dtype=np.float64)
         base_score = float(metric.corpus_scores(base.sum(axis=0, keepdims=True))[0])

@@ -1,7 +1,58 @@
 """mtdrift: where did a translation keep the meaning, and where did it drift?
 
+The public API (``mtdrift.api``)::
+
+    import mtdrift
+    result = mtdrift.evaluate(Path("ref.txt"), {"mt": Path("mt.txt")})
+    result.segments, result.systems, result.comparison, result.signatures
+    result.write("reports/mt")
+    mtdrift.check("reports/baseline.json", result)
+
 The pipeline lives in ``mtdrift.eval`` and the scoring in ``mtdrift.metrics`` (the ``eval/``
-and ``metrics/`` folders of the source tree).
+and ``metrics/`` folders of the source tree). Importing ``mtdrift`` loads no model.
 """
 
 from __future__ import annotations
+
+from mtdrift.api import (
+    OUTPUTS,
+    Document,
+    Evaluator,
+    InputError,
+    Resampling,
+    Result,
+    Source,
+    check,
+    evaluate,
+    evaluate_corpus,
+    meta,
+    write_meta,
+)
+
+
+def _version() -> str:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("mtdrift")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+__version__ = _version()
+
+__all__ = [
+    "OUTPUTS",
+    "Document",
+    "Evaluator",
+    "InputError",
+    "Resampling",
+    "Result",
+    "Source",
+    "__version__",
+    "check",
+    "evaluate",
+    "evaluate_corpus",
+    "meta",
+    "write_meta",
+]

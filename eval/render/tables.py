@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from mtdrift.eval.run import BeadResult, Evaluation, SystemResult
@@ -32,24 +32,30 @@ def _spans(text: str, spans: tuple[tuple[int, int], ...]) -> str:
     return " | ".join(text[s:e] for s, e in spans)
 
 
+def segment_rows(evaluation: Evaluation) -> Iterator[list[Any]]:
+    """One row per bead of every system, in :data:`SEGMENT_COLUMNS` order, as typed values
+    (scores as floats, ids as ``0;1`` strings, ``""`` for a missing side); what
+    :func:`segments_csv` writes and ``mtdrift.Result.segments`` holds."""
+    keys = evaluation.keys
+    for s in evaluation.systems:
+        for b in s.beads:
+            doc_id, seg_id = keys[b.ref_ids[0]] if keys is not None and b.ref_ids else ("", "")
+            yield [
+                s.system, b.index, b.kind, _ids(b.ref_ids), _ids(b.hyp_ids), b.ref, b.hyp,
+                b.semantic, b.tokenmatch, b.bleu, b.chrf, b.chrfpp, b.ter, b.fidelity,
+                b.drift, b.reason_text(), _spans(b.ref, b.ref_spans), _spans(b.hyp, b.hyp_spans),
+                doc_id, seg_id,
+            ]  # fmt: skip
+
+
 def segments_csv(evaluation: Evaluation) -> str:
     """One row per bead of every system; scores with 6 decimals; empty string for a missing
     side (never ``nan``)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(SEGMENT_COLUMNS)
-    keys = evaluation.keys
-    for s in evaluation.systems:
-        for b in s.beads:
-            doc_id, seg_id = keys[b.ref_ids[0]] if keys is not None and b.ref_ids else ("", "")
-            w.writerow(
-                [
-                    s.system, b.index, b.kind, _ids(b.ref_ids), _ids(b.hyp_ids), b.ref, b.hyp,
-                    _num(b.semantic), _num(b.tokenmatch), _num(b.bleu), _num(b.chrf),
-                    _num(b.chrfpp), _num(b.ter), _num(b.fidelity), b.drift, b.reason_text(),
-                    _spans(b.ref, b.ref_spans), _spans(b.hyp, b.hyp_spans), doc_id, seg_id,
-                ]
-            )  # fmt: skip
+    for row in segment_rows(evaluation):
+        w.writerow([_num(v) if isinstance(v, float) else v for v in row])
     return buf.getvalue()
 
 

@@ -1,0 +1,713 @@
+"""The public Python API: everything the command line does, as functions over typed values.
+
+``mtdrift.evaluate`` and ``mtdrift.evaluate_corpus`` return a :class:`Result` (the typed
+evaluation, the comparison of the systems, and their signatures) that renders every file the
+CLI writes; ``mtdrift.check`` and ``mtdrift.meta`` do what ``mtdrift check`` and ``mtdrift
+meta`` do. The CLI (``mtdrift.eval.cli``) only parses options, calls these and prints.
+
+Nothing here prints or exits. Bad input raises :class:`InputError`, whose message is one line
+naming the file (and line) and what to do.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mtdrift.eval.check import CheckResult, Incomparable, parse_tolerances
+from mtdrift.eval.corpus import Corpus, build_corpus, read_corpus
+from mtdrift.eval.read import InputError, read_text
+from mtdrift.eval.run import Document, Evaluation, RunConfig
+from mtdrift.metrics.embed import DEFAULT_MODEL, MODELS
+from mtdrift.metrics.progress import Progress, quiet
+from mtdrift.metrics.progress import of as progress_of
+from mtdrift.metrics.significance import Comparison, Resampling
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mtdrift.eval.metarun import MultiMeta
+    from mtdrift.metrics.cache import Cache
+    from mtdrift.metrics.checks import FactChecker
+    from mtdrift.metrics.embed import Encoder
+
+Source = str | os.PathLike[str] | Document
+"""A text to evaluate: a ``str`` is the text itself, a path (``pathlib.Path``) names a UTF-8
+file, a :class:`Document` is a named text."""
+
+DEFAULT_PRIMARY = "chrf"
+OUTPUTS: tuple[str, ...] = (
+    "segments.csv",
+    "summary.json",
+    "report.md",
+    "compare.md",
+    "compare.json",
+    "compare.tex",
+    "compare.csv",
+    "report.html",
+)
+"""The text files :meth:`Result.render` makes and :meth:`Result.write` writes (plots aside)."""
+
+
+@dataclass(frozen=True)
+class Result:
+    """One evaluation and the comparison of its systems: everything the reports are made of.
+
+    Attributes:
+        evaluation: the typed evaluation (``mtdrift.eval.run.Evaluation``): every bead of every
+            system, its scores, drift label and reasons, and each metric's per-bead statistics.
+        comparison: CIs of every system and paired tests against the baseline
+            (``mtdrift.metrics.significance.Comparison``).
+        primary: the metric the systems are sorted by in the comparison tables.
+        alpha: the significance level of the marks in the tables.
+    """
+
+    evaluation: Evaluation
+    comparison: Comparison
+    primary: str = DEFAULT_PRIMARY
+    alpha: float = 0.05
+
+    @property
+    def signatures(self) -> dict[str, str]:
+        """Every metric's signature (and the input's, the aligner's, mtdrift's version)."""
+        return dict(self.evaluation.signatures)
+
+    @property
+    def segments(self) -> pd.DataFrame:
+        """One row per bead of every system: the rows of ``segments.csv`` with scores as floats
+        (``bleu``, ``chrf``, ``chrfpp``, ``ter`` 0-100; ``semantic``, ``tokenmatch``,
+        ``fidelity`` 0-1) and ``""`` (never NaN) for a missing side."""
+        import pandas as pd
+
+        from mtdrift.eval.render.tables import SEGMENT_COLUMNS, segment_rows
+
+        return pd.DataFrame(list(segment_rows(self.evaluation)), columns=list(SEGMENT_COLUMNS))
+
+    @property
+    def systems(self) -> pd.DataFrame:
+        """One row per system (index ``system``, input order): each metric's corpus score, its
+        bootstrap 95 % interval (``<metric>_lo``, ``<metric>_hi``), the delta to the baseline and
+        the Holm-corrected approximate-randomization p (``<metric>_delta``, ``<metric>_p``;
+        NaN for the baseline), then bead and drift counts."""
+        import pandas as pd
+
+        rows = []
+        for s in self.evaluation.systems:
+            row: dict[str, Any] = {"system": s.system}
+            for m in self.comparison.metrics:
+                r = self.comparison.get(s.system, m)
+                row[m] = r.score
+                row[f"{m}_lo"], row[f"{m}_hi"] = r.ci.low, r.ci.high
+                row[f"{m}_delta"] = r.delta
+                row[f"{m}_p"] = r.p_holm
+            counts = s.counts()
+            row["beads"] = len(s.beads)
+            row["omitted"] = counts["beads"].get("omission", 0)
+            row["added"] = counts["beads"].get("addition", 0)
+            row.update({f"drift_{k}": v for k, v in counts["drift"].items()})
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("system").astype({m: float for m in self._p_columns()})
+
+    def _p_columns(self) -> list[str]:
+        return [f"{m}_{k}" for m in self.comparison.metrics for k in ("delta", "p")]
+
+    def summary(self) -> dict[str, Any]:
+        """``summary.json`` as data (what :func:`check` compares)."""
+        from mtdrift.eval.render.tables import summary
+
+        return summary(self.evaluation)
+
+    def render(self, name: str) -> str:
+        """The text of one output file, as ``mtdrift evaluate`` writes it.
+
+        Args:
+            name: one of :data:`OUTPUTS`.
+
+        Raises:
+            ValueError: an unknown name.
+        """
+        from mtdrift.eval.render import compare as cmp
+        from mtdrift.eval.render import tables
+        from mtdrift.eval.render.html import report_html
+
+        ev, c, sigs = self.evaluation, self.comparison, self.signatures
+        primary, alpha = self.primary, self.alpha
+        makers = {
+            "segments.csv": lambda: tables.segments_csv(ev),
+            "summary.json": lambda: tables.summary_json(ev),
+            "report.md": lambda: tables.report_md(ev),
+            "compare.md": lambda: cmp.to_md(c, primary, sigs, alpha),
+            "compare.json": lambda: cmp.to_json(c, primary, sigs, alpha),
+            "compare.tex": lambda: cmp.to_tex(c, primary, sigs, alpha),
+            "compare.csv": lambda: cmp.to_csv(c, primary, alpha),
+            "report.html": lambda: report_html(ev, c, primary=primary, alpha=alpha),
+        }
+        if name not in makers:
+            raise ValueError(f"unknown output {name!r}; known: {', '.join(OUTPUTS)}")
+        return makers[name]()
+
+    def terminal(self) -> str:
+        """The plain-text tables ``mtdrift evaluate`` prints: corpus scores and counts, then
+        (with several systems) the comparison."""
+        from mtdrift.eval.render import compare as cmp
+        from mtdrift.eval.render.tables import terminal_table
+
+        text = terminal_table(self.evaluation)
+        if len(self.evaluation.systems) > 1:
+            text += "\n" + cmp.terminal(self.comparison, self.primary, self.alpha)
+        return text
+
+    def write(self, out: str | os.PathLike[str], *, plots: bool = True) -> list[Path]:
+        """Write every output file into ``out`` (created if missing): :data:`OUTPUTS`, and with
+        ``plots`` ``drift.png``, ``alignment*.png`` and ``systems.png``.
+
+        Returns:
+            The paths written, in order.
+
+        Raises:
+            InputError: ``out`` cannot be created.
+        """
+        directory = output_dir(out)
+        written = []
+        for name in OUTPUTS:
+            path = directory / name
+            path.write_text(self.render(name), encoding="utf-8")
+            written.append(path)
+        if plots:
+            from mtdrift.eval.render.plots import plot_systems, write_plots
+
+            written += write_plots(self.evaluation, directory)
+            plot_systems(self.comparison, self.primary, directory / "systems.png", self.alpha)
+            written.append(directory / "systems.png")
+        return written
+
+
+class Evaluator:
+    """The embedding model, fact checker and cache, loaded once and reused by every call.
+
+    Args:
+        model: a packaged encoder, ``"mpnet"`` (default) or ``"minilm"``; each has its own
+            fitted fidelity.
+        device: torch device of the model (``"cpu"``, ``"cuda"``).
+        threads: torch threads (``None``: torch's default).
+        cache: where embeddings, lexical statistics and findings are kept between runs: a
+            directory, ``True`` for the default one (``$MTDRIFT_CACHE_DIR``, else
+            ``$XDG_CACHE_HOME/mtdrift`` or ``~/.cache/mtdrift``) or ``False`` for none.
+        progress: progress bars on stderr (``None``: when stderr is a terminal).
+        workers: processes computing lexical statistics beside the checks on large inputs.
+
+    Raises:
+        InputError: an unknown model, or a cache directory that cannot be used.
+    """
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        device: str = "cpu",
+        threads: int | None = None,
+        cache: bool | str | os.PathLike[str] = True,
+        progress: bool | None = None,
+        workers: int = 1,
+    ) -> None:
+        if model not in MODELS:
+            raise InputError(f"unknown model {model!r}; choose one of {', '.join(sorted(MODELS))}")
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the models are on disk; never try the hub
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        self.model = model
+        self.device = device
+        self.threads = threads
+        self.workers = max(0, workers)
+        self.progress = _stderr_is_terminal() if progress is None else progress
+        self._cache_option = cache
+        self._parts: tuple[Encoder, FactChecker, Cache | None] | None = None
+
+    @classmethod
+    def from_parts(
+        cls,
+        encoder: Encoder,
+        *,
+        checker: FactChecker | None = None,
+        cache: Cache | None = None,
+        workers: int = 1,
+    ) -> Evaluator:
+        """An evaluator over an encoder of one's own (any object with ``encode`` and
+        ``signature``, see ``mtdrift.metrics.embed.Encoder``); its fidelity and drift labels use
+        the shipped parameters of the default encoder unless it names a packaged model."""
+        from mtdrift.metrics.checks import FactChecker
+
+        self = cls(workers=workers, cache=False, progress=False)
+        self.model = encoder.signature().as_dict().get("model", "custom")
+        self._parts = (encoder, checker if checker is not None else FactChecker(cache=cache), cache)
+        return self
+
+    def _load(self) -> tuple[Encoder, FactChecker, Cache | None]:
+        """The encoder (behind the cache), the checker and the cache, built on first use."""
+        if self._parts is None:
+            from mtdrift.metrics.cache import Cache, CachedEncoder, default_cache_dir
+            from mtdrift.metrics.checks import FactChecker
+            from mtdrift.metrics.embed import SentenceEncoder
+
+            encoder: Encoder = SentenceEncoder(
+                self.model, device=self.device, threads=self.threads, progress=self.progress
+            )
+            cache = None
+            if self._cache_option is not False:
+                where = default_cache_dir() if self._cache_option is True else Path(self._cache_option)
+                try:
+                    cache = Cache(where)
+                except OSError as err:
+                    raise InputError(
+                        f"{where}: cannot use it as the cache directory ({err.strerror}); "
+                        "give another with --cache DIR or run with --no-cache"
+                    ) from None
+                encoder = CachedEncoder(encoder, cache)
+            self._parts = (encoder, FactChecker(cache=cache, progress=self._bars), cache)
+        return self._parts
+
+    def evaluate(
+        self,
+        ref: Source,
+        hyps: Sequence[Source] | Mapping[str, Source],
+        *,
+        aligned: bool = False,
+        baseline: str | None = None,
+        primary: str = DEFAULT_PRIMARY,
+        alpha: float = 0.05,
+        resampling: Resampling | None = None,
+    ) -> Result:
+        """Align, score and explain candidates against a reference, and compare them.
+
+        Args:
+            ref: the reference (text, path or :class:`Document`).
+            hyps: the candidates: a mapping from system name to source, or a sequence (named by
+                file stem for paths, ``hyp1``, ``hyp2``... for texts, the document's name
+                otherwise).
+            aligned: the texts are line-parallel, one segment per line (no alignment).
+            baseline: the system the others are compared with (default: the first).
+            primary: the metric the comparison tables are sorted by.
+            alpha: significance level of the marks.
+            resampling: seed and sizes of the bootstrap and randomization (default: seed
+                12345, 1,000 resamples, 10,000 trials).
+
+        Raises:
+            InputError: unreadable files, no candidate, two systems with one name, an unknown
+                baseline, mismatched line counts with ``aligned``.
+        """
+        from mtdrift.eval.run import evaluate
+
+        ref_doc = _document(ref, "ref")
+        named = _named_hyps(hyps)
+        _check_baseline(baseline, [n for n, _ in named])
+        encoder, checker, cache = self._load()
+        evaluation = _model_errors(
+            lambda: evaluate(
+                ref_doc,
+                named,
+                encoder=encoder,
+                checker=checker,
+                config=self._config(aligned),
+                cache=cache,
+                progress=self._bars,
+            )
+        )
+        return _result(evaluation, baseline, primary, alpha, resampling, self._bars)
+
+    def evaluate_corpus(
+        self,
+        data: str | os.PathLike[str] | pd.DataFrame | Corpus,
+        *,
+        baseline: str | None = None,
+        primary: str = DEFAULT_PRIMARY,
+        alpha: float = 0.05,
+        resampling: Resampling | None = None,
+    ) -> Result:
+        """Score every system of a segment-level corpus, each row one bead, and compare them.
+
+        Args:
+            data: a corpus file (JSONL or TSV, optionally .gz), a pandas DataFrame, or a
+                :class:`Corpus`. Files and frames have the columns ``doc_id``, ``seg_id``,
+                ``system``, ``ref`` (or ``reference``), ``hyp`` (or ``hypothesis``); one row per
+                (segment, system).
+            baseline, primary, alpha, resampling: as for :meth:`evaluate`.
+
+        Raises:
+            InputError: an unreadable file, missing columns, a duplicate or missing segment,
+                two references for one segment, an unknown baseline.
+        """
+        from mtdrift.eval.run import evaluate_corpus
+
+        corpus = _corpus(data)
+        _check_baseline(baseline, list(corpus.systems))
+        encoder, checker, cache = self._load()
+        evaluation = _model_errors(
+            lambda: evaluate_corpus(
+                corpus, encoder=encoder, checker=checker, config=self._config(True), cache=cache
+            )
+        )
+        return _result(evaluation, baseline, primary, alpha, resampling, self._bars)
+
+    def meta(
+        self,
+        data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        *,
+        official: str | os.PathLike[str] | Sequence[str | os.PathLike[str] | None] | None = None,
+        names: Sequence[str] | None = None,
+        human: str = "mqm",
+        keep_human: bool = False,
+        resamples: int = 1000,
+        seed: int = 12345,
+    ) -> MultiMeta:
+        """Meta-evaluate mtdrift's metrics (and official ones) against human scores.
+
+        Args:
+            data: one corpus with human scores, or several (one data set each).
+            official: the official per-segment metric scores of each set (TSV), or ``None``;
+                one per set when ``data`` is a sequence.
+            names: a name per set (default: the file name up to the first dot, less ``_mqm``).
+            human: the human score column.
+            keep_human: keep systems whose rows are marked ``is_human``.
+            resamples: bootstrap resamples of the confidence intervals.
+            seed: seed of the bootstrap.
+
+        Returns:
+            Per-set tables and their macro mean (``.to_dict()`` is ``meta.json``).
+
+        Raises:
+            InputError: a missing or malformed file, mismatched lengths of the arguments.
+        """
+        from mtdrift.eval.metarun import DataSpec, run_meta, set_name
+
+        paths = [data] if isinstance(data, str | os.PathLike) else list(data)
+        if official is None or isinstance(official, str | os.PathLike):
+            offs: list[Any] = [official] + [None] * (len(paths) - 1)
+        else:
+            offs = list(official)
+        labels = list(names) if names is not None else [set_name(os.fspath(p)) for p in paths]
+        if not paths or len(offs) != len(paths) or len(labels) != len(paths):
+            raise InputError(
+                f"meta: got {len(paths)} data sets, {len(offs)} official files and {len(labels)} "
+                "names; give one official file (or None) and one name per data set"
+            )
+        if resamples < 1:
+            raise InputError(f"--resamples must be positive, got {resamples}")
+        specs = [
+            DataSpec(name=n, data=str(p), official=None if o is None else str(o))
+            for n, p, o in zip(labels, paths, offs, strict=True)
+        ]
+        encoder, checker, cache = self._load()
+        return _model_errors(
+            lambda: run_meta(
+                specs,
+                encoder=encoder,
+                checker=checker,
+                cache=cache,
+                human=human,
+                keep_human=keep_human,
+                n_resamples=resamples,
+                seed=seed,
+            )
+        )
+
+    @property
+    def _bars(self) -> Progress:
+        return progress_of(self.progress)
+
+    def _config(self, aligned: bool) -> RunConfig:
+        return RunConfig(aligned=aligned, workers=self.workers)
+
+
+def evaluate(
+    ref: Source,
+    hyps: Sequence[Source] | Mapping[str, Source],
+    *,
+    model: str = DEFAULT_MODEL,
+    aligned: bool = False,
+    baseline: str | None = None,
+    primary: str = DEFAULT_PRIMARY,
+    alpha: float = 0.05,
+    resampling: Resampling | None = None,
+) -> Result:
+    """:meth:`Evaluator.evaluate` with a shared :class:`Evaluator` of ``model`` (loaded once per
+    process, default cache, progress bars when stderr is a terminal).
+
+    Example::
+
+        import mtdrift
+        result = mtdrift.evaluate(Path("ref.txt"), {"mt": Path("mt.txt")})
+        result.segments          # one row per bead: scores, drift label, reasons
+        result.systems           # one row per system: corpus scores, CIs, deltas, p-values
+        result.write("reports/mt")
+    """
+    return _shared(model).evaluate(
+        ref, hyps, aligned=aligned, baseline=baseline, primary=primary, alpha=alpha, resampling=resampling
+    )
+
+
+def evaluate_corpus(
+    data: str | os.PathLike[str] | pd.DataFrame | Corpus,
+    *,
+    model: str = DEFAULT_MODEL,
+    baseline: str | None = None,
+    primary: str = DEFAULT_PRIMARY,
+    alpha: float = 0.05,
+    resampling: Resampling | None = None,
+) -> Result:
+    """:meth:`Evaluator.evaluate_corpus` with the shared :class:`Evaluator` of ``model``."""
+    return _shared(model).evaluate_corpus(
+        data, baseline=baseline, primary=primary, alpha=alpha, resampling=resampling
+    )
+
+
+def meta(
+    data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    model: str = DEFAULT_MODEL,
+    **options: Any,
+) -> MultiMeta:
+    """:meth:`Evaluator.meta` with the shared :class:`Evaluator` of ``model``."""
+    return _shared(model).meta(data, **options)
+
+
+def check(
+    baseline: str | os.PathLike[str] | Mapping[str, Any] | Result,
+    current: str | os.PathLike[str] | Mapping[str, Any] | Result,
+    *,
+    max_drop: Mapping[str, float] | Sequence[str] | None = None,
+    alpha: float = 0.05,
+) -> CheckResult:
+    """Whether ``current`` regressed against ``baseline`` (what ``mtdrift check`` decides).
+
+    Args:
+        baseline: a ``summary.json`` path, its parsed document, or a :class:`Result`.
+        current: the same for the run to check.
+        max_drop: allowed drop per metric, as ``{"chrf": 1.0}`` or ``["chrF=1.0"]`` (defaults:
+            ``mtdrift.eval.check.DEFAULT_TOLERANCES``).
+        alpha: significance level of the paired test.
+
+    Returns:
+        Every (system, metric) check; ``.regressed`` says whether any failed.
+
+    Raises:
+        InputError: an unreadable or malformed summary, an unknown metric in ``max_drop``, or
+            two summaries that cannot be compared (different reference or signatures).
+    """
+    from mtdrift.eval.check import check as check_summaries
+
+    if max_drop is None:
+        tolerances: dict[str, float] = {}
+    elif isinstance(max_drop, Mapping):
+        tolerances = _value_errors(lambda: parse_tolerances([f"{k}={v}" for k, v in max_drop.items()]))
+    else:
+        tolerances = _value_errors(lambda: parse_tolerances(list(max_drop)))
+    base = _summary(baseline, "baseline")
+    cur = _summary(current, "current")
+    try:
+        return check_summaries(base, cur, tolerances=tolerances, alpha=alpha)
+    except Incomparable as err:
+        pair = f"{_label(current, 'current')} with {_label(baseline, 'baseline')}"
+        raise InputError(f"cannot compare {pair}: {err}") from None
+    except (KeyError, TypeError, ValueError) as err:
+        raise InputError(
+            f"malformed summary ({type(err).__name__}: {err}); regenerate it with mtdrift evaluate"
+        ) from None
+
+
+def write_meta(meta: MultiMeta, out: str | os.PathLike[str]) -> list[Path]:
+    """Write ``meta.json``, ``meta.md`` and ``meta.png`` (what ``mtdrift meta`` writes) into ``out``.
+
+    Raises:
+        InputError: ``out`` cannot be created.
+    """
+    from mtdrift.eval.metarun import report_md
+    from mtdrift.eval.render.plots import plot_meta, plot_meta_sets
+
+    directory = output_dir(out)
+    doc = meta.to_dict()
+    paths = [directory / "meta.json", directory / "meta.md", directory / "meta.png"]
+    paths[0].write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    paths[1].write_text(report_md(meta), encoding="utf-8")
+    if len(meta.sets) == 1:
+        plot_meta(meta.sets[0].result.to_dict(), meta.sets[0].ours, paths[2])
+    else:
+        plot_meta_sets(doc, meta.sets[0].ours, paths[2])
+    return paths
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _shared(model: str) -> Evaluator:
+    """One evaluator per model per process, so that the module-level functions load it once."""
+    return Evaluator(model)
+
+
+def _stderr_is_terminal() -> bool:
+    import sys
+
+    return sys.stderr is not None and sys.stderr.isatty()
+
+
+def _document(source: Source, default_name: str) -> Document:
+    if isinstance(source, Document):
+        return source
+    if isinstance(source, str):
+        return Document(default_name, source)
+    if isinstance(source, os.PathLike):
+        path = os.fspath(source)
+        return Document(path, read_text(path))
+    raise InputError(
+        f"{default_name}: expected a text (str), a path (pathlib.Path) or a Document, "
+        f"got {type(source).__name__}"
+    )
+
+
+def _named_hyps(hyps: Sequence[Source] | Mapping[str, Source]) -> list[tuple[str, Document]]:
+    if isinstance(hyps, str | os.PathLike | Document):
+        hyps = [hyps]  # one candidate given bare
+    if isinstance(hyps, Mapping):
+        named = [(str(name), _document(src, str(name))) for name, src in hyps.items()]
+    else:
+        named = []
+        for k, src in enumerate(hyps):
+            doc = _document(src, f"hyp{k + 1}")
+            name = Path(doc.name).stem if isinstance(src, os.PathLike) else doc.name
+            named.append((name, doc))
+    if not named:
+        raise InputError("no candidate: give at least one hypothesis text or file")
+    names = [n for n, _ in named]
+    if len(set(names)) != len(names):
+        raise InputError(f"system names must be distinct, got {', '.join(names)}; name each candidate")
+    return named
+
+
+def _check_baseline(baseline: str | None, systems: Sequence[str]) -> None:
+    if baseline is not None and baseline not in systems:
+        raise InputError(f"--baseline {baseline!r} is not a system; the systems are {', '.join(systems)}")
+
+
+def _corpus(data: str | os.PathLike[str] | pd.DataFrame | Corpus) -> Corpus:
+    if isinstance(data, Corpus):
+        return data
+    if isinstance(data, str | os.PathLike):
+        return read_corpus(os.fspath(data))
+    columns = getattr(data, "columns", None)
+    if columns is None:
+        raise InputError(
+            f"expected a corpus file, a pandas DataFrame or a Corpus, got {type(data).__name__}"
+        )
+    return build_corpus(_frame_rows(data), name="DataFrame")
+
+
+def _frame_rows(frame: pd.DataFrame) -> Iterator[tuple[int, dict[str, Any]]]:
+    """A frame's rows as ``(row number from 1, row)``; a missing cell (NaN, None) is absent,
+    so that it is reported as missing, never read as the text ``nan``."""
+    import pandas as pd
+
+    for k, record in enumerate(frame.to_dict("records"), start=1):
+        yield k, {str(c): v for c, v in record.items() if not _missing(v, pd)}
+
+
+def _missing(value: Any, pd: Any) -> bool:
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+
+
+def output_dir(out: str | os.PathLike[str]) -> Path:
+    """``out`` as a directory, created if missing.
+
+    Raises:
+        InputError: it cannot be created.
+    """
+    directory = Path(out)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"{directory}: cannot create the output directory ({err.strerror})") from None
+    return directory
+
+
+def _summary(source: str | os.PathLike[str] | Mapping[str, Any] | Result, label: str) -> Mapping[str, Any]:
+    if isinstance(source, Result):
+        return json.loads(source.render("summary.json"))
+    if isinstance(source, Mapping):
+        doc: Any = source
+        where = f"the {label} summary"
+    else:
+        path = Path(source)
+        where = str(path)
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(
+                f"{path}: no such file; give the {label} summary.json written by mtdrift evaluate"
+            ) from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise InputError(
+                f"{path}: not a readable summary.json ({err}); "
+                f"give the {label} summary written by mtdrift evaluate"
+            ) from None
+    if not isinstance(doc, Mapping) or "systems" not in doc or "signatures" not in doc:
+        raise InputError(
+            f"{where}: not an mtdrift summary.json (no 'systems'/'signatures'); give the {label} summary"
+        )
+    return doc
+
+
+def _label(source: object, label: str) -> str:
+    return os.fspath(source) if isinstance(source, str | os.PathLike) else f"the {label} summary"
+
+
+def _result(
+    evaluation: Evaluation,
+    baseline: str | None,
+    primary: str,
+    alpha: float,
+    resampling: Resampling | None,
+    progress: Progress = quiet,
+) -> Result:
+    from mtdrift.eval.compare import compare_systems
+
+    comparison = compare_systems(evaluation, baseline=baseline, resampling=resampling, progress=progress)
+    if primary not in comparison.metrics:
+        known = ", ".join(comparison.metrics)
+        raise InputError(f"--primary {primary!r} is not a metric; choose one of {known}")
+    return Result(evaluation, comparison, primary=primary, alpha=alpha)
+
+
+def _model_errors(call: Any) -> Any:
+    """``call()``, with a packaged model that cannot be loaded reported as an :class:`InputError`."""
+    from mtdrift.metrics.embed import ModelUnavailableError
+
+    try:
+        return call()
+    except ModelUnavailableError as err:
+        raise InputError(str(err)) from None
+
+
+def _value_errors(call: Any) -> Any:
+    try:
+        return call()
+    except ValueError as err:
+        raise InputError(str(err)) from None
+
+
+__all__ = [
+    "OUTPUTS",
+    "Document",
+    "Evaluator",
+    "InputError",
+    "Resampling",
+    "Result",
+    "Source",
+    "check",
+    "evaluate",
+    "evaluate_corpus",
+    "meta",
+    "write_meta",
+]
