@@ -67,6 +67,14 @@ def _parser() -> argparse.ArgumentParser:
         "(default $MTDRIFT_CACHE_DIR, else $XDG_CACHE_HOME/mtdrift or ~/.cache/mtdrift)",
     )
     e.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    _scores_options(e)
+    e.add_argument(
+        "--metric",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also compute this installed plug-in metric (repeatable; `mtdrift metrics` lists them)",
+    )
 
     m = sub.add_parser(
         "meta",
@@ -107,6 +115,22 @@ def _parser() -> argparse.ArgumentParser:
         "dot, less _mqm: wmt23_zhen_mqm.dev.jsonl.gz -> wmt23_zhen)",
     )
     m.add_argument(
+        "--scores",
+        dest="sets",
+        action="append",
+        type=lambda v: ("--scores", v),
+        metavar="NAME=FILE[:COLUMN]",
+        help="external per-segment scores of the --data before it, meta-evaluated beside mtdrift's "
+        "metrics (repeatable; layouts as for evaluate)",
+    )
+    m.add_argument(
+        "--lower-is-better",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="the --scores NAME are better when lower (they are negated, as TER)",
+    )
+    m.add_argument(
         "--keep-human",
         action="store_true",
         help="keep systems whose rows are marked is_human (a human translation scored as a system, "
@@ -133,10 +157,35 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="METRIC=DELTA",
         help="allowed drop of a metric (repeatable); defaults: BLEU and TER 1.79, chrF and chrF++ 1.28 "
-        "(Kocmi et al. 2024: 75%% of people notice), semantic/tokenmatch/fidelity 0.01",
+        "(Kocmi et al. 2024: 75%% of people notice), semantic/tokenmatch/fidelity 0.01; external "
+        "scores have none: give one on their own scale",
     )
     c.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+
+    sub.add_parser(
+        "metrics",
+        help="list the built-in metrics and the installed plug-in metrics with their signatures",
+    )
     return p
+
+
+def _scores_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--scores",
+        action="append",
+        default=[],
+        metavar="NAME=FILE[:COLUMN]",
+        help="per-segment scores of another tool as a metric NAME (repeatable; needs --data or "
+        "--aligned): TSV/JSONL with doc_id, seg_id, system, score; a COLUMN of a wider TSV; or "
+        "mt-metrics-eval's SYSTEM<TAB>score lines in segment order",
+    )
+    p.add_argument(
+        "--lower-is-better",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="the --scores NAME are better when lower (default: higher is better)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -145,7 +194,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check(args)
     if args.command == "meta":
         return _meta(args)
+    if args.command == "metrics":
+        return _metrics()
     return _evaluate(args)
+
+
+def _metrics() -> int:
+    from mtdrift.eval.render.tables import metrics_text
+    from mtdrift.metrics.registry import describe_metrics
+
+    _warnings_to_stderr()
+    print(metrics_text(describe_metrics()), end="")
+    return EXIT_OK
+
+
+def _warnings_to_stderr() -> None:
+    """Show the library's warnings (the ``mtdrift`` logger) on stderr, once."""
+    import logging
+
+    logger = logging.getLogger("mtdrift")
+    if not any(getattr(h, "mtdrift_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler()  # stderr, looked up when a record is emitted
+        handler.setFormatter(logging.Formatter("mtdrift: warning: %(message)s"))
+        handler.mtdrift_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
 
 
 def _meta(args: argparse.Namespace) -> int:
@@ -159,7 +232,7 @@ def _meta(args: argparse.Namespace) -> int:
     from mtdrift.metrics.embed import ModelUnavailableError
 
     try:
-        specs = pair_sets(args.sets)
+        specs = pair_sets(args.sets, lower_is_better=args.lower_is_better)
         if args.resamples < 1:
             raise InputError(f"--resamples must be positive, got {args.resamples}")
         out = Path(args.out)
@@ -272,10 +345,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     try:
         from mtdrift.eval.corpus import read_corpus
         from mtdrift.eval.run import Document, RunConfig, evaluate, evaluate_corpus
+        from mtdrift.eval.scores import attach_scores, load_scores, parse_scores_options
 
+        specs = parse_scores_options(args.scores, lower_is_better=args.lower_is_better)
         if args.data:
             corpus = read_corpus(args.data)
             systems = corpus.systems
+            external = load_scores(specs, aligned=True, keys=corpus.keys, systems=systems)
         else:
             ref = Document(args.ref, read_text(args.ref))
             hyps = [
@@ -285,6 +361,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             if len({n for n, _ in hyps}) != len(hyps):
                 raise InputError("system names must be distinct; give --name for each --hyp")
             systems = tuple(n for n, _ in hyps)
+            external = load_scores(specs, aligned=args.aligned)
         if args.baseline is not None and args.baseline not in systems:
             raise InputError(
                 f"--baseline {args.baseline!r} is not a system; the systems are {', '.join(systems)}"
@@ -298,13 +375,16 @@ def _evaluate(args: argparse.Namespace) -> int:
 
         encoder, checker, cache = _model(args, progress=not args.quiet)
         try:
-            config = RunConfig(aligned=args.aligned, workers=max(0, args.workers))
+            config = RunConfig(
+                aligned=args.aligned, workers=max(0, args.workers), metrics=tuple(args.metric)
+            )
             if args.data:
                 evaluation = evaluate_corpus(
                     corpus, encoder=encoder, checker=checker, config=config, cache=cache
                 )
             else:
                 evaluation = evaluate(ref, hyps, encoder=encoder, checker=checker, config=config, cache=cache)
+            evaluation = attach_scores(evaluation, external)
         except ModelUnavailableError as err:
             raise InputError(str(err)) from None
     except InputError as err:

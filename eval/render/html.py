@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from mtdrift.eval.render.compare import significant
 from mtdrift.eval.render.tables import bead_spans, corpus_rows, mark_spans
 from mtdrift.eval.run import BeadResult, Evaluation
-from mtdrift.metrics.registry import DISPLAY, MEAN_METRICS, get_metric
 from mtdrift.metrics.significance import Comparison
 
 _COLOURS = (
@@ -132,16 +131,17 @@ def bead_id(system_index: int, bead: BeadResult) -> str:
 def _summary(evaluation: Evaluation, comparison: Comparison | None, alpha: float) -> str:
     head, rows = corpus_rows(evaluation)
     out = ["<table class='scores'><thead><tr>", *(f"<th>{_e(h)}</th>" for h in head), "</tr></thead><tbody>"]
-    by_head = {DISPLAY[m]: m for m in (comparison.metrics if comparison is not None else ())}
+    # the first columns after the system are the evaluation's metrics, in order
+    columns = [m.name for m in evaluation.metrics] + [""] * (len(head) - 1 - len(evaluation.metrics))
+    compared = set(comparison.metrics) if comparison is not None else set()
     for s, row in zip(evaluation.systems, rows, strict=True):
         cells = [f"<td>{_e(row[0])}</td>"]
-        for h, value in zip(head[1:], row[1:], strict=True):
-            m = by_head.get(h)
-            if comparison is None or m is None:
+        for m, value in zip(columns, row[1:], strict=True):
+            if comparison is None or m not in compared:
                 cells.append(f"<td>{_e(value)}</td>")
                 continue
             r = comparison.get(s.system, m)
-            d = 3 if m in MEAN_METRICS else 2
+            d = comparison.metric(m).digits
             shown = f"<span class='sig'>{_e(value)}*</span>" if significant(r, alpha) else _e(value)
             cells.append(f"<td>{shown}<br><span class='ci'>[{r.ci.low:.{d}f}, {r.ci.high:.{d}f}]</span></td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
@@ -260,7 +260,8 @@ def report_html(
 
         head, rows = wide_rows(comparison, primary, alpha)
         compare_html = (
-            f"<h2>Comparison (sorted by {_e(DISPLAY[primary])}; * differs from the baseline "
+            f"<h2>Comparison (sorted by {_e(comparison.metric(primary).display)}; * differs from the "
+            "baseline "
             f"{_e(comparison.baseline)}, paired approximate randomization, Holm, p &lt; {alpha})</h2>"
             "<table class='scores'><thead><tr>"
             + "".join(f"<th>{_e(h)}</th>" for h in head)
@@ -274,7 +275,7 @@ def report_html(
         f"<col style='width:{widths.get(n, 72)}px'>" if n in widths or t == "num" else "<col>"
         for n, t in _COLUMNS
     )
-    lower = [DISPLAY[m] for m in ("ter",) if not get_metric(m).higher_is_better]
+    lower = [m.display for m in evaluation.metrics if not m.higher_is_better]
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -5,12 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from mtdrift.eval.run import BeadResult, Evaluation, SystemResult
-from mtdrift.metrics.lexical import LEXICAL_METRICS
-from mtdrift.metrics.registry import MEAN_METRICS
+from mtdrift.metrics.registry import MetricInfo
 
 SEGMENT_COLUMNS: tuple[str, ...] = (
     "system", "bead", "kind", "ref_ids", "hyp_ids", "ref", "hyp",
@@ -34,10 +33,12 @@ def _spans(text: str, spans: tuple[tuple[int, int], ...]) -> str:
 
 def segments_csv(evaluation: Evaluation) -> str:
     """One row per bead of every system; scores with 6 decimals; empty string for a missing
-    side (never ``nan``)."""
+    side (never ``nan``). Metrics beyond the built-in ones (plug-ins, external scores) follow
+    :data:`SEGMENT_COLUMNS`, one column each, named after the metric."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(SEGMENT_COLUMNS)
+    extra = [m.name for m in evaluation.extra]
+    w.writerow([*SEGMENT_COLUMNS, *extra])
     keys = evaluation.keys
     for s in evaluation.systems:
         for b in s.beads:
@@ -48,6 +49,7 @@ def segments_csv(evaluation: Evaluation) -> str:
                     _num(b.semantic), _num(b.tokenmatch), _num(b.bleu), _num(b.chrf),
                     _num(b.chrfpp), _num(b.ter), _num(b.fidelity), b.drift, b.reason_text(),
                     _spans(b.ref, b.ref_spans), _spans(b.hyp, b.hyp_spans), doc_id, seg_id,
+                    *(_num(b.extra[m]) for m in extra),
                 ]
             )  # fmt: skip
     return buf.getvalue()
@@ -106,10 +108,30 @@ def summary(evaluation: Evaluation) -> dict[str, Any]:
             "tokenmatch": "0-1 mean greedy token-match F1 over beads (omission/addition count 0)",
             "fidelity": "0-1 mean bead fidelity (the fitted model named in signatures.fidelity, "
             "metrics/params/fidelity-v2-<encoder>.json; omission/addition count 0)",
+            **{m.name: _scale(m.source, m.higher_is_better) for m in evaluation.extra},
+        },
+        "metrics": {
+            m.name: {
+                "display": m.display,
+                "higher_is_better": m.higher_is_better,
+                "num_stats": m.num_stats,
+                "source": m.source,
+            }
+            for m in evaluation.metrics
         },
         "systems": systems,
         "signatures": dict(sorted(evaluation.signatures.items())),
     }
+
+
+def _scale(source: str, higher_is_better: bool) -> str:
+    better = "higher" if higher_is_better else "lower"
+    if source == "scores":
+        return (
+            f"external per-segment scores (the file, its SHA-256 and column in signatures), on that "
+            f"tool's scale, {better} is better; corpus: their mean over segments"
+        )
+    return f"plug-in metric (signatures names it), {better} is better; corpus: from summed statistics"
 
 
 def _segment_stats(s: SystemResult) -> dict[str, Any]:
@@ -185,23 +207,16 @@ def _severity_key(b: BeadResult) -> tuple[int, float, int]:
 
 
 def corpus_rows(evaluation: Evaluation) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of the corpus table (one row per system)."""
-    head = ["system", *(m.upper() if m != "chrfpp" else "chrF++" for m in LEXICAL_METRICS)]
-    head = [h.replace("CHRF", "chrF") for h in head] + [
-        *MEAN_METRICS,
-        "beads",
-        "omitted",
-        "added",
-        "major",
-        "minor",
-    ]
+    """Header and rows of the corpus table (one row per system): every metric the evaluation
+    carries, by its table name, then the counts."""
+    metrics = evaluation.metrics
+    head = ["system", *(m.display for m in metrics), "beads", "omitted", "added", "major", "minor"]
     rows = []
     for s in evaluation.systems:
         c = s.counts()
         rows.append(
             [s.system]
-            + [f"{s.corpus[m]:.2f}" for m in LEXICAL_METRICS]
-            + [f"{s.corpus[m]:.3f}" for m in MEAN_METRICS]
+            + [f"{s.corpus[m.name]:.{m.digits}f}" for m in metrics]
             + [str(len(s.beads)), str(c["beads"].get("omission", 0)), str(c["beads"].get("addition", 0)),
                str(c["drift"]["major"]), str(c["drift"]["minor"])]
         )  # fmt: skip
@@ -257,3 +272,18 @@ def report_md(evaluation: Evaluation) -> str:
     out += ["## Signatures", ""]
     out += [f"- `{k}`: `{v}`" for k, v in sorted(evaluation.signatures.items())]
     return "\n".join(out) + "\n"
+
+
+def metrics_text(infos: Sequence[MetricInfo]) -> str:
+    """What ``mtdrift metrics`` prints: one line per metric, then its signature."""
+    lines = []
+    for m in infos:
+        better = "higher" if m.higher_is_better else "lower"
+        lines.append(f"{m.name:12} {m.source:8} {better} is better, {m.num_stats} stats/segment ({m.origin})")
+        lines.append(f"{'':12} {m.signature or 'depends on the encoder (--model): see summary.json'}")
+    plugins = sum(1 for m in infos if m.source == "plugin")
+    lines.append(
+        f"{len(infos) - plugins} built-in metric(s), {plugins} installed plug-in(s); "
+        "--metric NAME computes a plug-in"
+    )
+    return "\n".join(lines) + "\n"
