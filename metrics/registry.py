@@ -235,12 +235,16 @@ def _contract_problems(name: str, obj: Any) -> str:
 
 
 def _as_signature(name: str, sig: object) -> Signature:
-    if isinstance(sig, Signature):
-        return sig if sig.name == name else Signature(name, (("metric", sig.name), *sig.fields))
+    """The plug-in's signature with its name first (another name becomes a ``metric`` field)."""
     if isinstance(sig, str):
-        parsed = Signature.parse(sig if sig.split("|", 1)[0] == name else f"{name}|{sig}")
-        return parsed
-    raise MetricError(f"metric plug-in {name!r}: signature() returned {type(sig).__name__}, not a Signature")
+        try:
+            sig = Signature.parse(sig)
+        except ValueError as err:
+            raise MetricError(f"metric plug-in {name!r}: signature() is not name|key:value: {err}") from None
+    if not isinstance(sig, Signature):
+        what = type(sig).__name__
+        raise MetricError(f"metric plug-in {name!r}: signature() returned {what}, not a Signature")
+    return sig if sig.name == name else Signature(name, (("metric", sig.name), *sig.fields))
 
 
 def plugin_names() -> tuple[str, ...]:
