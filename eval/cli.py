@@ -41,7 +41,12 @@ def _parser() -> argparse.ArgumentParser:
         "system, ref (or reference), hyp (or hypothesis)",
     )
     e.add_argument("--baseline", help="the system the others are compared with (default: the first)")
-    e.add_argument("--primary", default="chrf", choices=METRIC_NAMES, help="metric to sort systems by")
+    e.add_argument(
+        "--primary",
+        default="chrf",
+        help=f"metric to sort systems by: {', '.join(METRIC_NAMES)}, or a --scores or --metric NAME "
+        "(default chrf)",
+    )
     e.add_argument("--seed", type=int, default=12345, help="seed of every resampling (default 12345)")
     e.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
     e.add_argument(
@@ -343,11 +348,13 @@ def _evaluate(args: argparse.Namespace) -> int:
         )
         return EXIT_INPUT
     try:
+        from mtdrift.eval.compare import check_primary
         from mtdrift.eval.corpus import read_corpus
         from mtdrift.eval.run import Document, RunConfig, evaluate, evaluate_corpus
         from mtdrift.eval.scores import attach_scores, load_scores, parse_scores_options
 
         specs = parse_scores_options(args.scores, lower_is_better=args.lower_is_better)
+        check_primary(args.primary, extra=[*args.metric, *(s.name for s in specs)])
         if args.data:
             corpus = read_corpus(args.data)
             systems = corpus.systems

@@ -7,11 +7,25 @@ from collections.abc import Sequence
 import numpy as np
 
 from mtdrift.eval.pairing import RefIds, common_units, unit_stats
+from mtdrift.eval.read import InputError
 from mtdrift.eval.run import Evaluation
-from mtdrift.metrics.registry import CorpusMetric
+from mtdrift.metrics.registry import METRICS, CorpusMetric
 from mtdrift.metrics.significance import Comparison, Resampling, compare
 
 DEFAULT_PRIMARY = "chrf"
+
+
+def check_primary(primary: str, *, extra: Sequence[str] = ()) -> str:
+    """``primary`` if it names a metric of the run: a built-in one or one of ``extra`` (the
+    plug-ins and external scores asked for), so that a typo fails before any scoring.
+
+    Raises:
+        InputError: another name; the message lists the metrics.
+    """
+    known = [*METRICS, *extra]
+    if primary not in known:
+        raise InputError(f"--primary {primary}: not a metric of this run; give one of {', '.join(known)}")
+    return primary
 
 
 def paired_stats(

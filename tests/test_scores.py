@@ -258,6 +258,19 @@ def test_cli_refuses_scores_in_document_mode_before_loading_a_model(tmp_path: Pa
     assert not out.exists()
 
 
+def test_cli_refuses_an_unknown_primary_before_loading_a_model(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "out"
+    scores = rows_tsv(tmp_path, TINY_SCORES)
+    rc = main(["evaluate", "--data", str(tmp_path / "c.jsonl"), "--scores", f"X={scores}",
+               "--primary", "COMET", "--out", str(out), "--no-cache"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2 and err == (
+        "mtdrift: error: --primary COMET: not a metric of this run; give one of bleu, chrf, chrfpp, ter, "
+        "semantic, tokenmatch, fidelity, X\n"
+    )
+    assert not out.exists()
+
+
 # ---------------------------------------------------- the official COMET-22 column, WMT23 zh-en
 
 
@@ -427,17 +440,19 @@ def test_cli_evaluate_with_official_comet_then_check(tmp_path: Path, capsys) -> 
     data.write_text("".join(json.dumps(r) + "\n" for r in rows if r["doc_id"] == "gb-0"), encoding="utf-8")
     out = tmp_path / "out"
     comet = f"COMET-22={ZHEN_OFFICIAL}:{COMET}"
-    argv = ["evaluate", "--data", str(data), "--model", "minilm", "--scores", comet,
+    argv = ["evaluate", "--data", str(data), "--model", "minilm", "--scores", comet, "--primary", "COMET-22",
             "--bootstrap", "200", "--trials", "1000", "--out", str(out)]  # fmt: skip
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "COMET-22" in printed.splitlines()[0]
+    assert "Systems sorted by COMET-22;" in (out / "compare.md").read_text(encoding="utf-8")
     for name in ("compare.md", "compare.json", "report.html", "summary.json", "compare.csv", "compare.tex"):
         assert "COMET-22" in (out / name).read_text(encoding="utf-8"), name
     corpus = build_corpus(read_rows(data), name=str(data))
     path = lowered(tmp_path, corpus, COMET, 0.02)
     out2 = tmp_path / "out2"
     argv2 = [*argv[:6], f"COMET-22={path}", *argv[7:-1], str(out2)]
+    assert argv2[5:8] == ["--scores", f"COMET-22={path}", "--primary"]
     assert main(argv2) == 0
     capsys.readouterr()
     rc = main(["check", "--baseline", str(out / "summary.json"), "--current", str(out2 / "summary.json"),
