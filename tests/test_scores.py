@@ -521,3 +521,25 @@ def test_meta_negates_lower_is_better_scores(tmp_path: Path) -> None:
     specs = pair_sets([("--data", str(data)), ("--scores", f"err={scores}")], lower_is_better=["err"])
     loaded = load_set(specs[0])
     pd.testing.assert_series_equal(loaded.table["err"], loaded.table["mqm"], check_names=False)
+
+
+@pytest.mark.model
+def test_cli_meta_with_external_scores(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`mtdrift meta --data X --scores COMET-22=OFFICIAL:COMET-refA`: the external metric sits
+    beside mtdrift's, with the figures of the same official column."""
+    need(ZHEN, ZHEN_OFFICIAL)
+    from tests.test_meta_sets import _head
+
+    data, official = _head(tmp_path, ZHEN, ZHEN_OFFICIAL, 4)
+    assert official is not None
+    out = tmp_path / "meta"
+    comet = f"COMET-22={official}:{COMET}"
+    argv = ["meta", "--data", str(data), "--official", str(official), "--scores", comet,
+            "--model", "minilm", "--resamples", "20", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "| COMET-22 |" in printed and "| **fidelity** |" in printed
+    doc = json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    ours, theirs = doc["metrics"]["COMET-22"], doc["metrics"][COMET]
+    assert ours == theirs  # the same column, joined by mtdrift instead of read as official
+    assert doc["signatures"]["COMET-22"].startswith(f"scores|name:COMET-22|file:{official.name}|sha256:")
