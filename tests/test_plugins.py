@@ -121,7 +121,8 @@ def test_library_computes_the_plugin_through_every_report(  # type: ignore[no-un
     assert doc["metrics"]["charoverlap"]["systems"]["B"]["p_ar"] is not None
     summ = json.loads(summary_json(ev))
     assert summ["metrics"]["charoverlap"]["source"] == "plugin" and "charoverlap" in summ["signatures"]
-    assert "<th>charF1</th>" in report_html(ev, comparison)
+    page = report_html(ev, comparison)
+    assert "<th>charF1</th>" in page and "<th data-type='num'>charF1</th>" in page
     assert segments_csv(ev).splitlines()[0].endswith(",charoverlap")
     # `mtdrift check` reloads it by name; its default tolerance is the plug-in's max_drop
     base = summary(ev)

@@ -355,6 +355,7 @@ def test_official_comet_is_carried_everywhere(zhen: tuple[Corpus, Evaluation], t
     page = report_html(ev, comparison, primary="COMET-22")
     assert "<th>COMET-22</th>" in page and "<th>MetricX-23</th>" in page
     assert "Comparison (sorted by COMET-22;" in page and f"{expected['ANVITA']:.3f}" in page
+    assert "<th data-type='num'>COMET-22</th>" in page  # a column of the bead table too
     # the terminal table, segments.csv, compare.tex/csv
     assert "COMET-22" in terminal_table(ev).splitlines()[0]
     assert segments_csv(ev).splitlines()[0].endswith(",COMET-22,MetricX-23")

@@ -200,6 +200,13 @@ _COLUMNS = (
     ("semantic", "num"), ("tokenmatch", "num"), ("BLEU", "num"), ("chrF", "num"), ("TER", "num"),
     ("reasons", "text"), ("reference", "text"), ("candidate", "text"),
 )  # fmt: skip
+_NUMS = 10  # the metrics' columns end here; further metrics (plug-ins, external scores) follow
+
+
+def _columns(evaluation: Evaluation) -> tuple[tuple[str, str], ...]:
+    """The bead table's columns: ``_COLUMNS`` with one more per metric beyond the built-in ones."""
+    extra = tuple((m.display, "num") for m in evaluation.extra)
+    return (*_COLUMNS[:_NUMS], *extra, *_COLUMNS[_NUMS:])
 
 
 def _bead_rows(evaluation: Evaluation) -> str:
@@ -218,6 +225,7 @@ def _bead_rows(evaluation: Evaluation) -> str:
                 f"<td class='text'>{hyp}</td>" if b.hyp_ids else "<td class='text missing'>(omitted)</td>"
             )
             nums = [(b.fidelity, 3), (b.semantic, 3), (b.tokenmatch, 3), (b.bleu, 1), (b.chrf, 1), (b.ter, 1)]
+            nums += [(b.extra[m.name], m.digits) for m in evaluation.extra]
             out.append(
                 f"<tr id='{bead_id(k, b)}' class='{b.drift}' data-system='{_e(s.system)}' "
                 f"data-drift='{b.drift}' data-kind='{b.kind}'><td>{_e(s.system)}</td>"
@@ -269,11 +277,12 @@ def report_html(
             + "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in r) + "</tr>" for r in rows)
             + "</tbody></table>"
         )
-    head_cells = "".join(f"<th data-type='{t}'>{_e(n)}</th>" for n, t in _COLUMNS)
+    columns = _columns(evaluation)
+    head_cells = "".join(f"<th data-type='{t}'>{_e(n)}</th>" for n, t in columns)
     widths = {"system": 90, "bead": 44, "kind": 62, "drift": 52, "reasons": 150}
     colgroup = "".join(
         f"<col style='width:{widths.get(n, 72)}px'>" if n in widths or t == "num" else "<col>"
-        for n, t in _COLUMNS
+        for n, t in columns
     )
     lower = [m.display for m in evaluation.metrics if not m.higher_is_better]
     page = f"""<!DOCTYPE html>
