@@ -235,3 +235,13 @@ def test_cli_evaluate_with_the_plugin_then_check(charoverlap_plugin: str, tmp_pa
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "ok        itself charF1: 100.0000 -> 100.0000 (drop +0.0000, tolerance 1" in done.stdout
+
+
+def test_chunks_concatenate_with_the_plugin(charoverlap_plugin: str, fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
+    # a corpus evaluated in pieces and concatenated (as a distributed run does) carries the
+    # plug-in exactly as one pass does
+    corpus = build_corpus(iter(corpus_rows()), name="c.jsonl")
+    config = RunConfig(metrics=(charoverlap_plugin,))
+    whole = evaluate_corpus(corpus, encoder=fake_encoder, checker=checker, config=config)
+    pieces = evaluate_corpus(corpus, encoder=fake_encoder, checker=checker, config=config, chunk=1)
+    assert summary_json(pieces) == summary_json(whole) and segments_csv(pieces) == segments_csv(whole)
