@@ -198,6 +198,8 @@ def test_cli_metrics_warns_about_a_broken_plugin(monkeypatch: pytest.MonkeyPatch
     from mtdrift.eval.cli import main
 
     _fake_entry_points(monkeypatch)
+    # a handler an earlier test's CLI call added writes to that test's stderr: start afresh
+    monkeypatch.setattr(logging.getLogger("mtdrift"), "handlers", [])
     assert main(["metrics"]) == 0
     captured = capsys.readouterr()
     assert "mtdrift: warning: metric plug-in 'gone' failed to load" in captured.err
