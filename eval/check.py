@@ -14,18 +14,27 @@ Default tolerances come from Kocmi et al. 2024 ("Navigating the Metrics Maze"): 
 which three in four people would agree that the baseline is better, 1.79 BLEU and 1.28 chrF.
 chrF++ borrows chrF's and TER BLEU's (no published calibration; the scales are alike). The
 0-1 semantic scores have no calibration either: 0.01 is our choice. ``--max-drop`` overrides.
+
+Metrics beyond the built-in ones are described by the summary's ``metrics`` block. External
+scores (``eval.scores``) have no default tolerance: their scale is another tool's (COMET 0-1,
+MetricX 0-25), so ``--max-drop NAME=DELTA`` must give one. A plug-in's default is its
+``max_drop`` attribute, if it has one; its corpus scores need the plug-in installed. Of an
+external metric's signature only what the metric is (its name and direction) is compared, not
+where the scores came from (file, SHA-256, column, layout): the current run's file differs from
+the baseline's by nature.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from mtdrift.eval.pairing import common_units, unit_stats
-from mtdrift.metrics.registry import DISPLAY, METRICS, get_metric
+from mtdrift.eval.scores import PROVENANCE_FIELDS, SIGNATURE_NAME
+from mtdrift.metrics.registry import DISPLAY, METRICS, CorpusMetric, MeanMetric, MetricError, get_metric
 from mtdrift.metrics.significance import Comparison, Resampling, compare, delta_for_agreement
 
 AGREEMENT_FOR_TOLERANCE = 75.0  # percent of people who would notice the drop
@@ -96,6 +105,11 @@ class CheckResult:
     checks: tuple[MetricCheck, ...]
     paired: dict[str, int | None]  # system -> paired units tested (None: no segment data)
     alpha: float
+    display: dict[str, str] = field(default_factory=dict)  # metric -> the name tables show
+
+    def shown(self, metric: str) -> str:
+        """The name tables show for ``metric``."""
+        return self.display.get(metric) or DISPLAY.get(metric, metric)
 
     @property
     def regressed(self) -> bool:
@@ -103,20 +117,20 @@ class CheckResult:
 
 
 def parse_tolerances(items: Sequence[str]) -> dict[str, float]:
-    """``["BLEU=1.0", "chrf=0.5"]`` -> ``{"bleu": 1.0, "chrf": 0.5}`` (names as in tables too).
+    """``["BLEU=1.0", "chrf=0.5", "COMET-22=0.01"]`` -> ``{"bleu": 1.0, "chrf": 0.5,
+    "COMET-22": 0.01}``: built-in metrics by name or table name, any case; other names (plug-ins,
+    external scores) as given, matched against the summaries by :func:`check`.
 
     Raises:
-        ValueError: malformed item, unknown metric, or a negative tolerance.
+        ValueError: malformed item, or a negative tolerance.
     """
     by_name = {m: m for m in METRICS} | {DISPLAY[m].lower(): m for m in METRICS}
     out: dict[str, float] = {}
     for item in items:
         name, sep, value = item.partition("=")
-        if not sep:
+        if not sep or not name.strip():
             raise ValueError(f"--max-drop expects METRIC=DELTA, got {item!r}")
-        metric = by_name.get(name.strip().lower())
-        if metric is None:
-            raise ValueError(f"--max-drop: unknown metric {name!r}; known: {', '.join(METRICS)}")
+        metric = by_name.get(name.strip().lower(), name.strip())
         try:
             delta = float(value)
         except ValueError:
@@ -141,24 +155,81 @@ def check(
         Incomparable: different reference, different signatures, or a baseline system
             missing from the current summary.
     """
-    tol = {**DEFAULT_TOLERANCES, **(tolerances or {})}
     _same_reference(baseline, current)
     _same_signatures(baseline, current)
+    objects = summary_metrics(baseline)
+    tol = _tolerances(objects, tolerances or {})
     pairs = _pair_systems(baseline["systems"], current["systems"])
     checks: list[MetricCheck] = []
     paired: dict[str, int | None] = {}
     for b, c in pairs:
-        metrics = [m for m in METRICS if m in b["corpus"] and m in c["corpus"]]
+        metrics = [m for m in objects.values() if m.name in b["corpus"] and m.name in c["corpus"]]
         tested = _paired_test(b, c, metrics, int(baseline["reference"]["segments"]), resampling)
         paired[c["system"]] = None if tested is None else tested.n_segments
-        for m in metrics:
+        for metric in metrics:
+            m = metric.name
             p = None if tested is None else tested.get("current", m).p_holm
-            hib = get_metric(m).higher_is_better
             old, new = float(b["corpus"][m]), float(c["corpus"][m])
-            drop = round((old - new) if hib else (new - old), 9)
+            drop = round((old - new) if metric.higher_is_better else (new - old), 9)
             regressed = drop > tol[m] or (drop > 0 and p is not None and p < alpha)
             checks.append(MetricCheck(c["system"], m, old, new, drop, tol[m], p, regressed))
-    return CheckResult(tuple(checks), paired, alpha)
+    return CheckResult(tuple(checks), paired, alpha, {m.name: m.display for m in objects.values()})
+
+
+def summary_metrics(doc: Mapping[str, Any]) -> dict[str, CorpusMetric]:
+    """The metrics a ``summary.json`` carries, in its order: the built-in ones, then those its
+    ``metrics`` block describes (external scores rebuilt from it; plug-ins loaded by name).
+
+    Raises:
+        Incomparable: a metric the summary does not describe, or a plug-in not installed here.
+    """
+    described = doc.get("metrics") or {}
+    names = list(dict.fromkeys(m for s in doc["systems"] for m in s["corpus"]))
+    out: dict[str, CorpusMetric] = {}
+    for name in names:
+        if name in METRICS:
+            out[name] = get_metric(name)
+            continue
+        info = described.get(name)
+        if not isinstance(info, Mapping):
+            raise Incomparable(f"metric {name!r} is not described in the summary's 'metrics' block")
+        if info.get("source") == "scores":
+            out[name] = MeanMetric(
+                name, higher_is_better=bool(info["higher_is_better"]), title=str(info.get("display") or name),
+                source="scores",
+            )  # fmt: skip
+            continue
+        try:
+            out[name] = get_metric(name)
+        except MetricError as err:
+            raise Incomparable(
+                f"metric {name!r} comes from a plug-in that cannot be loaded here ({err}); install it"
+            ) from None
+    return out
+
+
+def _tolerances(objects: Mapping[str, CorpusMetric], given: Mapping[str, float]) -> dict[str, float]:
+    by_name = {n: n for n in objects} | {n.lower(): n for n in objects}
+    by_name |= {m.display.lower(): n for n, m in objects.items()}
+    tol: dict[str, float] = {n: DEFAULT_TOLERANCES[n] for n in objects if n in DEFAULT_TOLERANCES}
+    for name, delta in given.items():
+        metric = by_name.get(name, by_name.get(name.lower()))
+        if metric is None:
+            have = ", ".join(objects)
+            raise Incomparable(f"--max-drop: unknown metric {name!r}; the summaries have {have}")
+        tol[metric] = delta
+    for name, m in objects.items():
+        if name in tol:
+            continue
+        default = getattr(m, "max_drop", None)
+        if default is None:
+            what = "external scores" if m.source == "scores" else "a plug-in without max_drop"
+            raise Incomparable(
+                f"metric {name!r} ({what}) has no default tolerance; give --max-drop {name}=DELTA "
+                "on its own scale"
+            )
+        tol[name] = float(default)
+    return tol
 
 
 def _same_reference(baseline: Mapping[str, Any], current: Mapping[str, Any]) -> None:
@@ -191,6 +262,10 @@ def _same_signatures(baseline: Mapping[str, Any], current: Mapping[str, Any]) ->
             raise Incomparable(f"signature {name!r} is missing from the {side} summary")
         if b[name] != c[name]:
             fb, fc = _fields(b[name]), _fields(c[name])
+            if SIGNATURE_NAME in fb and SIGNATURE_NAME in fc:  # external scores: not provenance
+                fb, fc = ({k: v for k, v in f.items() if k not in PROVENANCE_FIELDS} for f in (fb, fc))
+                if fb == fc:
+                    continue
             diff = [k for k in dict.fromkeys([*fb, *fc]) if fb.get(k) != fc.get(k)]
             detail = ", ".join(f"{k}: {fb.get(k, '(none)')} vs {fc.get(k, '(none)')}" for k in diff)
             raise Incomparable(
@@ -217,7 +292,7 @@ def _pair_systems(
 def _paired_test(
     b: Mapping[str, Any],
     c: Mapping[str, Any],
-    metrics: Sequence[str],
+    metrics: Sequence[CorpusMetric],
     n_ref: int,
     resampling: Resampling | None,
 ) -> Comparison | None:
@@ -229,12 +304,13 @@ def _paired_test(
     beads_b = [tuple(ids) for ids in sb["ref_ids"]]
     beads_c = [tuple(ids) for ids in sc["ref_ids"]]
     units = common_units(n_ref, [beads_b, beads_c])
+    names = [m.name for m in metrics]
     stats = {
         "baseline": unit_stats(
-            units, beads_b, {m: np.asarray(sb["stats"][m], dtype=np.float64) for m in metrics}
+            units, beads_b, {m: np.asarray(sb["stats"][m], dtype=np.float64) for m in names}
         ),
         "current": unit_stats(
-            units, beads_c, {m: np.asarray(sc["stats"][m], dtype=np.float64) for m in metrics}
+            units, beads_c, {m: np.asarray(sc["stats"][m], dtype=np.float64) for m in names}
         ),
     }
     return compare(stats, baseline="baseline", metrics=metrics, resampling=resampling)

@@ -40,7 +40,12 @@ def _parser() -> argparse.ArgumentParser:
         "system, ref (or reference), hyp (or hypothesis)",
     )
     e.add_argument("--baseline", help="the system the others are compared with (default: the first)")
-    e.add_argument("--primary", default="chrf", choices=METRIC_NAMES, help="metric to sort systems by")
+    e.add_argument(
+        "--primary",
+        default="chrf",
+        help=f"metric to sort systems by: {', '.join(METRIC_NAMES)}, or a --scores or --metric NAME "
+        "(default chrf)",
+    )
     e.add_argument("--seed", type=int, default=12345, help="seed of every resampling (default 12345)")
     e.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
     e.add_argument(
@@ -66,6 +71,14 @@ def _parser() -> argparse.ArgumentParser:
         "(default $MTDRIFT_CACHE_DIR, else $XDG_CACHE_HOME/mtdrift or ~/.cache/mtdrift)",
     )
     e.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    _scores_options(e)
+    e.add_argument(
+        "--metric",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also compute this installed plug-in metric (repeatable; `mtdrift metrics` lists them)",
+    )
 
     m = sub.add_parser(
         "meta",
@@ -106,6 +119,22 @@ def _parser() -> argparse.ArgumentParser:
         "dot, less _mqm: wmt23_zhen_mqm.dev.jsonl.gz -> wmt23_zhen)",
     )
     m.add_argument(
+        "--scores",
+        dest="sets",
+        action="append",
+        type=lambda v: ("--scores", v),
+        metavar="NAME=FILE[:COLUMN]",
+        help="external per-segment scores of the --data before it, meta-evaluated beside mtdrift's "
+        "metrics (repeatable; layouts as for evaluate)",
+    )
+    m.add_argument(
+        "--lower-is-better",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="the --scores NAME are better when lower (they are negated, as TER)",
+    )
+    m.add_argument(
         "--keep-human",
         action="store_true",
         help="keep systems whose rows are marked is_human (a human translation scored as a system, "
@@ -132,10 +161,35 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="METRIC=DELTA",
         help="allowed drop of a metric (repeatable); defaults: BLEU and TER 1.79, chrF and chrF++ 1.28 "
-        "(Kocmi et al. 2024: 75%% of people notice), semantic/tokenmatch/fidelity 0.01",
+        "(Kocmi et al. 2024: 75%% of people notice), semantic/tokenmatch/fidelity 0.01; external "
+        "scores have none: give one on their own scale",
     )
     c.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+
+    sub.add_parser(
+        "metrics",
+        help="list the built-in metrics and the installed plug-in metrics with their signatures",
+    )
     return p
+
+
+def _scores_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--scores",
+        action="append",
+        default=[],
+        metavar="NAME=FILE[:COLUMN]",
+        help="per-segment scores of another tool as a metric NAME (repeatable; needs --data or "
+        "--aligned): TSV/JSONL with doc_id, seg_id, system, score; a COLUMN of a wider TSV; or "
+        "mt-metrics-eval's SYSTEM<TAB>score lines in segment order",
+    )
+    p.add_argument(
+        "--lower-is-better",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="the --scores NAME are better when lower (default: higher is better)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -149,7 +203,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check(args)
     if args.command == "meta":
         return _meta(args)
+    if args.command == "metrics":
+        return _metrics()
     return _evaluate(args)
+
+
+def _metrics() -> int:
+    from mtdrift.eval.render.tables import metrics_text
+    from mtdrift.metrics.registry import describe_metrics
+
+    _warnings_to_stderr()
+    print(metrics_text(describe_metrics()), end="")
+    return EXIT_OK
+
+
+def _warnings_to_stderr() -> None:
+    """Show the library's warnings (the ``mtdrift`` logger) on stderr, once."""
+    import logging
+
+    logger = logging.getLogger("mtdrift")
+    if not any(getattr(h, "mtdrift_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler()  # stderr, looked up when a record is emitted
+        handler.setFormatter(logging.Formatter("mtdrift: warning: %(message)s"))
+        handler.mtdrift_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
 
 
 def _meta(args: argparse.Namespace) -> int:
@@ -158,13 +236,11 @@ def _meta(args: argparse.Namespace) -> int:
     from mtdrift.eval.read import InputError
 
     try:
-        specs = pair_sets(args.sets)
+        specs = pair_sets(args.sets, lower_is_better=args.lower_is_better)
         api.output_dir(args.out)  # before any scoring, so that a bad --out fails fast
         evaluator = _evaluator(args, progress=True)
-        meta = evaluator.meta(
-            [s.data for s in specs],
-            official=[s.official for s in specs],
-            names=[s.name for s in specs],
+        meta = evaluator.meta_sets(
+            specs,
             human=args.human,
             keep_human=args.keep_human,
             resamples=args.resamples,
@@ -210,7 +286,7 @@ def _fail(message: str) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    _log_warnings()
+    _warnings_to_stderr()
     from mtdrift.api import output_dir
     from mtdrift.eval.read import InputError
     from mtdrift.metrics.significance import Resampling
@@ -227,6 +303,9 @@ def _evaluate(args: argparse.Namespace) -> int:
             f"got {len(args.hyp)} --hyp but {len(names)} --name; give one name per candidate or none"
         )
     options = {
+        "scores": args.scores,
+        "lower_is_better": args.lower_is_better,
+        "metrics": args.metric,
         "baseline": args.baseline,
         "primary": args.primary,
         "alpha": args.alpha,
@@ -249,19 +328,6 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(result.terminal(), end="")
         print(f"wrote {args.out}/: {' '.join(p.name for p in written)}")
     return EXIT_OK
-
-
-def _log_warnings() -> None:
-    """Show the library's warnings (e.g. a damaged cache being rebuilt) on stderr."""
-    import logging
-
-    logger = logging.getLogger("mtdrift")
-    if not any(getattr(h, "mtdrift_cli", False) for h in logger.handlers):
-        handler = logging.StreamHandler()  # stderr, looked up when a record is emitted
-        handler.setFormatter(logging.Formatter("mtdrift: warning: %(message)s"))
-        handler.mtdrift_cli = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
-    logger.setLevel(logging.WARNING)
 
 
 def _check(args: argparse.Namespace) -> int:

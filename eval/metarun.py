@@ -39,6 +39,7 @@ from mtdrift.eval.meta import (
 )
 from mtdrift.eval.read import InputError
 from mtdrift.eval.run import Evaluation, evaluate_corpus
+from mtdrift.eval.scores import ScoresSpec, parse_scores_option, read_scores, scores_for
 from mtdrift.metrics.cache import Cache
 from mtdrift.metrics.checks import FactChecker
 from mtdrift.metrics.embed import Encoder
@@ -261,11 +262,14 @@ class DataSpec:
         name: how reports call it (``datasets.<name>`` in ``meta.json``).
         data: the corpus with human scores (JSONL/TSV, optionally .gz).
         official: the official per-segment metric scores of the same rows (TSV), or ``None``.
+        scores: external per-segment scores of the same rows (``--scores``), each one more
+            metric beside mtdrift's (a lower-is-better one negated, as TER).
     """
 
     name: str
     data: str
     official: str | None = None
+    scores: tuple[ScoresSpec, ...] = ()
 
 
 def set_name(path: str | Path) -> str:
@@ -276,11 +280,15 @@ def set_name(path: str | Path) -> str:
     return stem.removesuffix("_mqm") or stem
 
 
-SET_OPTIONS: Final = ("--data", "--official", "--name")
+SET_OPTIONS: Final = ("--data", "--official", "--name", "--scores")
 
 
-def pair_sets(options: Sequence[tuple[str, str]]) -> tuple[DataSpec, ...]:
-    """Pair each ``--official`` and ``--name`` with the ``--data`` right before it.
+def pair_sets(
+    options: Sequence[tuple[str, str]], *, lower_is_better: Sequence[str] = ()
+) -> tuple[DataSpec, ...]:
+    """Pair each ``--official``, ``--name`` and ``--scores`` with the ``--data`` right before it
+    (``--scores`` may be repeated; ``lower_is_better`` names the external metrics that are
+    better when lower).
 
     With a single ``--data`` its ``--official`` and ``--name`` may come anywhere on the line
     (as before several data sets were allowed).
@@ -302,6 +310,11 @@ def pair_sets(options: Sequence[tuple[str, str]]) -> tuple[DataSpec, ...]:
     if not data:
         raise InputError("give at least one --data FILE (a corpus with human scores)")
     groups: list[dict[str, str]] = [{"--data": data[0]}] if len(data) == 1 else []
+    external: list[list[ScoresSpec]] = [[] for _ in data]
+    named = [parse_scores_option(v).name for o, v in options if o == "--scores"]
+    stray = [n for n in lower_is_better if n not in named]
+    if stray:
+        raise InputError(f"--lower-is-better {stray[0]}: no --scores {stray[0]}=FILE")
     for option, value in options:
         if option not in SET_OPTIONS:
             raise ValueError(f"unknown option {option!r}; expected one of {', '.join(SET_OPTIONS)}")
@@ -316,6 +329,13 @@ def pair_sets(options: Sequence[tuple[str, str]]) -> tuple[DataSpec, ...]:
                 "right after the --data it belongs to"
             )
         group = groups[-1]
+        if option == "--scores":
+            spec = parse_scores_option(value, lower_is_better=lower_is_better)
+            mine = external[len(groups) - 1]
+            if any(s.name == spec.name for s in mine):
+                raise InputError(f"--data {group['--data']} has two --scores {spec.name}; give each one name")
+            mine.append(spec)
+            continue
         if option in group:
             raise InputError(
                 f"--data {group['--data']} has two {option} ({group[option]} and {value}); "
@@ -324,7 +344,7 @@ def pair_sets(options: Sequence[tuple[str, str]]) -> tuple[DataSpec, ...]:
         group[option] = value
     specs = []
     seen: dict[str, str] = {}
-    for group in groups:
+    for group, scores in zip(groups, external, strict=True):
         name = group.get("--name", set_name(group["--data"]))
         if not name.strip():
             raise InputError(f"--data {group['--data']}: the --name is empty; give a name or none")
@@ -334,7 +354,9 @@ def pair_sets(options: Sequence[tuple[str, str]]) -> tuple[DataSpec, ...]:
                 "give each --data its own --name"
             )
         seen[name] = group["--data"]
-        specs.append(DataSpec(name=name, data=group["--data"], official=group.get("--official")))
+        specs.append(
+            DataSpec(name=name, data=group["--data"], official=group.get("--official"), scores=tuple(scores))
+        )
     return tuple(specs)
 
 
@@ -358,6 +380,8 @@ class LoadedSet:
         human_systems: systems whose rows are marked ``is_human``, in order of appearance.
         human_kept: whether they are in ``corpus`` and ``table``.
         gold: the annotators' target-side error spans (see :func:`gold_spans`).
+        external: the external scores' signatures (file, SHA-256, column), by column of
+            ``table`` (their names), after the official columns.
     """
 
     spec: DataSpec
@@ -367,6 +391,7 @@ class LoadedSet:
     human_systems: tuple[str, ...]
     human_kept: bool
     gold: dict[Key3, dict[str, set[int]]]
+    external: Mapping[str, str] = field(default_factory=dict)
 
 
 def load_set(spec: DataSpec, *, human: str = HUMAN, keep_human: bool = False) -> LoadedSet:
@@ -408,6 +433,20 @@ def load_set(spec: DataSpec, *, human: str = HUMAN, keep_human: bool = False) ->
         table = official
         if human != HUMAN:
             table = official.drop(columns=[HUMAN]).merge(humans, on=list(KEYS), sort=False)
+    external: dict[str, str] = {}
+    for scores_spec in spec.scores:
+        scores = read_scores(scores_spec)
+        by_system = scores_for(scores, keys=corpus.keys, systems=corpus.systems)
+        sign = 1.0 if scores_spec.higher_is_better else -1.0  # meta reads higher = better
+        column = pd.DataFrame(
+            [
+                {"doc_id": doc_id, "seg_id": seg_id, "system": system, scores.name: sign * float(v)}
+                for system, values in by_system.items()
+                for (doc_id, seg_id), v in zip(corpus.keys, values, strict=True)
+            ]
+        )
+        table = join_scores(table, column, source=scores_spec.path)
+        external[scores.name] = scores.signature().format()
     return LoadedSet(
         spec=spec,
         corpus=corpus,
@@ -416,6 +455,7 @@ def load_set(spec: DataSpec, *, human: str = HUMAN, keep_human: bool = False) ->
         human_systems=marked,
         human_kept=keep_human,
         gold=gold_spans(iter(kept)),
+        external=external,
     )
 
 
@@ -489,7 +529,7 @@ def score_set(
     return SetTable(
         name=spec.name,
         table=table,
-        columns=(*OURS, *loaded.official_columns),
+        columns=(*OURS, *loaded.official_columns, *loaded.external),
         ours=OURS,
         about=Provenance(
             data=spec.data,
@@ -497,7 +537,7 @@ def score_set(
             human_systems=loaded.human_systems,
             human_kept=loaded.human_kept,
             spans=span_scores(evaluation, loaded.gold) if loaded.gold else None,
-            signatures=dict(sorted(evaluation.signatures.items())),
+            signatures=dict(sorted({**evaluation.signatures, **loaded.external}.items())),
         ),
     )
 

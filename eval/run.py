@@ -29,7 +29,16 @@ from mtdrift.metrics.checks import FactChecker
 from mtdrift.metrics.embed import MODELS, Encoder, SentenceEncoder, TokenVectors
 from mtdrift.metrics.lexical import LEXICAL_METRICS, get_lexical
 from mtdrift.metrics.progress import Progress, quiet
-from mtdrift.metrics.registry import MEAN_METRICS, corpus_score, get_metric
+from mtdrift.metrics.registry import (
+    MEAN_METRICS,
+    METRICS,
+    CorpusMetric,
+    MetricError,
+    PluginMetric,
+    corpus_score,
+    get_metric,
+    load_plugin,
+)
 from mtdrift.metrics.semantic import concat_tokens, cosine, token_match, unmatched_spans
 
 
@@ -57,6 +66,10 @@ class RunConfig:
         workers: processes that compute lexical statistics while this one runs the checks
             (0: all in this process). Used from ``PARALLEL_MIN_PAIRS`` pairs on; the numbers
             are the same either way.
+        metrics: installed plug-in metrics to compute beside the built-in ones (names of
+            entry points in the group ``mtdrift.metrics``, see ``metrics.registry``), in the
+            order reports list them. Opt-in, so that an expensive plug-in never slows a run
+            that did not ask for it. Their statistics are computed with the lexical ones.
     """
 
     aligned: bool = False
@@ -64,6 +77,7 @@ class RunConfig:
     drift: DriftConfig | None = None
     workers: int = 1
     align_model: str = "minilm"
+    metrics: tuple[str, ...] = ()
 
     @property
     def drift_config(self) -> DriftConfig:
@@ -87,7 +101,9 @@ class BeadResult:
 
     ``ref_spans``/``hyp_spans`` are character spans of ``ref``/``hyp`` whose tokens found no
     counterpart on the other side. ``evidence`` is what the fidelity model weighed
-    (``eval.explain.evidence``); ``None`` for an omission or an addition.
+    (``eval.explain.evidence``); ``None`` for an omission or an addition. ``extra`` holds the
+    bead's score of each metric beyond the built-in ones (plug-ins: their score of the bead's
+    statistics; external scores: the given score), keyed by metric name.
     """
 
     index: int
@@ -107,6 +123,7 @@ class BeadResult:
     ref_spans: tuple[tuple[int, int], ...]
     hyp_spans: tuple[tuple[int, int], ...]
     evidence: Mapping[str, float] | None = None
+    extra: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -156,7 +173,13 @@ class SystemResult:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """A reference and the results of every candidate against it."""
+    """A reference and the results of every candidate against it.
+
+    ``extra`` are the metrics beyond the built-in ones that every system carries (plug-ins
+    asked for in ``config.metrics``, then external scores attached by ``eval.scores``); each
+    has its statistics in ``SystemResult.stats``, its corpus score in ``SystemResult.corpus``,
+    its per-bead score in ``BeadResult.extra`` and its signature in ``signatures``.
+    """
 
     ref_name: str
     ref_sentences: tuple[Sentence, ...]
@@ -164,6 +187,13 @@ class Evaluation:
     signatures: dict[str, str]
     config: RunConfig
     keys: tuple[Key, ...] | None = None
+    extra: tuple[CorpusMetric, ...] = ()
+
+    @property
+    def metrics(self) -> tuple[CorpusMetric, ...]:
+        """Every metric this evaluation carries, in report order: the built-in ones, then
+        ``extra``."""
+        return (*(get_metric(m) for m in METRICS), *self.extra)
 
     @property
     def ref_digest(self) -> str:
@@ -355,6 +385,7 @@ def _concat(parts: Sequence[Evaluation]) -> Evaluation:
                 stats[s.system].setdefault(m, []).append(rows)
         pos = sum(len(x.text) + 1 for x in ref_sents)
     systems = []
+    metrics = {m.name: m for m in parts[0].metrics}
     for s in parts[0].systems:
         merged = {m: np.vstack(rows) for m, rows in stats[s.system].items()}
         systems.append(
@@ -364,7 +395,7 @@ def _concat(parts: Sequence[Evaluation]) -> Evaluation:
                 hyp_sentences=tuple(hyp_sents[s.system]),
                 beads=tuple(beads[s.system]),
                 stats=merged,
-                corpus={m: corpus_score(get_metric(m), rows) for m, rows in merged.items()},
+                corpus={m: corpus_score(metrics[m], rows) for m, rows in merged.items()},
                 similarity=None,
                 gap_cost=None,
             )
@@ -377,6 +408,7 @@ def _concat(parts: Sequence[Evaluation]) -> Evaluation:
         signatures=first.signatures,
         config=first.config,
         keys=tuple(keys),
+        extra=first.extra,
     )
 
 
@@ -411,6 +443,7 @@ def _evaluate_all(
     cache: Cache | None = None,
     progress: Progress = quiet,
 ) -> Evaluation:
+    plugins = plugin_metrics(config)
     # each distinct text once: the reference is embedded once whatever the number of systems
     texts = list(dict.fromkeys([s.text for s in ref_sents] + [s.text for _, _, ss in hyps for s in ss]))
     encoded = encoder.encode(texts, tokens=True)
@@ -428,7 +461,7 @@ def _evaluate_all(
     all_hyps = [h for p in plans for h in p.hyps]
     all_refs = [r for p in plans for r in p.refs]
     parallel = config.workers > 0 and len(all_hyps) >= PARALLEL_MIN_PAIRS
-    with _lexical(all_hyps, all_refs, cache, parallel) as lexical:
+    with _lexical(all_hyps, all_refs, cache, parallel, plugins) as lexical:
         # while the lexical statistics are computed elsewhere: the checks, over all systems at
         # once (a reference shared by every system is parsed once)
         pairs = [(p.refs[k], p.hyps[k]) for p in plans for k, (r, h) in enumerate(p.beads) if r and h]
@@ -440,18 +473,43 @@ def _evaluate_all(
     for plan, found_one in zip(plans, findings, strict=True):
         end = start + len(plan.beads)
         stats = {name: rows[start:end] for name, rows in stats_all.items()}
-        results.append(_score(plan, stats, found_one, vec, tok, config))
+        results.append(_score(plan, stats, found_one, vec, tok, config, plugins))
         start = end
+    sigs = signatures(
+        encoder=encoder, checker=checker, config=config, corpus=keys is not None, aligner=aligner
+    )
+    sigs.update({m.name: m.signature().format() for m in plugins})
     return Evaluation(
         ref_name=ref_name,
         ref_sentences=tuple(ref_sents),
         systems=tuple(results),
-        signatures=signatures(
-            encoder=encoder, checker=checker, config=config, corpus=keys is not None, aligner=aligner
-        ),
+        signatures=sigs,
         config=config,
         keys=keys,
+        extra=plugins,
     )
+
+
+def plugin_metrics(config: RunConfig) -> tuple[PluginMetric, ...]:
+    """The installed plug-in metrics ``config.metrics`` asks for, loaded.
+
+    Raises:
+        InputError: a name asked twice, or one that is not an installed plug-in (a built-in
+            metric's name included: those are always computed), or a plug-in that fails to
+            load; the message names it.
+    """
+    twice = sorted({m for m in config.metrics if config.metrics.count(m) > 1})
+    if twice:
+        raise InputError(f"--metric {twice[0]} is given twice; give each metric once")
+    out = []
+    for name in config.metrics:
+        if name in METRICS:
+            raise InputError(f"--metric {name}: {name} is built in and always computed; give only plug-ins")
+        try:
+            out.append(load_plugin(name))
+        except MetricError as err:
+            raise InputError(f"--metric {name}: {err}") from None
+    return tuple(out)
 
 
 PARALLEL_MIN_PAIRS = 1000
@@ -523,26 +581,40 @@ def _packaged_encoder(model: str) -> SentenceEncoder:
     return SentenceEncoder(model)
 
 
-def _lexical_all(hyps: list[str], refs: list[str], cache_dir: str | None) -> dict[str, np.ndarray]:
-    """Every lexical metric's statistics (a worker process runs this; so it opens its own cache)."""
+def _text_stats(
+    hyps: list[str], refs: list[str], cache: Cache | None, plugins: Sequence[PluginMetric]
+) -> dict[str, np.ndarray]:
+    """Every lexical metric's statistics, then every plug-in's."""
+    out = {name: lexical_stats(name, hyps=hyps, refs=refs, cache=cache) for name in LEXICAL_METRICS}
+    out.update({m.name: plugin_stats(m, hyps=hyps, refs=refs, cache=cache) for m in plugins})
+    return out
+
+
+def _lexical_all(
+    hyps: list[str], refs: list[str], cache_dir: str | None, plugins: tuple[str, ...] = ()
+) -> dict[str, np.ndarray]:
+    """:func:`_text_stats` in a worker process: it opens its own cache and loads the plug-ins
+    by name."""
     cache = Cache(cache_dir) if cache_dir is not None else None
-    return {name: lexical_stats(name, hyps=hyps, refs=refs, cache=cache) for name in LEXICAL_METRICS}
+    return _text_stats(hyps, refs, cache, [load_plugin(name) for name in plugins])
 
 
 @contextmanager
 def _lexical(
-    hyps: list[str], refs: list[str], cache: Cache | None, parallel: bool
+    hyps: list[str],
+    refs: list[str],
+    cache: Cache | None,
+    parallel: bool,
+    plugins: Sequence[PluginMetric] = (),
 ) -> Iterator[Callable[[], dict[str, np.ndarray]]]:
-    """Start the lexical statistics (in a worker process when ``parallel``); the yielded
-    function waits for them."""
+    """Start the lexical and plug-in statistics (in a worker process when ``parallel``); the
+    yielded function waits for them."""
     if not parallel:
-        yield lambda: {
-            name: lexical_stats(name, hyps=hyps, refs=refs, cache=cache) for name in LEXICAL_METRICS
-        }
+        yield lambda: _text_stats(hyps, refs, cache, plugins)
         return
     cache_dir = None if cache is None else str(cache.directory)
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        job = pool.submit(_lexical_all, hyps, refs, cache_dir)
+        job = pool.submit(_lexical_all, hyps, refs, cache_dir, tuple(m.name for m in plugins))
         yield job.result
 
 
@@ -553,9 +625,11 @@ def _score(
     vec: dict[str, np.ndarray],
     tok: dict[str, TokenVectors],
     cfg: RunConfig,
+    plugins: Sequence[PluginMetric] = (),
 ) -> SystemResult:
     r_txt, h_txt, beads, refs, hyps = plan.r_txt, plan.h_txt, plan.beads, plan.refs, plan.hyps
     sentence = {name: get_lexical(name).sentence_scores(stats[name]) for name in LEXICAL_METRICS}
+    per_bead = {m.name: m.corpus_scores(stats[m.name]) for m in plugins}  # each row is one bead
     model = cfg.drift_config.fidelity_model
     results: list[BeadResult] = []
     for k, (r_ids, h_ids) in enumerate(beads):
@@ -604,11 +678,13 @@ def _score(
                 ref_spans=tuple(r_spans),
                 hyp_spans=tuple(h_spans),
                 evidence=values,
+                extra={name: float(v[k]) for name, v in per_bead.items()},
             )
         )
     for name in MEAN_METRICS:
         stats[name] = np.array([[getattr(b, name), 1.0] for b in results], dtype=np.float64).reshape(-1, 2)
-    corpus = {name: corpus_score(get_metric(name), rows) for name, rows in stats.items()}
+    objects: dict[str, CorpusMetric] = {m.name: m for m in plugins}
+    corpus = {name: corpus_score(objects.get(name) or get_metric(name), rows) for name, rows in stats.items()}
     alignment = plan.alignment
     return SystemResult(
         system=plan.system,
@@ -633,6 +709,21 @@ def lexical_stats(name: str, *, hyps: Sequence[str], refs: Sequence[str], cache:
         return metric.stats(hyps=[pairs[k][0] for k in missing], refs=[pairs[k][1] for k in missing])
 
     namespace = f"lexical|{name}|{metric.signature('corpus')}"
+    return cached_rows(cache, namespace, keys, compute, metric.num_stats)
+
+
+def plugin_stats(
+    metric: PluginMetric, *, hyps: Sequence[str], refs: Sequence[str], cache: Cache | None
+) -> np.ndarray:
+    """A plug-in's per-segment statistics, as :func:`lexical_stats`: each distinct pair once,
+    cached under the plug-in's signature (a new version or setting never reads old rows)."""
+    keys = [pair_key(h, r) for h, r in zip(hyps, refs, strict=True)]
+    pairs = dict(zip(keys, zip(hyps, refs, strict=True), strict=True))
+
+    def compute(missing: list[str]) -> np.ndarray:
+        return metric.stats(hyps=[pairs[k][0] for k in missing], refs=[pairs[k][1] for k in missing])
+
+    namespace = f"plugin|{metric.name}|{metric.signature().format()}"
     return cached_rows(cache, namespace, keys, compute, metric.num_stats)
 
 

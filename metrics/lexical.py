@@ -36,6 +36,7 @@ Level = Literal["sentence", "corpus"]
 
 LEXICAL_METRICS: tuple[str, ...] = ("bleu", "chrf", "chrfpp", "ter")
 """Names of the lexical metrics, in the order reports list them."""
+_DISPLAY: dict[str, str] = {"bleu": "BLEU", "chrf": "chrF", "chrfpp": "chrF++", "ter": "TER"}
 
 SACREBLEU_VERSION: str = sacrebleu.__version__
 """The sacrebleu version whose arithmetic the score functions reproduce (recorded in signatures)."""
@@ -93,6 +94,21 @@ class LexicalMetric:
         object.__setattr__(self, "num_stats", num_stats)
         object.__setattr__(self, "_corpus", corpus)
         object.__setattr__(self, "_sentence", sentence)
+
+    @property
+    def display(self) -> str:
+        """The name tables show: ``BLEU``, ``chrF``, ``chrF++``, ``TER``."""
+        return _DISPLAY[self.name]
+
+    @property
+    def digits(self) -> int:
+        """Decimals of a corpus score in tables (scores are 0-100)."""
+        return 2
+
+    @property
+    def source(self) -> str:
+        """Where the metric comes from: ``"builtin"``."""
+        return "builtin"
 
     def stats(self, *, hyps: Sequence[str], refs: Sequence[str]) -> np.ndarray:
         """Per-segment sufficient statistics, exactly sacrebleu's, one reference per segment.

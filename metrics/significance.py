@@ -227,6 +227,8 @@ class Comparison:
         n_segments: paired segments each test resamples.
         results: keyed ``(system, metric)``.
         resampling: seed and sizes.
+        specs: the metric objects by name (display name, direction, decimals); a name missing
+            here is looked up with ``metrics.registry.get_metric``.
     """
 
     baseline: str
@@ -235,13 +237,18 @@ class Comparison:
     n_segments: int
     results: Mapping[tuple[str, str], MetricResult] = field(repr=False)
     resampling: Resampling = field(default_factory=Resampling)
+    specs: Mapping[str, CorpusMetric] = field(default_factory=dict, repr=False, compare=False)
 
     def get(self, system: str, metric: str) -> MetricResult:
         return self.results[(system, metric)]
 
+    def metric(self, name: str) -> CorpusMetric:
+        """The metric object of ``name`` (its display name, direction, decimals)."""
+        return self.specs[name] if name in self.specs else get_metric(name)
+
     def ranked(self, metric: str) -> list[str]:
         """Systems best first by ``metric`` (ties keep input order)."""
-        hib = get_metric(metric).higher_is_better
+        hib = self.metric(metric).higher_is_better
         order = {s: k for k, s in enumerate(self.systems)}
         return sorted(self.systems, key=lambda s: ((-1 if hib else 1) * self.get(s, metric).score, order[s]))
 
@@ -250,7 +257,7 @@ def compare(
     stats: Mapping[str, Mapping[str, np.ndarray]],
     *,
     baseline: str,
-    metrics: Sequence[str],
+    metrics: Sequence[str | CorpusMetric],
     resampling: Resampling | None = None,
     progress: Progress = quiet,
 ) -> Comparison:
@@ -260,7 +267,8 @@ def compare(
         stats: ``stats[system][metric]`` is that system's ``(N, k)`` segment statistics;
             every system has the same ``N`` segments in the same order (paired).
         baseline: one of the systems.
-        metrics: metric names (``metrics.registry.METRICS``).
+        metrics: metric names (built-in or installed plug-ins, ``metrics.registry.get_metric``)
+            or metric objects (e.g. external scores), keyed in ``stats`` by their ``name``.
         resampling: seed and sizes; defaults when ``None``.
         progress: reports each metric done (``metrics.progress``); nothing shown by default.
 
@@ -268,10 +276,12 @@ def compare(
         ValueError: unknown baseline or metric, or systems with different segment counts.
     """
     cfg = resampling or Resampling()
+    specs = {m.name: m for m in (get_metric(x) if isinstance(x, str) else x for x in metrics)}
+    names = tuple(specs)
     systems = tuple(stats)
     if baseline not in stats:
         raise ValueError(f"baseline {baseline!r} is not among the systems: {', '.join(systems)}")
-    sizes = {s: {len(np.asarray(stats[s][m])) for m in metrics} for s in systems}
+    sizes = {s: {len(np.asarray(stats[s][m])) for m in names} for s in systems}
     n_set = {n for ns in sizes.values() for n in ns}
     if len(n_set) != 1:
         detail = ", ".join(f"{s}: {'/'.join(map(str, sorted(ns)))}" for s, ns in sizes.items())
@@ -280,8 +290,7 @@ def compare(
     rs = Resampler(n, cfg)
     results: dict[tuple[str, str], MetricResult] = {}
     pending: list[tuple[str, str]] = []
-    for name in progress(metrics, total=len(metrics), desc="significance", unit="metric"):
-        metric = get_metric(name)
+    for name, metric in progress(specs.items(), total=len(specs), desc="significance", unit="metric"):
         base = np.asarray(stats[baseline][name], dtype=np.float64)
         base_score = float(metric.corpus_scores(base.sum(axis=0, keepdims=True))[0])
         base_bs = rs.bootstrap_scores(metric, base)
@@ -313,10 +322,11 @@ def compare(
     return Comparison(
         baseline=baseline,
         systems=systems,
-        metrics=tuple(metrics),
+        metrics=names,
         n_segments=n,
         results=results,
         resampling=cfg,
+        specs=specs,
     )
 
 

@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mtdrift.eval.check import CheckResult, Incomparable, parse_tolerances
 from mtdrift.eval.corpus import Corpus, build_corpus, read_corpus
@@ -31,7 +31,7 @@ from mtdrift.metrics.significance import Comparison, Resampling
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mtdrift.eval.metarun import MultiMeta
+    from mtdrift.eval.metarun import DataSpec, MultiMeta
     from mtdrift.metrics.cache import Cache
     from mtdrift.metrics.checks import FactChecker
     from mtdrift.metrics.embed import Encoder
@@ -84,9 +84,9 @@ class Result:
         ``fidelity`` 0-1) and ``""`` (never NaN) for a missing side."""
         import pandas as pd
 
-        from mtdrift.eval.render.tables import SEGMENT_COLUMNS, segment_rows
+        from mtdrift.eval.render.tables import segment_columns, segment_rows
 
-        return pd.DataFrame(list(segment_rows(self.evaluation)), columns=list(SEGMENT_COLUMNS))
+        return pd.DataFrame(list(segment_rows(self.evaluation)), columns=segment_columns(self.evaluation))
 
     @property
     def systems(self) -> pd.DataFrame:
@@ -276,6 +276,9 @@ class Evaluator:
         hyps: Sequence[Source] | Mapping[str, Source],
         *,
         aligned: bool = False,
+        scores: Sequence[str] = (),
+        lower_is_better: Sequence[str] = (),
+        metrics: Sequence[str] = (),
         baseline: str | None = None,
         primary: str = DEFAULT_PRIMARY,
         alpha: float = 0.05,
@@ -289,6 +292,10 @@ class Evaluator:
                 file stem for paths, ``hyp1``, ``hyp2``... for texts, the document's name
                 otherwise).
             aligned: the texts are line-parallel, one segment per line (no alignment).
+            scores: external per-segment scores as ``NAME=FILE[:COLUMN]`` (``--scores``; with
+                ``aligned`` only: the segments must be known), each one more metric.
+            lower_is_better: the ``scores`` names that are better when lower.
+            metrics: installed plug-in metrics to compute too (``--metric``).
             baseline: the system the others are compared with (default: the first).
             primary: the metric the comparison tables are sorted by.
             alpha: significance level of the marks.
@@ -300,10 +307,13 @@ class Evaluator:
                 baseline, mismatched line counts with ``aligned``.
         """
         from mtdrift.eval.run import evaluate
+        from mtdrift.eval.scores import attach_scores, load_scores
 
+        specs = _scores(scores, lower_is_better, metrics, primary)
         ref_doc = _document(ref, "ref")
         named = _named_hyps(hyps)
         _check_baseline(baseline, [n for n, _ in named])
+        external = load_scores(specs, aligned=aligned)
         encoder, checker, cache = self._load()
         evaluation = _model_errors(
             lambda: evaluate(
@@ -311,17 +321,21 @@ class Evaluator:
                 named,
                 encoder=encoder,
                 checker=checker,
-                config=self._config(aligned),
+                config=self._config(aligned, metrics),
                 cache=cache,
                 progress=self._bars,
             )
         )
+        evaluation = attach_scores(evaluation, external)
         return _result(evaluation, baseline, primary, alpha, resampling, self._bars)
 
     def evaluate_corpus(
         self,
         data: str | os.PathLike[str] | pd.DataFrame | Corpus,
         *,
+        scores: Sequence[str] = (),
+        lower_is_better: Sequence[str] = (),
+        metrics: Sequence[str] = (),
         baseline: str | None = None,
         primary: str = DEFAULT_PRIMARY,
         alpha: float = 0.05,
@@ -334,22 +348,29 @@ class Evaluator:
                 :class:`Corpus`. Files and frames have the columns ``doc_id``, ``seg_id``,
                 ``system``, ``ref`` (or ``reference``), ``hyp`` (or ``hypothesis``); one row per
                 (segment, system).
+            scores, lower_is_better, metrics: as for :meth:`evaluate`; a segment of ``scores``
+                is ``(doc_id, seg_id)``, and every file is checked before any scoring.
             baseline, primary, alpha, resampling: as for :meth:`evaluate`.
 
         Raises:
             InputError: an unreadable file, missing columns, a duplicate or missing segment,
-                two references for one segment, an unknown baseline.
+                two references for one segment, an unknown baseline; a scores file that lacks
+                a segment or system, repeats one, or holds a non-number.
         """
         from mtdrift.eval.run import evaluate_corpus
+        from mtdrift.eval.scores import attach_scores, load_scores
 
+        specs = _scores(scores, lower_is_better, metrics, primary)
         corpus = _corpus(data)
         _check_baseline(baseline, list(corpus.systems))
+        external = load_scores(specs, aligned=True, keys=corpus.keys, systems=corpus.systems)
         encoder, checker, cache = self._load()
         evaluation = _model_errors(
             lambda: evaluate_corpus(
-                corpus, encoder=encoder, checker=checker, config=self._config(True), cache=cache
+                corpus, encoder=encoder, checker=checker, config=self._config(True, metrics), cache=cache
             )
         )
+        evaluation = attach_scores(evaluation, external)
         return _result(evaluation, baseline, primary, alpha, resampling, self._bars)
 
     def meta(
@@ -358,6 +379,8 @@ class Evaluator:
         *,
         official: str | os.PathLike[str] | Sequence[str | os.PathLike[str] | None] | None = None,
         names: Sequence[str] | None = None,
+        scores: Sequence[str] | Sequence[Sequence[str]] = (),
+        lower_is_better: Sequence[str] = (),
         human: str = "mqm",
         keep_human: bool = False,
         resamples: int = 1000,
@@ -370,6 +393,9 @@ class Evaluator:
             official: the official per-segment metric scores of each set (TSV), or ``None``;
                 one per set when ``data`` is a sequence.
             names: a name per set (default: the file name up to the first dot, less ``_mqm``).
+            scores: external per-segment scores (``NAME=FILE[:COLUMN]``) meta-evaluated beside
+                mtdrift's metrics: a list for one set, or one list per set.
+            lower_is_better: the ``scores`` names that are better when lower (negated, as TER).
             human: the human score column.
             keep_human: keep systems whose rows are marked ``is_human``.
             resamples: bootstrap resamples of the confidence intervals.
@@ -381,7 +407,8 @@ class Evaluator:
         Raises:
             InputError: a missing or malformed file, mismatched lengths of the arguments.
         """
-        from mtdrift.eval.metarun import DataSpec, run_meta, set_name
+        from mtdrift.eval.metarun import DataSpec, set_name
+        from mtdrift.eval.scores import parse_scores_options
 
         paths = [data] if isinstance(data, str | os.PathLike) else list(data)
         if official is None or isinstance(official, str | os.PathLike):
@@ -394,12 +421,45 @@ class Evaluator:
                 f"meta: got {len(paths)} data sets, {len(offs)} official files and {len(labels)} "
                 "names; give one official file (or None) and one name per data set"
             )
+        per_set: list[Sequence[str]]
+        if not scores:
+            per_set = [()] * len(paths)
+        elif all(isinstance(x, str) for x in scores):
+            per_set = [cast("Sequence[str]", scores)] + [()] * (len(paths) - 1)
+        else:
+            per_set = [list(cast("Sequence[str]", x)) for x in scores]
+        if len(per_set) != len(paths):
+            raise InputError(f"meta: got {len(paths)} data sets and {len(per_set)} lists of scores")
+        specs = [
+            DataSpec(
+                name=n,
+                data=os.fspath(p),
+                official=None if o is None else os.fspath(o),
+                scores=parse_scores_options(list(sc), lower_is_better=lower_is_better),
+            )
+            for n, p, o, sc in zip(labels, paths, offs, per_set, strict=True)
+        ]
+        return self.meta_sets(specs, human=human, keep_human=keep_human, resamples=resamples, seed=seed)
+
+    def meta_sets(
+        self,
+        specs: Sequence[DataSpec],
+        *,
+        human: str = "mqm",
+        keep_human: bool = False,
+        resamples: int = 1000,
+        seed: int = 12345,
+    ) -> MultiMeta:
+        """:meth:`meta` over data sets given as ``mtdrift.eval.metarun.DataSpec`` values (what
+        ``mtdrift meta`` builds from its options).
+
+        Raises:
+            InputError: as :meth:`meta`.
+        """
+        from mtdrift.eval.metarun import run_meta
+
         if resamples < 1:
             raise InputError(f"--resamples must be positive, got {resamples}")
-        specs = [
-            DataSpec(name=n, data=str(p), official=None if o is None else str(o))
-            for n, p, o in zip(labels, paths, offs, strict=True)
-        ]
         encoder, checker, cache = self._load()
         return _model_errors(
             lambda: run_meta(
@@ -418,8 +478,8 @@ class Evaluator:
     def _bars(self) -> Progress:
         return progress_of(self.progress)
 
-    def _config(self, aligned: bool) -> RunConfig:
-        return RunConfig(aligned=aligned, workers=self.workers)
+    def _config(self, aligned: bool, metrics: Sequence[str] = ()) -> RunConfig:
+        return RunConfig(aligned=aligned, workers=self.workers, metrics=tuple(metrics))
 
 
 def evaluate(
@@ -657,6 +717,21 @@ def _summary(source: str | os.PathLike[str] | Mapping[str, Any] | Result, label:
             f"{where}: not an mtdrift summary.json (no 'systems'/'signatures'); give the {label} summary"
         )
     return doc
+
+
+def _scores(
+    scores: Sequence[str], lower_is_better: Sequence[str], metrics: Sequence[str], primary: str
+) -> tuple[Any, ...]:
+    """The ``scores`` options parsed, and ``primary`` checked against every metric of the run,
+    before anything is read or scored."""
+    from mtdrift.eval.compare import check_primary
+    from mtdrift.eval.scores import parse_scores_options
+
+    if isinstance(scores, str):
+        scores = [scores]
+    specs = parse_scores_options(list(scores), lower_is_better=lower_is_better)
+    check_primary(primary, extra=[*metrics, *(s.name for s in specs)])
+    return tuple(specs)
 
 
 def _label(source: object, label: str) -> str:

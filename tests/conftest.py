@@ -81,3 +81,43 @@ def checker():  # type: ignore[no-untyped-def]
     from mtdrift.metrics.checks import FactChecker
 
     return FactChecker()
+
+
+PLUGIN_SRC = Path(__file__).resolve().parent / "plugin"
+PLUGIN_NAME = "charoverlap"
+
+
+def _plugin_installed() -> bool:
+    """Whether the installed mtdrift-charoverlap is this tree's (its module byte-identical)."""
+    import importlib.metadata
+
+    try:
+        dist = importlib.metadata.distribution("mtdrift-charoverlap")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    module = next((f for f in dist.files or () if str(f).endswith("mtdrift_charoverlap/__init__.py")), None)
+    source = PLUGIN_SRC / "mtdrift_charoverlap" / "__init__.py"
+    return module is not None and Path(str(dist.locate_file(module))).read_bytes() == source.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def charoverlap_plugin(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The small real plug-in of ``tests/plugin`` installed into this venv (offline, no
+    dependencies, built from a copy so that the source tree stays clean); skipped when it is
+    already this tree's, so running the suite twice reinstalls nothing. Returns its name."""
+    import importlib
+    import shutil
+    import subprocess
+    import sys
+
+    if not _plugin_installed():
+        build = tmp_path_factory.mktemp("plugin") / "src"
+        shutil.copytree(PLUGIN_SRC, build)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+             "--no-index", "--disable-pip-version-check", str(build)],
+            check=True, capture_output=True, timeout=300,
+        )  # fmt: skip
+        importlib.invalidate_caches()
+    assert _plugin_installed()
+    return PLUGIN_NAME

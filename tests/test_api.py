@@ -105,7 +105,7 @@ def test_a_str_is_a_text_and_a_path_is_a_file(fake: Evaluator, tmp_path: Path) -
         (lambda ev: ev.evaluate_corpus(FRAME.assign(hyp=[None, "x", "y", "z"])), "^DataFrame: line 1: .*hyp"),
         (lambda ev: ev.evaluate_corpus(FRAME.iloc[:3]), r"^DataFrame: system 'B' lacks 1 of 2 segments"),
         (lambda ev: ev.evaluate_corpus(FRAME, baseline="C"), r"--baseline 'C' is not a system"),
-        (lambda ev: ev.evaluate_corpus(FRAME, primary="comet"), r"--primary 'comet' is not a metric"),
+        (lambda ev: ev.evaluate_corpus(FRAME, primary="comet"), r"--primary comet: not a metric of this run"),
         (lambda ev: ev.evaluate("a.\nb.", {"x": "a."}, aligned=True), "--aligned needs line-parallel"),
         (lambda ev: ev.evaluate("a.", []), r"no candidate"),
         (lambda ev: ev.evaluate(Path("/nonexistent/ref.txt"), ["a."]), r"^/nonexistent/ref.txt: "),

@@ -47,7 +47,7 @@ def layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.mark.slow
 def test_the_readme_examples_run_and_say_what_they_claim(layout: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     blocks = readme_examples()
-    assert len(blocks) == 4, "the README's Python API section changed its number of examples"
+    assert len(blocks) == 5, "the README's Python API section changed its number of examples"
     if not TED.is_file():
         pytest.skip(f"{TED} is absent: ../shared/data/mqm is needed for the meta example")
     ns: dict[str, object] = {}
@@ -87,6 +87,20 @@ def test_the_readme_examples_run_and_say_what_they_claim(layout: Path, capsys) -
     assert a.loc["2", "drift"] == "none"
     cmp = ns["corpus_result"].comparison  # type: ignore[attr-defined]
     assert cmp.baseline == "A" and cmp.get("B", "chrf").delta < 0
+
+    # the official COMET-22 column: each system's mean over the two documents' segments
+    with_comet = ns["with_comet"]
+    two_docs = ns["two_docs"]
+    official = pd.read_csv(ns["official"], sep="\t", keep_default_na=False)  # type: ignore[arg-type]
+    official = official.astype({"seg_id": str, "doc_id": str})
+    keys = set(zip(two_docs["doc_id"].astype(str), two_docs["seg_id"].astype(str), strict=True))  # type: ignore[attr-defined]
+    rows = official[[k in keys for k in zip(official["doc_id"], official["seg_id"], strict=True)]]
+    expected = rows.groupby("system")["COMET-refA"].mean()
+    result_comet = with_comet.systems["COMET-22"]  # type: ignore[attr-defined]
+    assert len(result_comet) == 15
+    for system, score in result_comet.items():
+        assert score == pytest.approx(expected[system], abs=1e-9), system
+    assert "COMET-22" in with_comet.render("compare.md")  # type: ignore[attr-defined]
 
     # the seed pair against the committed CI baseline: the same reference, no regression
     verdict = ns["verdict"]

@@ -12,7 +12,7 @@ import pytest
 from mtdrift.eval.corpus import read_corpus
 from mtdrift.metrics.base import Signature
 from mtdrift.metrics.lexical import get_lexical
-from mtdrift.metrics.registry import METRICS, MeanMetric, corpus_score, get_metric
+from mtdrift.metrics.registry import METRICS, MeanMetric, PluginMetric, corpus_score, get_metric, plugin_names
 from mtdrift.metrics.significance import (
     Resampler,
     Resampling,
@@ -101,15 +101,26 @@ PAIRS = [
 ]
 
 
+# Every registered metric: the built-in ones, the plug-in of tests/plugin (installed by the
+# charoverlap_plugin fixture) and any other plug-in installed in this venv.
+CONTRACT = [*METRICS, *sorted({"charoverlap", *plugin_names()})]
+
+
 def _metric_stats(name: str, hyps: list[str], refs: list[str], seed: int) -> np.ndarray:
     if name in ("bleu", "chrf", "chrfpp", "ter"):
         return get_lexical(name).stats(hyps=hyps, refs=refs)
+    if name not in METRICS:
+        metric = get_metric(name)
+        assert isinstance(metric, PluginMetric)
+        return metric.stats(hyps=hyps, refs=refs)
     values = np.random.default_rng(seed).uniform(0.2, 1.0, len(hyps))
     return np.column_stack([values, np.ones(len(hyps))])
 
 
-@pytest.mark.parametrize("name", METRICS)
-def test_metric_contract(name: str) -> None:
+@pytest.mark.parametrize("name", CONTRACT)
+def test_metric_contract(name: str, request: pytest.FixtureRequest) -> None:
+    if name not in METRICS:
+        request.getfixturevalue("charoverlap_plugin")
     metric = get_metric(name)
     refs = [r for r, _ in PAIRS]
     hyps = [h for _, h in PAIRS]
@@ -124,6 +135,14 @@ def test_metric_contract(name: str) -> None:
 
         sacre = {"bleu": BLEU(), "chrf": CHRF(), "chrfpp": CHRF(word_order=2), "ter": TER()}[name]
         assert score == pytest.approx(sacre.corpus_score(hyps, [refs]).score, abs=1e-9)
+    elif name not in METRICS:
+        # a plug-in: a segment's row depends on that segment alone, and the corpus score of the
+        # rows' sum is the score of all segments as one corpus, also when summed in two parts
+        alone = np.vstack([_metric_stats(name, [h], [r], 1) for h, r in zip(hyps, refs, strict=True)])
+        np.testing.assert_array_equal(alone, stats)
+        halves = stats[:5].sum(axis=0) + stats[5:].sum(axis=0)
+        assert float(metric.corpus_scores(halves[None, :])[0]) == pytest.approx(score, abs=1e-9)
+        assert np.isfinite(score)
     else:
         assert score == pytest.approx(float(stats[:, 0].mean()), abs=1e-12)
 

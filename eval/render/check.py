@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from mtdrift.eval.check import CheckResult, format_p
-from mtdrift.metrics.registry import DISPLAY
 
 
 def check_text(result: CheckResult) -> str:
@@ -19,7 +18,7 @@ def check_text(result: CheckResult) -> str:
         status = "REGRESSED" if c.regressed else "ok"
         p = "" if c.p_holm is None else f", {format_p(c.p_holm)}"
         line = (
-            f"{status:9} {c.system} {DISPLAY[c.metric]}: {c.baseline:.4f} -> {c.current:.4f} "
+            f"{status:9} {c.system} {result.shown(c.metric)}: {c.baseline:.4f} -> {c.current:.4f} "
             f"(drop {c.drop:+.4f}, tolerance {c.tolerance:g}{p})"
         )
         if c.regressed:
@@ -27,7 +26,7 @@ def check_text(result: CheckResult) -> str:
         lines.append(line)
     bad = [c for c in result.checks if c.regressed]
     if bad:
-        names = ", ".join(f"{c.system} {DISPLAY[c.metric]}" for c in bad)
+        names = ", ".join(f"{c.system} {result.shown(c.metric)}" for c in bad)
         lines.append(f"mtdrift check: REGRESSION in {len(bad)} metric(s): {names}")
     else:
         lines.append(f"mtdrift check: ok, no metric of {len(result.paired)} system(s) regressed")

@@ -15,7 +15,6 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from mtdrift.metrics.registry import DISPLAY, MEAN_METRICS, get_metric
 from mtdrift.metrics.significance import Comparison, MetricResult
 
 ALPHA = 0.05
@@ -25,14 +24,10 @@ CSV_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def _digits(metric: str) -> int:
-    return 3 if metric in MEAN_METRICS else 2
-
-
-def _fmt(metric: str, x: float | None, signed: bool = False) -> str:
+def _fmt(digits: int, x: float | None, signed: bool = False) -> str:
     if x is None:
         return ""
-    return f"{x:+.{_digits(metric)}f}" if signed else f"{x:.{_digits(metric)}f}"
+    return f"{x:+.{digits}f}" if signed else f"{x:.{digits}f}"
 
 
 def _p(x: float | None) -> str:
@@ -47,7 +42,7 @@ def significant(r: MetricResult, alpha: float = ALPHA) -> bool:
 
 def _cell(c: Comparison, system: str, metric: str, alpha: float) -> str:
     r = c.get(system, metric)
-    return _fmt(metric, r.score) + ("*" if significant(r, alpha) else "")
+    return _fmt(c.metric(metric).digits, r.score) + ("*" if significant(r, alpha) else "")
 
 
 def _legend(c: Comparison, alpha: float) -> str:
@@ -60,7 +55,12 @@ def _legend(c: Comparison, alpha: float) -> str:
 
 
 def _head(c: Comparison) -> list[str]:
-    return ["system", *(DISPLAY[m] + ("↓" if not get_metric(m).higher_is_better else "") for m in c.metrics)]
+    return ["system", *(_name(c, m) + ("↓" if not c.metric(m).higher_is_better else "") for m in c.metrics)]
+
+
+def _name(c: Comparison, metric: str) -> str:
+    """The name tables show for ``metric`` (``BLEU``, ``chrF++``, an external metric's own)."""
+    return c.metric(metric).display
 
 
 def wide_rows(c: Comparison, primary: str, alpha: float = ALPHA) -> tuple[list[str], list[list[str]]]:
@@ -90,7 +90,7 @@ def to_md(c: Comparison, primary: str, signatures: Mapping[str, str], alpha: flo
     out = [
         "# mtdrift comparison",
         "",
-        f"Systems sorted by {DISPLAY[primary]}; baseline `{c.baseline}`. ↓: lower is better.",
+        f"Systems sorted by {_name(c, primary)}; baseline `{c.baseline}`. ↓: lower is better.",
         "",
         "| " + " | ".join(head) + " |",
         "|" + "|".join(["---", *("---:" for _ in head[1:])]) + "|",
@@ -100,8 +100,9 @@ def to_md(c: Comparison, primary: str, signatures: Mapping[str, str], alpha: flo
         "",
     ]
     for m in c.metrics:
+        d = c.metric(m).digits
         out += [
-            f"## {DISPLAY[m]}",
+            f"## {_name(c, m)}",
             "",
             "| system | score | 95 % CI | Δ baseline | Δ 95 % CI | p (bootstrap) | p (AR) | p (Holm) "
             "| people agreeing |",
@@ -109,11 +110,11 @@ def to_md(c: Comparison, primary: str, signatures: Mapping[str, str], alpha: flo
         ]
         for s in c.ranked(primary):
             r = c.get(s, m)
-            dci = "" if r.delta_ci is None else f"[{_fmt(m, r.delta_ci.low)}, {_fmt(m, r.delta_ci.high)}]"
+            dci = "" if r.delta_ci is None else f"[{_fmt(d, r.delta_ci.low)}, {_fmt(d, r.delta_ci.high)}]"
             agree = "" if r.agreement is None else f"{r.agreement:.1f} %"
             out.append(
-                f"| {_md(s)} | {_fmt(m, r.score)} | [{_fmt(m, r.ci.low)}, {_fmt(m, r.ci.high)}] "
-                f"| {_fmt(m, r.delta, True)} | {dci} | {_p(r.p_bootstrap)} | {_p(r.p_ar)} | {_p(r.p_holm)} "
+                f"| {_md(s)} | {_fmt(d, r.score)} | [{_fmt(d, r.ci.low)}, {_fmt(d, r.ci.high)}] "
+                f"| {_fmt(d, r.delta, True)} | {dci} | {_p(r.p_bootstrap)} | {_p(r.p_ar)} | {_p(r.p_holm)} "
                 f"| {agree} |"
             )
         out.append("")
@@ -160,7 +161,9 @@ def to_dict(
         "ranking": c.ranked(primary),
         "metrics": {
             m: {
-                "higher_is_better": get_metric(m).higher_is_better,
+                "display": c.metric(m).display,
+                "higher_is_better": c.metric(m).higher_is_better,
+                "source": c.metric(m).source,
                 "systems": {s: _result(c.get(s, m), alpha) for s in c.systems},
             }
             for m in c.metrics
@@ -215,7 +218,7 @@ def to_tex(c: Comparison, primary: str, signatures: Mapping[str, str], alpha: fl
     cols = "l" + "r" * len(c.metrics)
     head = [
         "System",
-        *(DISPLAY[m] + ("$\\downarrow$" if not get_metric(m).higher_is_better else "") for m in c.metrics),
+        *(_name(c, m) + ("$\\downarrow$" if not c.metric(m).higher_is_better else "") for m in c.metrics),
     ]
     lines = [
         "% mtdrift comparison; needs \\usepackage{booktabs}",
@@ -230,14 +233,14 @@ def to_tex(c: Comparison, primary: str, signatures: Mapping[str, str], alpha: fl
     for s in c.ranked(primary):
         cells = [_tex(s) + (" (baseline)" if s == c.baseline else "")]
         for m in c.metrics:
-            r = c.get(s, m)
+            r, d = c.get(s, m), c.metric(m).digits
             mark = "$^{*}$" if significant(r, alpha) else ""
-            cells.append(f"{_fmt(m, r.score)}{mark} {{\\scriptsize $\\pm${_fmt(m, r.ci.half)}}}")
+            cells.append(f"{_fmt(d, r.score)}{mark} {{\\scriptsize $\\pm${_fmt(d, r.ci.half)}}}")
         lines.append(" & ".join(cells) + " \\\\")
     lines += [
         "\\bottomrule",
         "\\end{tabular}",
-        f"\\caption{{Systems sorted by {_tex(DISPLAY[primary])}. $\\pm$: half the 95\\,\\% bootstrap "
+        f"\\caption{{Systems sorted by {_tex(_name(c, primary))}. $\\pm$: half the 95\\,\\% bootstrap "
         f"interval. $^{{*}}$: differs from {_tex(c.baseline)} (paired approximate randomization, "
         f"Holm-corrected, $p<{alpha}$).}}",
         "\\label{tab:mtdrift}",

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from mtdrift.eval.render.compare import significant
 from mtdrift.eval.render.tables import bead_spans, corpus_rows, mark_spans
 from mtdrift.eval.run import BeadResult, Evaluation
-from mtdrift.metrics.registry import DISPLAY, MEAN_METRICS, get_metric
 from mtdrift.metrics.significance import Comparison
 
 _COLOURS = (
@@ -132,16 +131,17 @@ def bead_id(system_index: int, bead: BeadResult) -> str:
 def _summary(evaluation: Evaluation, comparison: Comparison | None, alpha: float) -> str:
     head, rows = corpus_rows(evaluation)
     out = ["<table class='scores'><thead><tr>", *(f"<th>{_e(h)}</th>" for h in head), "</tr></thead><tbody>"]
-    by_head = {DISPLAY[m]: m for m in (comparison.metrics if comparison is not None else ())}
+    # the first columns after the system are the evaluation's metrics, in order
+    columns = [m.name for m in evaluation.metrics] + [""] * (len(head) - 1 - len(evaluation.metrics))
+    compared = set(comparison.metrics) if comparison is not None else set()
     for s, row in zip(evaluation.systems, rows, strict=True):
         cells = [f"<td>{_e(row[0])}</td>"]
-        for h, value in zip(head[1:], row[1:], strict=True):
-            m = by_head.get(h)
-            if comparison is None or m is None:
+        for m, value in zip(columns, row[1:], strict=True):
+            if comparison is None or m not in compared:
                 cells.append(f"<td>{_e(value)}</td>")
                 continue
             r = comparison.get(s.system, m)
-            d = 3 if m in MEAN_METRICS else 2
+            d = comparison.metric(m).digits
             shown = f"<span class='sig'>{_e(value)}*</span>" if significant(r, alpha) else _e(value)
             cells.append(f"<td>{shown}<br><span class='ci'>[{r.ci.low:.{d}f}, {r.ci.high:.{d}f}]</span></td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
@@ -200,6 +200,13 @@ _COLUMNS = (
     ("semantic", "num"), ("tokenmatch", "num"), ("BLEU", "num"), ("chrF", "num"), ("TER", "num"),
     ("reasons", "text"), ("reference", "text"), ("candidate", "text"),
 )  # fmt: skip
+_NUMS = 10  # the metrics' columns end here; further metrics (plug-ins, external scores) follow
+
+
+def _columns(evaluation: Evaluation) -> tuple[tuple[str, str], ...]:
+    """The bead table's columns: ``_COLUMNS`` with one more per metric beyond the built-in ones."""
+    extra = tuple((m.display, "num") for m in evaluation.extra)
+    return (*_COLUMNS[:_NUMS], *extra, *_COLUMNS[_NUMS:])
 
 
 def _bead_rows(evaluation: Evaluation) -> str:
@@ -218,6 +225,7 @@ def _bead_rows(evaluation: Evaluation) -> str:
                 f"<td class='text'>{hyp}</td>" if b.hyp_ids else "<td class='text missing'>(omitted)</td>"
             )
             nums = [(b.fidelity, 3), (b.semantic, 3), (b.tokenmatch, 3), (b.bleu, 1), (b.chrf, 1), (b.ter, 1)]
+            nums += [(b.extra[m.name], m.digits) for m in evaluation.extra]
             out.append(
                 f"<tr id='{bead_id(k, b)}' class='{b.drift}' data-system='{_e(s.system)}' "
                 f"data-drift='{b.drift}' data-kind='{b.kind}'><td>{_e(s.system)}</td>"
@@ -260,7 +268,8 @@ def report_html(
 
         head, rows = wide_rows(comparison, primary, alpha)
         compare_html = (
-            f"<h2>Comparison (sorted by {_e(DISPLAY[primary])}; * differs from the baseline "
+            f"<h2>Comparison (sorted by {_e(comparison.metric(primary).display)}; * differs from the "
+            "baseline "
             f"{_e(comparison.baseline)}, paired approximate randomization, Holm, p &lt; {alpha})</h2>"
             "<table class='scores'><thead><tr>"
             + "".join(f"<th>{_e(h)}</th>" for h in head)
@@ -268,13 +277,14 @@ def report_html(
             + "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in r) + "</tr>" for r in rows)
             + "</tbody></table>"
         )
-    head_cells = "".join(f"<th data-type='{t}'>{_e(n)}</th>" for n, t in _COLUMNS)
+    columns = _columns(evaluation)
+    head_cells = "".join(f"<th data-type='{t}'>{_e(n)}</th>" for n, t in columns)
     widths = {"system": 90, "bead": 44, "kind": 62, "drift": 52, "reasons": 150}
     colgroup = "".join(
         f"<col style='width:{widths.get(n, 72)}px'>" if n in widths or t == "num" else "<col>"
-        for n, t in _COLUMNS
+        for n, t in columns
     )
-    lower = [DISPLAY[m] for m in ("ter",) if not get_metric(m).higher_is_better]
+    lower = [m.display for m in evaluation.metrics if not m.higher_is_better]
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -28,7 +28,8 @@ from matplotlib.ticker import Locator, MaxNLocator, MultipleLocator
 
 from mtdrift.eval.run import BeadResult, Evaluation, SystemResult
 from mtdrift.eval.segment import Sentence
-from mtdrift.metrics.registry import DISPLAY, MEAN_METRICS, get_metric
+from mtdrift.metrics.lexical import LEXICAL_METRICS
+from mtdrift.metrics.registry import MEAN_METRICS
 from mtdrift.metrics.significance import Comparison
 
 DPI = 120
@@ -629,9 +630,10 @@ def plot_systems(comparison: Comparison, primary: str, path: Path, alpha: float 
                         mfc=colour if (base or sig) else "white", mec=colour, mew=1.2)  # fmt: skip
             base_score = comparison.get(comparison.baseline, m).score
             ax.axvline(base_score, color="#999999", lw=0.7, ls=(0, (2, 2)), zorder=1)
-            arrow = "" if get_metric(m).higher_is_better else " (lower is better)"
-            scale = "0–1" if m in MEAN_METRICS else "0–100"
-            ax.set_title(_esc(f"{DISPLAY[m]}{arrow}"), fontsize=9)
+            metric = comparison.metric(m)
+            arrow = "" if metric.higher_is_better else " (lower is better)"
+            scale = "0–1" if m in MEAN_METRICS else "0–100" if m in LEXICAL_METRICS else "its own scale"
+            ax.set_title(_esc(f"{metric.display}{arrow}"), fontsize=9)
             ax.set_xlabel(scale, fontsize=7.5, color="#555555")
             ax.tick_params(labelsize=7)
             ax.grid(axis="x", color="#eeeeee", lw=0.6, zorder=0)
@@ -645,7 +647,8 @@ def plot_systems(comparison: Comparison, primary: str, path: Path, alpha: float 
         fig.suptitle(
             _esc(
                 f"Systems with 95 % bootstrap CIs ({comparison.n_segments} paired units), sorted by "
-                f"{DISPLAY[primary]} · filled: differs from the baseline (AR, Holm, p < {alpha})"
+                f"{comparison.metric(primary).display} · filled: differs from the baseline "
+                f"(AR, Holm, p < {alpha})"
             ),
             fontsize=9.5, x=0.01, ha="left",
         )  # fmt: skip

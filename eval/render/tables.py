@@ -5,12 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from mtdrift.eval.run import BeadResult, Evaluation, SystemResult
-from mtdrift.metrics.lexical import LEXICAL_METRICS
-from mtdrift.metrics.registry import MEAN_METRICS
+from mtdrift.metrics.registry import MetricInfo
 
 SEGMENT_COLUMNS: tuple[str, ...] = (
     "system", "bead", "kind", "ref_ids", "hyp_ids", "ref", "hyp",
@@ -32,11 +31,18 @@ def _spans(text: str, spans: tuple[tuple[int, int], ...]) -> str:
     return " | ".join(text[s:e] for s, e in spans)
 
 
+def segment_columns(evaluation: Evaluation) -> list[str]:
+    """:data:`SEGMENT_COLUMNS`, then one column per metric beyond the built-in ones (plug-ins,
+    external scores), named after the metric."""
+    return [*SEGMENT_COLUMNS, *(m.name for m in evaluation.extra)]
+
+
 def segment_rows(evaluation: Evaluation) -> Iterator[list[Any]]:
-    """One row per bead of every system, in :data:`SEGMENT_COLUMNS` order, as typed values
+    """One row per bead of every system, in :func:`segment_columns` order, as typed values
     (scores as floats, ids as ``0;1`` strings, ``""`` for a missing side); what
     :func:`segments_csv` writes and ``mtdrift.Result.segments`` holds."""
     keys = evaluation.keys
+    extra = [m.name for m in evaluation.extra]
     for s in evaluation.systems:
         for b in s.beads:
             doc_id, seg_id = keys[b.ref_ids[0]] if keys is not None and b.ref_ids else ("", "")
@@ -44,16 +50,17 @@ def segment_rows(evaluation: Evaluation) -> Iterator[list[Any]]:
                 s.system, b.index, b.kind, _ids(b.ref_ids), _ids(b.hyp_ids), b.ref, b.hyp,
                 b.semantic, b.tokenmatch, b.bleu, b.chrf, b.chrfpp, b.ter, b.fidelity,
                 b.drift, b.reason_text(), _spans(b.ref, b.ref_spans), _spans(b.hyp, b.hyp_spans),
-                doc_id, seg_id,
+                doc_id, seg_id, *(float(b.extra[m]) for m in extra),
             ]  # fmt: skip
 
 
 def segments_csv(evaluation: Evaluation) -> str:
     """One row per bead of every system; scores with 6 decimals; empty string for a missing
-    side (never ``nan``)."""
+    side (never ``nan``). Metrics beyond the built-in ones (plug-ins, external scores) follow
+    :data:`SEGMENT_COLUMNS`, one column each, named after the metric."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(SEGMENT_COLUMNS)
+    w.writerow(segment_columns(evaluation))
     for row in segment_rows(evaluation):
         w.writerow([_num(v) if isinstance(v, float) else v for v in row])
     return buf.getvalue()
@@ -112,10 +119,30 @@ def summary(evaluation: Evaluation) -> dict[str, Any]:
             "tokenmatch": "0-1 mean greedy token-match F1 over beads (omission/addition count 0)",
             "fidelity": "0-1 mean bead fidelity (the fitted model named in signatures.fidelity, "
             "metrics/params/fidelity-v2-<encoder>.json; omission/addition count 0)",
+            **{m.name: _scale(m.source, m.higher_is_better) for m in evaluation.extra},
+        },
+        "metrics": {
+            m.name: {
+                "display": m.display,
+                "higher_is_better": m.higher_is_better,
+                "num_stats": m.num_stats,
+                "source": m.source,
+            }
+            for m in evaluation.metrics
         },
         "systems": systems,
         "signatures": dict(sorted(evaluation.signatures.items())),
     }
+
+
+def _scale(source: str, higher_is_better: bool) -> str:
+    better = "higher" if higher_is_better else "lower"
+    if source == "scores":
+        return (
+            f"external per-segment scores (the file, its SHA-256 and column in signatures), on that "
+            f"tool's scale, {better} is better; corpus: their mean over segments"
+        )
+    return f"plug-in metric (signatures names it), {better} is better; corpus: from summed statistics"
 
 
 def _segment_stats(s: SystemResult) -> dict[str, Any]:
@@ -191,23 +218,16 @@ def _severity_key(b: BeadResult) -> tuple[int, float, int]:
 
 
 def corpus_rows(evaluation: Evaluation) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of the corpus table (one row per system)."""
-    head = ["system", *(m.upper() if m != "chrfpp" else "chrF++" for m in LEXICAL_METRICS)]
-    head = [h.replace("CHRF", "chrF") for h in head] + [
-        *MEAN_METRICS,
-        "beads",
-        "omitted",
-        "added",
-        "major",
-        "minor",
-    ]
+    """Header and rows of the corpus table (one row per system): every metric the evaluation
+    carries, by its table name, then the counts."""
+    metrics = evaluation.metrics
+    head = ["system", *(m.display for m in metrics), "beads", "omitted", "added", "major", "minor"]
     rows = []
     for s in evaluation.systems:
         c = s.counts()
         rows.append(
             [s.system]
-            + [f"{s.corpus[m]:.2f}" for m in LEXICAL_METRICS]
-            + [f"{s.corpus[m]:.3f}" for m in MEAN_METRICS]
+            + [f"{s.corpus[m.name]:.{m.digits}f}" for m in metrics]
             + [str(len(s.beads)), str(c["beads"].get("omission", 0)), str(c["beads"].get("addition", 0)),
                str(c["drift"]["major"]), str(c["drift"]["minor"])]
         )  # fmt: skip
@@ -263,3 +283,18 @@ def report_md(evaluation: Evaluation) -> str:
     out += ["## Signatures", ""]
     out += [f"- `{k}`: `{v}`" for k, v in sorted(evaluation.signatures.items())]
     return "\n".join(out) + "\n"
+
+
+def metrics_text(infos: Sequence[MetricInfo]) -> str:
+    """What ``mtdrift metrics`` prints: one line per metric, then its signature."""
+    lines = []
+    for m in infos:
+        better = "higher" if m.higher_is_better else "lower"
+        lines.append(f"{m.name:12} {m.source:8} {better} is better, {m.num_stats} stats/segment ({m.origin})")
+        lines.append(f"{'':12} {m.signature or 'depends on the encoder (--model): see summary.json'}")
+    plugins = sum(1 for m in infos if m.source == "plugin")
+    lines.append(
+        f"{len(infos) - plugins} built-in metric(s), {plugins} installed plug-in(s); "
+        "--metric NAME computes a plug-in"
+    )
+    return "\n".join(lines) + "\n"
