@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from mtdrift.metrics.cache import Cache
     from mtdrift.metrics.checks import FactChecker
     from mtdrift.metrics.embed import Encoder
+    from mtdrift.metrics.registry import MetricInfo
 
 Source = str | os.PathLike[str] | Document
 """A text to evaluate: a ``str`` is the text itself, a path (``pathlib.Path``) names a UTF-8
@@ -578,6 +579,15 @@ def check(
         ) from None
 
 
+def available_metrics() -> tuple[MetricInfo, ...]:
+    """The built-in metrics, then every installed plug-in metric that loads (what ``mtdrift
+    metrics`` lists): name, display name, source, direction, statistics and signature. A broken
+    plug-in is named in a warning on the ``mtdrift`` logger and left out."""
+    from mtdrift.metrics.registry import describe_metrics
+
+    return describe_metrics()
+
+
 def write_meta(meta: MultiMeta, out: str | os.PathLike[str]) -> list[Path]:
     """Write ``meta.json``, ``meta.md`` and ``meta.png`` (what ``mtdrift meta`` writes) into ``out``.
 
@@ -780,6 +790,7 @@ __all__ = [
     "Resampling",
     "Result",
     "Source",
+    "available_metrics",
     "check",
     "evaluate",
     "evaluate_corpus",

@@ -131,6 +131,25 @@ def test_library_computes_the_plugin_through_every_report(  # type: ignore[no-un
     assert tol == 1.0 and not result.regressed
 
 
+def test_the_api_lists_and_computes_the_plugin(charoverlap_plugin: str, fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    import mtdrift
+
+    listed = {m.name: m for m in mtdrift.available_metrics()}
+    assert listed["charoverlap"].source == "plugin" and listed["chrf"].source == "builtin"
+    frame = pd.DataFrame([row for _, row in corpus_rows()])
+    ev = mtdrift.Evaluator.from_parts(fake_encoder, checker=checker, workers=0)
+    result = ev.evaluate_corpus(frame, metrics=[charoverlap_plugin], primary="charoverlap", resampling=SMALL)
+    corpus = build_corpus(iter(corpus_rows()), name="c.jsonl")
+    for system in ("A", "B"):
+        assert result.systems.loc[system, "charoverlap"] == pytest.approx(
+            overlap_f1(list(corpus.hyps[system]), list(corpus.refs))
+        )
+    assert list(result.segments.columns)[-1] == "charoverlap"
+    assert "charF1" in result.render("compare.md")
+
+
 def test_unknown_or_builtin_metric_is_an_input_error(charoverlap_plugin: str) -> None:
     with pytest.raises(
         InputError,
