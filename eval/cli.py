@@ -287,7 +287,7 @@ def _fail(message: str) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     _warnings_to_stderr()
-    from mtdrift.api import output_dir
+    from mtdrift.api import check_options, output_dir
     from mtdrift.eval.read import InputError
     from mtdrift.metrics.significance import Resampling
 
@@ -312,6 +312,13 @@ def _evaluate(args: argparse.Namespace) -> int:
         "resampling": Resampling(seed=args.seed, bootstrap=args.bootstrap, trials=args.trials),
     }
     try:
+        check_options(
+            scores=args.scores,
+            lower_is_better=args.lower_is_better,
+            metrics=args.metric,
+            primary=args.primary,
+            aligned=bool(args.data) or args.aligned,
+        )
         output_dir(args.out)  # before any scoring, so that a bad --out fails fast
         evaluator = _evaluator(args, progress=not args.quiet)
         if args.data:

@@ -489,6 +489,9 @@ def evaluate(
     *,
     model: str = DEFAULT_MODEL,
     aligned: bool = False,
+    scores: Sequence[str] = (),
+    lower_is_better: Sequence[str] = (),
+    metrics: Sequence[str] = (),
     baseline: str | None = None,
     primary: str = DEFAULT_PRIMARY,
     alpha: float = 0.05,
@@ -506,7 +509,16 @@ def evaluate(
         result.write("reports/mt")
     """
     return _shared(model).evaluate(
-        ref, hyps, aligned=aligned, baseline=baseline, primary=primary, alpha=alpha, resampling=resampling
+        ref,
+        hyps,
+        aligned=aligned,
+        scores=scores,
+        lower_is_better=lower_is_better,
+        metrics=metrics,
+        baseline=baseline,
+        primary=primary,
+        alpha=alpha,
+        resampling=resampling,
     )
 
 
@@ -514,6 +526,9 @@ def evaluate_corpus(
     data: str | os.PathLike[str] | pd.DataFrame | Corpus,
     *,
     model: str = DEFAULT_MODEL,
+    scores: Sequence[str] = (),
+    lower_is_better: Sequence[str] = (),
+    metrics: Sequence[str] = (),
     baseline: str | None = None,
     primary: str = DEFAULT_PRIMARY,
     alpha: float = 0.05,
@@ -521,7 +536,14 @@ def evaluate_corpus(
 ) -> Result:
     """:meth:`Evaluator.evaluate_corpus` with the shared :class:`Evaluator` of ``model``."""
     return _shared(model).evaluate_corpus(
-        data, baseline=baseline, primary=primary, alpha=alpha, resampling=resampling
+        data,
+        scores=scores,
+        lower_is_better=lower_is_better,
+        metrics=metrics,
+        baseline=baseline,
+        primary=primary,
+        alpha=alpha,
+        resampling=resampling,
     )
 
 
@@ -729,6 +751,29 @@ def _summary(source: str | os.PathLike[str] | Mapping[str, Any] | Result, label:
     return doc
 
 
+def check_options(
+    *,
+    scores: Sequence[str] = (),
+    lower_is_better: Sequence[str] = (),
+    metrics: Sequence[str] = (),
+    primary: str = DEFAULT_PRIMARY,
+    aligned: bool = True,
+) -> None:
+    """What :meth:`Evaluator.evaluate` checks of its options before it reads or scores
+    anything, for a caller that wants to fail before its own set-up (the CLI, before it creates
+    the output directory): the ``scores`` options parse, ``primary`` is a metric of the run,
+    and external scores come with known segments (``aligned``, or a corpus).
+
+    Raises:
+        InputError: the first problem, in one line.
+    """
+    from mtdrift.eval.scores import NEEDS_SEGMENTS
+
+    specs = _scores(scores, lower_is_better, metrics, primary)
+    if specs and not aligned:
+        raise InputError(NEEDS_SEGMENTS)
+
+
 def _scores(
     scores: Sequence[str], lower_is_better: Sequence[str], metrics: Sequence[str], primary: str
 ) -> tuple[Any, ...]:
@@ -792,6 +837,7 @@ __all__ = [
     "Source",
     "available_metrics",
     "check",
+    "check_options",
     "evaluate",
     "evaluate_corpus",
     "meta",
