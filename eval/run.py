@@ -319,11 +319,12 @@ def evaluate_corpus(
                 cache=cache,
             )
         )
-    return parts[0] if len(parts) == 1 else _concat(parts)
+    return parts[0] if len(parts) == 1 else concat(parts)
 
 
-def _concat(parts: Sequence[Evaluation]) -> Evaluation:
-    """Evaluations of consecutive chunks of a line-aligned corpus, as one."""
+def concat(parts: Sequence[Evaluation]) -> Evaluation:
+    """Evaluations of consecutive chunks of a line-aligned corpus, as one (public: the Dask
+    client joins its partitions with it, ``eval.distributed``)."""
     ref_sents: list[Sentence] = []
     keys: list[Key] = []
     beads: dict[str, list[BeadResult]] = {s.system: [] for s in parts[0].systems}
