@@ -331,13 +331,14 @@ def concat(parts: Sequence[Evaluation]) -> Evaluation:
     hyp_sents: dict[str, list[Sentence]] = {s.system: [] for s in parts[0].systems}
     stats: dict[str, dict[str, list[np.ndarray]]] = {s.system: {} for s in parts[0].systems}
     pos = 0
+    hyp_pos = dict.fromkeys(hyp_sents, 0)  # running offsets: linear in the number of parts
     for part in parts:
         shift = len(ref_sents)
         ref_sents += [_shifted(x, shift, pos) for x in part.ref_sentences]
         keys += list(part.keys or ())
         for s in part.systems:
-            hyp_pos = sum(len(h.text) + 1 for h in hyp_sents[s.system])
-            hyp_sents[s.system] += [_shifted(x, shift, hyp_pos) for x in s.hyp_sentences]
+            hyp_sents[s.system] += [_shifted(x, shift, hyp_pos[s.system]) for x in s.hyp_sentences]
+            hyp_pos[s.system] += sum(len(h.text) + 1 for h in s.hyp_sentences)
             for b in s.beads:
                 beads[s.system].append(
                     replace(
@@ -349,7 +350,7 @@ def concat(parts: Sequence[Evaluation]) -> Evaluation:
                 )
             for m, rows in s.stats.items():
                 stats[s.system].setdefault(m, []).append(rows)
-        pos = sum(len(x.text) + 1 for x in ref_sents)
+        pos += sum(len(x.text) + 1 for x in part.ref_sentences)
     systems = []
     for s in parts[0].systems:
         merged = {m: np.vstack(rows) for m, rows in stats[s.system].items()}
