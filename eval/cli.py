@@ -37,8 +37,26 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--name", action="append", help="system name per --hyp (default: file name)")
     e.add_argument(
         "--data",
-        help="a corpus instead of --ref/--hyp: JSONL or TSV (optionally .gz) with doc_id, seg_id, "
-        "system, ref (or reference), hyp (or hypothesis)",
+        help="a corpus instead of --ref/--hyp: JSONL or TSV (optionally .gz) or Parquet with doc_id, "
+        "seg_id, system, ref (or reference), hyp (or hypothesis); or a quoted glob of shards "
+        "('shards/*.jsonl.gz')",
+    )
+    e.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="evaluate on a Dask cluster: local (one worker process per core), local:N (N worker "
+        "processes) or a scheduler address tcp://HOST:PORT; the outputs are the same bytes",
+    )
+    e.add_argument(
+        "--partition-rows",
+        type=int,
+        default=None,
+        help="rows per Dask partition, whole documents (default 1000)",
+    )
+    e.add_argument(
+        "--parquet",
+        action="store_true",
+        help="also write segments.parquet/ (written anyway from 1,000,000 beads on)",
     )
     e.add_argument("--baseline", help="the system the others are compared with (default: the first)")
     e.add_argument("--primary", default="chrf", choices=METRIC_NAMES, help="metric to sort systems by")
@@ -273,7 +291,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         from mtdrift.eval.corpus import read_corpus
         from mtdrift.eval.run import Document, RunConfig, evaluate, evaluate_corpus
 
-        if args.data:
+        if args.data and args.dask:
+            systems: tuple[str, ...] = ()  # streamed on the cluster: known after the run
+        elif args.data:
             corpus = read_corpus(args.data)
             systems = corpus.systems
         else:
@@ -285,7 +305,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             if len({n for n, _ in hyps}) != len(hyps):
                 raise InputError("system names must be distinct; give --name for each --hyp")
             systems = tuple(n for n, _ in hyps)
-        if args.baseline is not None and args.baseline not in systems:
+        if args.baseline is not None and systems and args.baseline not in systems:
             raise InputError(
                 f"--baseline {args.baseline!r} is not a system; the systems are {', '.join(systems)}"
             )
@@ -299,7 +319,14 @@ def _evaluate(args: argparse.Namespace) -> int:
         encoder, checker, cache = _model(args, progress=not args.quiet)
         try:
             config = RunConfig(aligned=args.aligned, workers=max(0, args.workers))
-            if args.data:
+            if args.dask:
+                evaluation = _evaluate_dask(args, config, None if args.data else (ref, hyps))
+                systems = tuple(s.system for s in evaluation.systems)
+                if args.baseline is not None and args.baseline not in systems:
+                    raise InputError(
+                        f"--baseline {args.baseline!r} is not a system; the systems are {', '.join(systems)}"
+                    )
+            elif args.data:
                 evaluation = evaluate_corpus(
                     corpus, encoder=encoder, checker=checker, config=config, cache=cache
                 )
@@ -331,6 +358,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         "compare.csv",
     ]
     (out / "segments.csv").write_text(segments_csv(evaluation), encoding="utf-8")
+    from mtdrift.eval.render.parquet import PARQUET_MIN_BEADS, write_segments_parquet
+
+    if args.parquet or sum(len(s.beads) for s in evaluation.systems) >= PARQUET_MIN_BEADS:
+        write_segments_parquet(evaluation, out / "segments.parquet")
+        written.append("segments.parquet/")
     (out / "summary.json").write_text(summary_json(evaluation), encoding="utf-8")
     (out / "report.md").write_text(report_md(evaluation), encoding="utf-8")
     (out / "compare.md").write_text(cmp.to_md(comparison, primary, sigs, alpha), encoding="utf-8")
@@ -356,6 +388,26 @@ def _evaluate(args: argparse.Namespace) -> int:
             print(cmp.terminal(comparison, primary, alpha), end="")
         print(f"wrote {out}/: {' '.join(written)}")
     return EXIT_OK
+
+
+def _evaluate_dask(args: argparse.Namespace, config, documents):  # type: ignore[no-untyped-def]
+    """The evaluation on the cluster ``--dask`` names (pass-through to ``eval.distributed``)."""
+    from mtdrift.eval.distributed import PARTITION_ROWS, evaluate_corpus_dask, evaluate_dask
+    from mtdrift.metrics.cache import default_cache_dir
+
+    cache_dir = None if args.no_cache else (Path(args.cache) if args.cache else default_cache_dir())
+    common = {
+        "address": args.dask,
+        "model": args.model,
+        "config": config,
+        "cache_dir": cache_dir,
+        "device": args.device,
+        "threads": args.threads,
+    }
+    if documents is None:
+        rows = args.partition_rows or PARTITION_ROWS
+        return evaluate_corpus_dask(args.data, partition_rows=rows, **common)
+    return evaluate_dask(*documents, **common)
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -157,6 +157,7 @@ def iter_parts(source: str | Path, *, rows: int) -> Iterator[Corpus]:
 
     for located in _sharded_rows(corpus_paths(source), name):
         where, row = _where(located), located[3]
+        _fields(row, where)  # a bad row is reported where it is, before any later problem
         d = row.get("doc_id")
         d = "" if d is None else str(d)
         if d != doc:
@@ -246,7 +247,9 @@ def _parquet_rows(p: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     try:
         f = pq.ParquetFile(p)
     except (pa.ArrowException, OSError) as err:
-        raise InputError(f"{p}: not a readable Parquet file ({err}); write it with pyarrow or pandas") from None
+        raise InputError(
+            f"{p}: not a readable Parquet file ({err}); write it with pyarrow or pandas"
+        ) from None
     n = 0
     try:
         for batch in f.iter_batches(batch_size=PARQUET_BATCH):
