@@ -24,6 +24,7 @@ partition.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
@@ -323,8 +324,10 @@ def _run(
         threads = max(1, (os.cpu_count() or 1) // n_local)
     if cache_dir is not None:
         cache_dir = str(Path(cache_dir).resolve())
-        if n_local is not None:
-            Cache(cache_dir).close()  # created once here, before the workers open it at once
+        # created once here, so that workers on this machine never race to create it (not
+        # writable here: the workers' machines may still have it)
+        with contextlib.suppress(OSError):
+            Cache(cache_dir).close()
     spec = WorkerSpec(model=model, device=device, threads=threads, cache_dir=cache_dir)
     with _client(client, address, connect_timeout) as c:
         c.register_plugin(ModelPlugin(spec), name=spec.key)
@@ -359,7 +362,7 @@ def _map_in_order(
     """Submit the partitions as they are read (at most a few per worker in flight, so a corpus
     larger than memory streams), gather each result as it completes, return them in partition
     order."""
-    from distributed import wait
+    from distributed import KilledWorker, wait
 
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     limit = 2 * workers + 1
@@ -378,7 +381,14 @@ def _map_in_order(
             else [f for f in pending if f.done()]
         )
         for f in done:
-            results[pending.pop(f)] = f.result()
+            k = pending.pop(f)
+            try:
+                results[k] = f.result()
+            except KilledWorker:
+                raise ClusterError(
+                    f"partition {k} lost every worker that ran it (out of memory?); "
+                    "try a smaller --partition-rows or workers with more memory"
+                ) from None
             f.release()
             if progress is not None:
                 progress(len(results), len(results) + len(pending))
