@@ -193,6 +193,8 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
             f"{p}: unknown corpus format; expected a .jsonl or .tsv file (optionally .gz) or .parquet"
         )
     if fmt == "parquet":
+        if not p.is_file():
+            read_bytes(p, "a Parquet file")  # missing or a directory: today's messages
         return _parquet_rows(p)
     data = read_bytes(p, f"a {fmt.upper()} file")
     if p.suffix == ".gz":
@@ -241,9 +243,6 @@ def _parquet_rows(p: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    read_bytes_check = read_bytes  # missing path, a directory, unreadable: today's messages
-    if not p.exists() or p.is_dir():
-        read_bytes_check(p, "a Parquet file")
     try:
         f = pq.ParquetFile(p)
     except (pa.ArrowException, OSError) as err:

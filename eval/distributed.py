@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from mtdrift.eval.corpus import Corpus, iter_parts
+from mtdrift.eval.corpus import Corpus, corpus_paths, iter_parts, read_rows
 from mtdrift.eval.read import InputError
 from mtdrift.eval.run import Document, Evaluation, RunConfig, concat, evaluate, evaluate_corpus
 from mtdrift.metrics.cache import Cache, CachedEncoder
@@ -267,6 +267,10 @@ def evaluate_corpus_dask(
         InputError: bad input (as ``read_corpus``), naming the shard and line.
         ClusterError: the address is malformed or no scheduler answers.
     """
+    if not isinstance(source, Corpus):
+        for path in corpus_paths(source):  # before a cluster starts: a glob that matches nothing
+            if not path.is_file():
+                read_rows(path)  # today's message for a missing path or a directory
     parts: Iterable[Corpus] = (
         split_corpus(source, rows=partition_rows)
         if isinstance(source, Corpus)

@@ -152,10 +152,12 @@ def test_an_unreachable_scheduler_is_one_clear_line_and_exit_2(
 ) -> None:
     from mtdrift.eval.cli import main
 
-    code = main(["evaluate", "--data", "c.jsonl", "--dask", "tcp://127.0.0.1:9", "--out", str(tmp_path)])
+    data = tmp_path / "c.jsonl"
+    data.write_text(json.dumps({"system": "A", "ref": "Yes.", "hyp": "Yes."}) + "\n")
+    code = main(["evaluate", "--data", str(data), "--dask", "tcp://127.0.0.1:9", "--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("mtdrift: error: --dask tcp://127.0.0.1:9: no Dask scheduler answered within 5 s")
     assert err.count("\n") == 1
     with pytest.raises(ClusterError, match=r"within 1 s"):
-        evaluate_corpus_dask("c.jsonl", address="tcp://127.0.0.1:9", connect_timeout=1)
+        evaluate_corpus_dask(data, address="tcp://127.0.0.1:9", connect_timeout=1)

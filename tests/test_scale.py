@@ -197,3 +197,11 @@ def test_dask_addresses(address: str, expected: tuple[str, int | None]) -> None:
 def test_a_malformed_dask_address_is_refused(address: str) -> None:
     with pytest.raises(ClusterError, match=r"expected local"):
         parse_address(address)
+
+
+@pytest.mark.parametrize("name", ["missing.parquet", "missing.jsonl.gz"])
+def test_a_missing_corpus_is_refused_before_a_cluster_starts(tmp_path: Path, name: str) -> None:
+    from mtdrift.eval.distributed import evaluate_corpus_dask
+
+    with pytest.raises(InputError, match=r"missing\.[a-z.]+: no such file"):
+        evaluate_corpus_dask(tmp_path / name, address="local:1")
