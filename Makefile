@@ -9,10 +9,10 @@ export TRANSFORMERS_OFFLINE := 1
 REF := seeds/reference_cnn_003_ef437a482faa74df.txt
 HYP := seeds/candidate_roundtrip_000_7002d340e3ea555d.txt
 
-.PHONY: help setup eval baseline check test lint bench bench-align bench-compare bench-encoders fit clean
+.PHONY: help setup eval baseline check test lint bench bench-align bench-compare bench-dask bench-encoders fit clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@# Headless Chromium and its driver for the browser tests of report.html (Debian packages).
@@ -44,6 +44,9 @@ test: setup  ## run the whole test suite (unit, end-to-end with the real model)
 
 bench: setup  ## full evaluation of the WMT23 dev set (8,970 pairs) against a bare model.encode, cached run, TER (MODEL=minilm|mpnet)
 	$(PY) scripts/bench.py --model $(or $(MODEL),minilm)
+
+bench-dask: setup  ## the WMT23 dev set in one process, on Dask local:1 and local:2: pairs/s, overhead per partition, 10M-pair estimate
+	$(PY) scripts/bench_dask.py --model $(or $(MODEL),minilm)
 
 bench-encoders: setup  ## each packaged encoder: encode cost on 2,000 WMT23 texts beside its leave-one-set-out agreement
 	$(PY) scripts/bench_encoders.py

@@ -36,8 +36,26 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--name", action="append", help="system name per --hyp (default: file name)")
     e.add_argument(
         "--data",
-        help="a corpus instead of --ref/--hyp: JSONL or TSV (optionally .gz) with doc_id, seg_id, "
-        "system, ref (or reference), hyp (or hypothesis)",
+        help="a corpus instead of --ref/--hyp: JSONL or TSV (optionally .gz) or Parquet with doc_id, "
+        "seg_id, system, ref (or reference), hyp (or hypothesis); or a quoted glob of shards "
+        "('shards/*.jsonl.gz')",
+    )
+    e.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="evaluate on a Dask cluster: local (one worker process per core), local:N (N worker "
+        "processes) or a scheduler address tcp://HOST:PORT; the outputs are the same bytes",
+    )
+    e.add_argument(
+        "--partition-rows",
+        type=int,
+        default=None,
+        help="rows per Dask partition, whole documents (default 1000)",
+    )
+    e.add_argument(
+        "--parquet",
+        action="store_true",
+        help="also write segments.parquet/ (written anyway from 1,000,000 beads on)",
     )
     e.add_argument("--baseline", help="the system the others are compared with (default: the first)")
     e.add_argument(
@@ -303,6 +321,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             f"got {len(args.hyp)} --hyp but {len(names)} --name; give one name per candidate or none"
         )
     options = {
+        "dask": args.dask,
         "scores": args.scores,
         "lower_is_better": args.lower_is_better,
         "metrics": args.metric,
@@ -322,13 +341,13 @@ def _evaluate(args: argparse.Namespace) -> int:
         output_dir(args.out)  # before any scoring, so that a bad --out fails fast
         evaluator = _evaluator(args, progress=not args.quiet)
         if args.data:
-            result = evaluator.evaluate_corpus(args.data, **options)
+            result = evaluator.evaluate_corpus(args.data, partition_rows=args.partition_rows, **options)
         else:
             hyps = {(names[k] if names else Path(h).stem): Path(h) for k, h in enumerate(args.hyp)}
             if len(hyps) != len(args.hyp):
                 raise InputError("system names must be distinct; give --name for each --hyp")
             result = evaluator.evaluate(Path(args.ref), hyps, aligned=args.aligned, **options)
-        written = result.write(args.out, plots=not args.no_plots)
+        written = result.write(args.out, plots=not args.no_plots, parquet=args.parquet or None)
     except InputError as err:
         return _fail(str(err))
     if not args.quiet:

@@ -6,18 +6,25 @@ gzip-compressed. ``reference`` and ``hypothesis`` are accepted for ``ref`` and `
 layout of ``../shared/data/mqm/*.jsonl.gz``); other keys are ignored. Segments keep the
 order of their first appearance, so each document's segments stay in order.
 
+Parquet files (``.parquet``, same columns) and globs of shards (``shards/*.jsonl.gz``,
+``data/*.parquet``; shards in sorted path order, read as one corpus) are read too. A
+corpus larger than memory is read with :func:`iter_parts`, which streams it in groups of
+whole documents: one JSONL/TSV shard at a time, Parquet by row batches.
+
 Every system must have every segment once, and a segment has one reference: anything else
-is an :class:`InputError` naming the file, the line and what to do.
+is an :class:`InputError` naming the file (the shard), the line (the row of a Parquet file)
+and what to do.
 """
 
 from __future__ import annotations
 
 import csv
+import glob
 import gzip
 import json
 import unicodedata
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +41,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
 REQUIRED: tuple[str, ...] = ("system", "ref", "hyp")
 
 Key = tuple[str, str]
+Located = tuple[str, str, int, dict[str, Any]]
+"""A row and where it came from: ``(file, "line" or "row", number from 1, row)``."""
+PARQUET_BATCH = 10_000
+"""Rows per batch read from a Parquet file."""
 
 
 @dataclass(frozen=True)
@@ -59,23 +70,118 @@ class Corpus:
 
 
 def is_corpus_file(path: str | Path) -> bool:
-    """Whether ``path`` names a corpus file by its suffix (``.jsonl``, ``.tsv``, either ``.gz``)."""
+    """Whether ``path`` names a corpus by its suffix (``.jsonl``, ``.tsv``, either ``.gz``;
+    ``.parquet``), or is a glob of such shards."""
     return _format(Path(path)) is not None
 
 
-def read_corpus(path: str | Path) -> Corpus:
-    """Read a JSONL or TSV corpus (gzip allowed, by suffix ``.gz``).
+def corpus_paths(source: str | Path) -> list[Path]:
+    """The files of a corpus: ``source`` itself, or the shards a glob matches, sorted.
 
     Raises:
-        InputError: missing or unreadable file, bad gzip, undecodable bytes, missing
-            columns, duplicate or missing segments, or two references for one segment.
+        InputError: a glob that matches no file, or a shard of an unknown format.
+    """
+    text = str(source)
+    if not glob.has_magic(text):
+        return [Path(text)]
+    paths = sorted(Path(p) for p in glob.glob(text, recursive=True) if not Path(p).is_dir())
+    if not paths:
+        raise InputError(f"{text}: the pattern matches no file; check the path and the quotes around it")
+    for p in paths:
+        if _format(p) is None:
+            raise InputError(
+                f"{p}: unknown corpus format (matched by {text}); expected .jsonl, .tsv (optionally .gz) "
+                "or .parquet shards"
+            )
+    return paths
+
+
+def read_corpus(path: str | Path) -> Corpus:
+    """Read a JSONL, TSV (gzip allowed, by suffix ``.gz``) or Parquet corpus, or a glob of
+    shards as one corpus.
+
+    Raises:
+        InputError: missing or unreadable file, bad gzip or Parquet, undecodable bytes, missing
+            columns, duplicate or missing segments, two references for one segment, or (shards)
+            a document in more than one shard.
     """
     p = Path(path)
-    return build_corpus(read_rows(p), name=str(p))
+    paths = corpus_paths(path)
+    if len(paths) == 1 and paths[0] == p and _format(p) != "parquet":
+        return build_corpus(read_rows(p), name=str(p))
+    return _assemble(_sharded_rows(paths, str(path)), name=str(path))
+
+
+def iter_parts(source: str | Path, *, rows: int) -> Iterator[Corpus]:
+    """A corpus as consecutive parts of whole documents, about ``rows`` rows each, read
+    lazily: only the part being built (and one JSONL/TSV shard, or one Parquet row batch) is
+    in memory. The parts, concatenated, are :func:`read_corpus`'s corpus, segment for segment;
+    each is named ``str(source)``, as the whole.
+
+    A document's rows must be together (as in the WMT files, sorted by document); a document
+    never splits between parts.
+
+    Raises:
+        InputError: as :func:`read_corpus`; also a document whose rows are not together, or a
+            system with no rows in a part.
+    """
+    if rows < 1:
+        raise ValueError(f"rows must be positive, got {rows}")
+    name = str(source)
+    seen: dict[str, str] = {}  # closed documents -> where they started
+    systems: tuple[str, ...] | None = None
+    group: list[Located] = []
+    doc: str | None = None
+    first_of_doc = ""
+    count = 0
+
+    def flush() -> Corpus:
+        nonlocal systems
+        part = _assemble(group, name=name)
+        if systems is None:
+            systems = part.systems
+        elif set(part.systems) != set(systems):
+            where = _where(group[0])
+            missing = sorted(set(systems) - set(part.systems))
+            if missing:
+                raise InputError(
+                    f"{name}: system {missing[0]!r} has no rows for the documents from {where} on; "
+                    "every system needs an output for every segment"
+                )
+            extra = sorted(set(part.systems) - set(systems))[0]
+            raise InputError(
+                f"{where}: system {extra!r} first appears here, after documents it has no rows for; "
+                "every system needs an output for every segment"
+            )
+        return part
+
+    for located in _sharded_rows(corpus_paths(source), name):
+        where, row = _where(located), located[3]
+        _fields(row, where)  # a bad row is reported where it is, before any later problem
+        d = row.get("doc_id")
+        d = "" if d is None else str(d)
+        if d != doc:
+            if d in seen:
+                raise InputError(
+                    f"{where}: document {d!r} continues here, after other documents (it starts at "
+                    f"{seen[d]}); sort the rows by document to read it in parts, or run without --dask"
+                )
+            if doc is not None:
+                seen[doc] = first_of_doc
+            if count >= rows:
+                yield flush()
+                group, count = [], 0
+            doc, first_of_doc = d, where
+        group.append(located)
+        count += 1
+    if not group:
+        raise InputError(f"{name}: no rows; expected one row per (segment, system)")
+    yield flush()
 
 
 def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """The raw rows of a corpus file as ``(line number, row)``, every column kept.
+    """The raw rows of a corpus file as ``(line number, row)``, every column kept (the row
+    number, from 1, for a Parquet file).
 
     Raises:
         InputError: as :func:`read_corpus`, for the file itself and its syntax.
@@ -83,7 +189,13 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     p = Path(path)
     fmt = _format(p)
     if fmt is None:
-        raise InputError(f"{p}: unknown corpus format; expected a .jsonl or .tsv file (optionally .gz)")
+        raise InputError(
+            f"{p}: unknown corpus format; expected a .jsonl or .tsv file (optionally .gz) or .parquet"
+        )
+    if fmt == "parquet":
+        if not p.is_file():
+            read_bytes(p, "a Parquet file")  # missing or a directory: today's messages
+        return _parquet_rows(p)
     data = read_bytes(p, f"a {fmt.upper()} file")
     if p.suffix == ".gz":
         try:
@@ -102,28 +214,79 @@ def build_corpus(rows: Iterator[tuple[int, dict[str, Any]]], *, name: str) -> Co
     Raises:
         InputError: as :func:`read_corpus`.
     """
+    return _assemble(((name, "line", line, row) for line, row in rows), name=name)
+
+
+def _sharded_rows(paths: list[Path], name: str) -> Iterator[Located]:
+    """Rows of each shard in turn, located; a document in two shards is an error."""
+    unit = {True: "row", False: "line"}
+    owner: dict[str, Path] = {}
+    for p in paths:
+        mine: set[str] = set()
+        kind = unit[_format(p) == "parquet"]
+        for n, row in read_rows(p):
+            if len(paths) > 1:
+                d = row.get("doc_id")
+                d = "" if d is None else str(d)
+                if d not in mine:
+                    if d in owner:
+                        raise InputError(
+                            f"{p}: {kind} {n}: document {d!r} is also in {owner[d]}; keep each "
+                            f"document in one shard (it is evaluated whole)"
+                        )
+                    owner[d] = p
+                    mine.add(d)
+            yield str(p), kind, n, row
+
+
+def _parquet_rows(p: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        f = pq.ParquetFile(p)
+    except (pa.ArrowException, OSError) as err:
+        raise InputError(
+            f"{p}: not a readable Parquet file ({err}); write it with pyarrow or pandas"
+        ) from None
+    n = 0
+    try:
+        for batch in f.iter_batches(batch_size=PARQUET_BATCH):
+            for row in batch.to_pylist():
+                n += 1
+                yield n, row
+    except (pa.ArrowException, OSError) as err:
+        raise InputError(f"{p}: row {n + 1}: cannot be read ({err}); rewrite the file") from None
+    if n == 0:
+        raise InputError(f"{p}: no rows; expected one row per (segment, system)")
+
+
+def _assemble(rows: Iterable[Located], *, name: str) -> Corpus:
     keys: dict[Key, int] = {}
-    refs: dict[Key, tuple[str, int]] = {}
+    refs: dict[Key, tuple[str, tuple[str, str]]] = {}
     hyps: dict[str, dict[Key, str]] = {}
     counters: dict[str, int] = {}
-    for line, row in rows:
-        f = _fields(row, name, line)
+    for source, unit, number, row in rows:
+        where = f"{source}: {unit} {number}"
+        f = _fields(row, where)
         system, ref, hyp = str(f["system"]), str(f["ref"]), str(f["hyp"])  # required: never None
-        check_segments([ref, hyp], source=name, lines=[line, line])
+        check_segments([ref, hyp], source=source, lines=[number, number], unit=unit)
         seg_id = f["seg_id"] if f["seg_id"] is not None else str(counters.get(system, 0))
         counters[system] = counters.get(system, 0) + 1
         key = (f["doc_id"] or "", seg_id)
         keys.setdefault(key, len(keys))
         if key in refs and refs[key][0] != ref:
+            other_source, other_pos = refs[key][1]
+            before = other_pos if other_source == source else f"{other_source}: {other_pos}"
             raise InputError(
-                f"{name}: line {line}: segment {_key(key)} has a different reference than on line "
-                f"{refs[key][1]}; give each segment one reference (use distinct seg_id values)"
+                f"{where}: segment {_key(key)} has a different reference than on {before}; "
+                "give each segment one reference (use distinct seg_id values)"
             )
-        refs.setdefault(key, (ref, line))
+        refs.setdefault(key, (ref, (source, f"{unit} {number}")))
         own = hyps.setdefault(system, {})
         if key in own:
             raise InputError(
-                f"{name}: line {line}: system {system!r} has segment {_key(key)} twice; "
+                f"{where}: system {system!r} has segment {_key(key)} twice; "
                 "give each system one output per segment"
             )
         own[key] = hyp
@@ -150,7 +313,7 @@ def _format(p: Path) -> str | None:
     if suffixes and suffixes[-1] == ".gz":
         suffixes = suffixes[:-1]
     last = suffixes[-1] if suffixes else ""
-    return {".jsonl": "jsonl", ".ndjson": "jsonl", ".tsv": "tsv"}.get(last)
+    return {".jsonl": "jsonl", ".ndjson": "jsonl", ".tsv": "tsv", ".parquet": "parquet"}.get(last)
 
 
 def _jsonl_rows(text: str, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -183,7 +346,11 @@ def _tsv_rows(text: str, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
         yield line, dict(zip(header, cells, strict=True))
 
 
-def _fields(row: dict[str, Any], name: str, line: int) -> dict[str, str | None]:
+def _where(located: Located) -> str:
+    return f"{located[0]}: {located[1]} {located[2]}"
+
+
+def _fields(row: dict[str, Any], where: str) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for field, names in ALIASES.items():
         value = next((row[n] for n in names if n in row), None)
@@ -191,14 +358,14 @@ def _fields(row: dict[str, Any], name: str, line: int) -> dict[str, str | None]:
             if field in REQUIRED:
                 wanted = " or ".join(names)
                 raise InputError(
-                    f"{name}: line {line}: no {wanted!s} field; expected doc_id, seg_id, system, "
+                    f"{where}: no {wanted!s} field; expected doc_id, seg_id, system, "
                     f"ref (or reference), hyp (or hypothesis), got {', '.join(map(str, row)) or 'nothing'}"
                 )
             out[field] = None
             continue
         if field in ("ref", "hyp"):
             if not isinstance(value, str):
-                raise InputError(f"{name}: line {line}: {field} must be a string, got {type(value).__name__}")
+                raise InputError(f"{where}: {field} must be a string, got {type(value).__name__}")
             out[field] = unicodedata.normalize(NORMALIZATION, value)
         else:
             out[field] = str(value)

@@ -69,13 +69,16 @@ MAX_SEGMENT_CHARS: Final = 20_000
 """Longest segment of line-parallel input (``--aligned``, corpus rows), in characters."""
 
 
-def check_segments(segments: Sequence[str], *, source: str, lines: Sequence[int] | None = None) -> None:
+def check_segments(
+    segments: Sequence[str], *, source: str, lines: Sequence[int] | None = None, unit: str = "line"
+) -> None:
     """Refuse a segment too long to score (the checks' parser and TER are built for sentences).
 
     Args:
         segments: the segments, in order.
         source: the file name, for the message.
         lines: the 1-based line of each segment in the file; ``k + 1`` when ``None``.
+        unit: what ``lines`` count (``"row"`` for a Parquet file).
 
     Raises:
         InputError: the first segment over :data:`MAX_SEGMENT_CHARS` characters.
@@ -84,7 +87,7 @@ def check_segments(segments: Sequence[str], *, source: str, lines: Sequence[int]
         if len(seg) > MAX_SEGMENT_CHARS:
             line = lines[k] if lines is not None else k + 1
             raise InputError(
-                f"{source}: line {line}: a segment of {len(seg):,} characters (at most "
+                f"{source}: {unit} {line}: a segment of {len(seg):,} characters (at most "
                 f"{MAX_SEGMENT_CHARS:,} in line-parallel input); split it, or drop --aligned to "
                 "let mtdrift split the text into sentences"
             )

@@ -354,24 +354,26 @@ def evaluate_corpus(
                 cache=cache,
             )
         )
-    return parts[0] if len(parts) == 1 else _concat(parts)
+    return parts[0] if len(parts) == 1 else concat(parts)
 
 
-def _concat(parts: Sequence[Evaluation]) -> Evaluation:
-    """Evaluations of consecutive chunks of a line-aligned corpus, as one."""
+def concat(parts: Sequence[Evaluation]) -> Evaluation:
+    """Evaluations of consecutive chunks of a line-aligned corpus, as one (public: the Dask
+    client joins its partitions with it, ``eval.distributed``)."""
     ref_sents: list[Sentence] = []
     keys: list[Key] = []
     beads: dict[str, list[BeadResult]] = {s.system: [] for s in parts[0].systems}
     hyp_sents: dict[str, list[Sentence]] = {s.system: [] for s in parts[0].systems}
     stats: dict[str, dict[str, list[np.ndarray]]] = {s.system: {} for s in parts[0].systems}
     pos = 0
+    hyp_pos = dict.fromkeys(hyp_sents, 0)  # running offsets: linear in the number of parts
     for part in parts:
         shift = len(ref_sents)
         ref_sents += [_shifted(x, shift, pos) for x in part.ref_sentences]
         keys += list(part.keys or ())
         for s in part.systems:
-            hyp_pos = sum(len(h.text) + 1 for h in hyp_sents[s.system])
-            hyp_sents[s.system] += [_shifted(x, shift, hyp_pos) for x in s.hyp_sentences]
+            hyp_sents[s.system] += [_shifted(x, shift, hyp_pos[s.system]) for x in s.hyp_sentences]
+            hyp_pos[s.system] += sum(len(h.text) + 1 for h in s.hyp_sentences)
             for b in s.beads:
                 beads[s.system].append(
                     replace(
@@ -383,7 +385,7 @@ def _concat(parts: Sequence[Evaluation]) -> Evaluation:
                 )
             for m, rows in s.stats.items():
                 stats[s.system].setdefault(m, []).append(rows)
-        pos = sum(len(x.text) + 1 for x in ref_sents)
+        pos += sum(len(x.text) + 1 for x in part.ref_sentences)
     systems = []
     metrics = {m.name: m for m in parts[0].metrics}
     for s in parts[0].systems:

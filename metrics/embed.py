@@ -224,11 +224,15 @@ def _weights_digest(path: Path) -> str:
     return h.hexdigest()[:12]
 
 
+PAD_BUCKET = 16
+"""Tokens per length bucket: a text is padded to the next multiple (see ``SentenceEncoder.encode``)."""
+
+
 class SentenceEncoder:
     """A packaged sentence-transformers model (:data:`MODELS`), on CPU or another torch device.
 
-    Each distinct text is encoded once per call; batches are sorted by length. Sentence and
-    token embeddings come from the same forward pass.
+    Each distinct text is encoded once per call; batches hold texts of one length bucket.
+    Sentence and token embeddings come from the same forward pass.
 
     Args:
         model: a key of :data:`MODELS`.
@@ -284,68 +288,47 @@ class SentenceEncoder:
         return 384 if self.spec.key == "minilm" else 768
 
     def encode(self, texts: Sequence[str], *, tokens: bool = False) -> Encoded:
-        """Embed ``texts``; see :class:`Encoded` for shapes. Empty input gives (0, D)."""
+        """Embed ``texts``; see :class:`Encoded` for shapes. Empty input gives (0, D).
+
+        A text's vectors do not depend on the other texts encoded with it, bit for bit: each
+        batch holds texts of one length bucket (:data:`PAD_BUCKET` tokens) padded to that
+        bucket's length, so a text is always computed with the same padding (the kernels'
+        results vary in the last bits with the padded length, not with the batch size or the
+        position in a batch). A corpus scored in parts, on several processes or machines of
+        one kind, or partly from the cache gives the same numbers as in one piece.
+        """
         distinct = list(dict.fromkeys(texts))
         if not distinct:
             return Encoded(np.zeros((0, self.dim), dtype=np.float32), [] if tokens else None)
-        order = sorted(range(len(distinct)), key=lambda i: -len(distinct[i]))
-        ordered = [distinct[i] for i in order]
-        toks: list[TokenVectors] | None = None
-        if tokens and self.spec.token_layer != self.spec.layers:
-            sent, toks = self._forward(ordered)
-        elif tokens:
-            out = self.model.encode(
-                ordered,
-                batch_size=self.batch_size,
-                output_value=None,
-                convert_to_numpy=False,
-                normalize_embeddings=False,
-                show_progress_bar=self.progress,
-            )
-            sent = np.stack([o["sentence_embedding"].float().cpu().numpy() for o in out])
-            enc = self._tokenize(ordered)
-            toks = [
-                self._token_vectors(o["token_embeddings"], int(o["attention_mask"].sum()), enc, k)
-                for k, o in enumerate(out)
-            ]
-        else:
-            sent = np.asarray(
-                self.model.encode(
-                    ordered,
-                    batch_size=self.batch_size,
-                    output_value="sentence_embedding",
-                    convert_to_numpy=True,
-                    normalize_embeddings=False,
-                    show_progress_bar=self.progress,
-                ),
-                dtype=np.float32,
-            )
+        sent, toks = self._forward(distinct)
         sent = _unit_rows(sent.astype(np.float32))
-        row = {t: k for k, t in enumerate(ordered)}
+        row = {t: k for k, t in enumerate(distinct)}
         index = [row[t] for t in texts]
-        return Encoded(sentence=sent[index], tokens=[toks[i] for i in index] if toks is not None else None)
+        return Encoded(sentence=sent[index], tokens=[toks[i] for i in index] if tokens else None)
 
     def _tokenize(self, texts: list[str]) -> Any:
         return self.model.tokenizer(
             texts, return_offsets_mapping=True, truncation=True, max_length=self.max_length
         )
 
-    def _token_vectors(self, hidden: Any, n: int, enc: Any, k: int) -> TokenVectors:
-        """Token vectors of text ``k`` from its hidden states (special tokens left out)."""
+    def _token_vectors(self, hidden: Any, n: int, offsets: list[tuple[int, int]]) -> TokenVectors:
+        """Token vectors of a text from its hidden states (special tokens left out)."""
         vecs = hidden[:n].float().cpu().numpy()
-        offsets = np.asarray(enc["offset_mapping"][k], dtype=np.int64)
-        if len(offsets) != n:
-            raise ModelUnavailableError(
-                f"tokenizer gave {len(offsets)} tokens but the model {n} for text {k}"
-            )
+        off = np.asarray(offsets, dtype=np.int64)
+        if len(off) != n:
+            raise ModelUnavailableError(f"tokenizer gave {len(off)} tokens but the model {n}")
         # rows 0 and -1 are [CLS] and [SEP] (<s> and </s>)
-        return TokenVectors(_unit_rows(vecs[1:-1]), offsets[1:-1])
+        return TokenVectors(_unit_rows(vecs[1:-1]), off[1:-1])
 
     def _forward(self, texts: list[str]) -> tuple[np.ndarray, list[TokenVectors]]:
-        """One forward pass per batch of the transformer itself: the sentence vector is the mean
+        """Sentence vectors (unnormalised, in the order of ``texts``) and token vectors.
+
+        One forward pass per batch of the transformer itself: the sentence vector is the mean
         of the last layer over the text's tokens (the model's own pooling), the token vectors are
         the output of layer ``token_layer``, caught by a hook on that layer (so the other layers'
-        outputs are never all held at once)."""
+        outputs are never all held at once). Batches hold texts of one length bucket, padded
+        to the bucket's length (see :meth:`encode`).
+        """
         import torch
 
         model = self.model
@@ -355,8 +338,15 @@ class SentenceEncoder:
         def keep(_module: Any, _inputs: Any, output: Any) -> None:
             caught.append(output[0] if isinstance(output, tuple) else output)
 
-        sentences: list[np.ndarray] = []
-        result: list[TokenVectors] = []
+        enc = self._tokenize(texts)
+        lengths = [len(ids) for ids in enc["input_ids"]]
+        buckets: dict[int, list[int]] = {}
+        for k in sorted(range(len(texts)), key=lambda i: -lengths[i]):
+            size = min(-(-lengths[k] // PAD_BUCKET) * PAD_BUCKET, max(self.max_length, lengths[k]))
+            buckets.setdefault(size, []).append(k)
+        dim = self.dim
+        sentences = np.zeros((len(texts), dim), dtype=np.float32)
+        result: list[TokenVectors | None] = [None] * len(texts)
         bar = None
         if self.progress:
             from tqdm.auto import tqdm
@@ -365,30 +355,35 @@ class SentenceEncoder:
         handle = auto.encoder.layer[self.spec.token_layer - 1].register_forward_hook(keep)
         try:
             with torch.inference_mode():
-                for b in range(0, len(texts), self.batch_size):
-                    batch = texts[b : b + self.batch_size]
-                    enc = self._tokenize(batch)
-                    padded = model.tokenizer.pad(
-                        {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]},
-                        return_tensors="pt",
-                    )
-                    ids = padded["input_ids"].to(self.device)
-                    mask = padded["attention_mask"].to(self.device)
-                    caught.clear()
-                    last = auto(input_ids=ids, attention_mask=mask).last_hidden_state
-                    m = mask.unsqueeze(-1).to(last.dtype)
-                    pooled = (last * m).sum(1) / m.sum(1).clamp(min=1e-9)
-                    sentences.append(pooled.float().cpu().numpy())
-                    layer = caught[-1]
-                    for k in range(len(batch)):
-                        result.append(self._token_vectors(layer[k], int(mask[k].sum()), enc, k))
-                    if bar is not None:
-                        bar.update(len(batch))
+                for size, members in buckets.items():
+                    for b in range(0, len(members), self.batch_size):
+                        batch = members[b : b + self.batch_size]
+                        padded = model.tokenizer.pad(
+                            {
+                                "input_ids": [enc["input_ids"][k] for k in batch],
+                                "attention_mask": [enc["attention_mask"][k] for k in batch],
+                            },
+                            padding="max_length",
+                            max_length=size,
+                            return_tensors="pt",
+                        )
+                        ids = padded["input_ids"].to(self.device)
+                        mask = padded["attention_mask"].to(self.device)
+                        caught.clear()
+                        last = auto(input_ids=ids, attention_mask=mask).last_hidden_state
+                        m = mask.unsqueeze(-1).to(last.dtype)
+                        pooled = (last * m).sum(1) / m.sum(1).clamp(min=1e-9)
+                        sentences[batch] = pooled.float().cpu().numpy()
+                        layer = caught[-1]
+                        for j, k in enumerate(batch):
+                            result[k] = self._token_vectors(layer[j], lengths[k], enc["offset_mapping"][k])
+                        if bar is not None:
+                            bar.update(len(batch))
         finally:
             handle.remove()
             if bar is not None:
                 bar.close()
-        return np.concatenate(sentences, axis=0), result
+        return sentences, [r for r in result if r is not None]
 
     def signature(self) -> Signature:
         path = self.spec.locate()

@@ -152,6 +152,13 @@ class Result:
             raise ValueError(f"unknown output {name!r}; known: {', '.join(OUTPUTS)}")
         return makers[name]()
 
+    def _parquet(self, asked: bool | None) -> bool:
+        from mtdrift.eval.render.parquet import PARQUET_MIN_BEADS
+
+        if asked is not None:
+            return asked
+        return sum(len(s.beads) for s in self.evaluation.systems) >= PARQUET_MIN_BEADS
+
     def terminal(self) -> str:
         """The plain-text tables ``mtdrift evaluate`` prints: corpus scores and counts, then
         (with several systems) the comparison."""
@@ -163,9 +170,12 @@ class Result:
             text += "\n" + cmp.terminal(self.comparison, self.primary, self.alpha)
         return text
 
-    def write(self, out: str | os.PathLike[str], *, plots: bool = True) -> list[Path]:
-        """Write every output file into ``out`` (created if missing): :data:`OUTPUTS`, and with
-        ``plots`` ``drift.png``, ``alignment*.png`` and ``systems.png``.
+    def write(
+        self, out: str | os.PathLike[str], *, plots: bool = True, parquet: bool | None = None
+    ) -> list[Path]:
+        """Write every output file into ``out`` (created if missing): :data:`OUTPUTS`, with
+        ``plots`` ``drift.png``, ``alignment*.png`` and ``systems.png``, and with ``parquet``
+        the folder ``segments.parquet/`` (``None``: from ``PARQUET_MIN_BEADS`` beads on).
 
         Returns:
             The paths written, in order.
@@ -179,6 +189,11 @@ class Result:
             path = directory / name
             path.write_text(self.render(name), encoding="utf-8")
             written.append(path)
+            if name == "segments.csv" and self._parquet(parquet):
+                from mtdrift.eval.render.parquet import write_segments_parquet
+
+                write_segments_parquet(self.evaluation, directory / "segments.parquet")
+                written.append(directory / "segments.parquet")
         if plots:
             from mtdrift.eval.render.plots import plot_systems, write_plots
 
@@ -284,6 +299,7 @@ class Evaluator:
         primary: str = DEFAULT_PRIMARY,
         alpha: float = 0.05,
         resampling: Resampling | None = None,
+        dask: str | None = None,
     ) -> Result:
         """Align, score and explain candidates against a reference, and compare them.
 
@@ -302,10 +318,13 @@ class Evaluator:
             alpha: significance level of the marks.
             resampling: seed and sizes of the bootstrap and randomization (default: seed
                 12345, 1,000 resamples, 10,000 trials).
+            dask: run on a Dask cluster (``"local"``, ``"local:N"`` or ``"tcp://HOST:PORT"``;
+                the documents are one partition, evaluated on a worker); the same result.
 
         Raises:
             InputError: unreadable files, no candidate, two systems with one name, an unknown
-                baseline, mismatched line counts with ``aligned``.
+                baseline, mismatched line counts with ``aligned``; a cluster that cannot be
+                reached.
         """
         from mtdrift.eval.run import evaluate
         from mtdrift.eval.scores import attach_scores, load_scores
@@ -315,18 +334,25 @@ class Evaluator:
         named = _named_hyps(hyps)
         _check_baseline(baseline, [n for n, _ in named])
         external = load_scores(specs, aligned=aligned)
-        encoder, checker, cache = self._load()
-        evaluation = _model_errors(
-            lambda: evaluate(
-                ref_doc,
-                named,
-                encoder=encoder,
-                checker=checker,
-                config=self._config(aligned, metrics),
-                cache=cache,
-                progress=self._bars,
+        if dask is not None:
+            from mtdrift.eval.distributed import evaluate_dask
+
+            evaluation = evaluate_dask(
+                ref_doc, named, address=dask, config=self._config(aligned, metrics), **self._cluster()
             )
-        )
+        else:
+            encoder, checker, cache = self._load()
+            evaluation = _model_errors(
+                lambda: evaluate(
+                    ref_doc,
+                    named,
+                    encoder=encoder,
+                    checker=checker,
+                    config=self._config(aligned, metrics),
+                    cache=cache,
+                    progress=self._bars,
+                )
+            )
         evaluation = attach_scores(evaluation, external)
         return _result(evaluation, baseline, primary, alpha, resampling, self._bars)
 
@@ -341,17 +367,23 @@ class Evaluator:
         primary: str = DEFAULT_PRIMARY,
         alpha: float = 0.05,
         resampling: Resampling | None = None,
+        dask: str | None = None,
+        partition_rows: int | None = None,
     ) -> Result:
         """Score every system of a segment-level corpus, each row one bead, and compare them.
 
         Args:
-            data: a corpus file (JSONL or TSV, optionally .gz), a pandas DataFrame, or a
-                :class:`Corpus`. Files and frames have the columns ``doc_id``, ``seg_id``,
-                ``system``, ``ref`` (or ``reference``), ``hyp`` (or ``hypothesis``); one row per
-                (segment, system).
+            data: a corpus file (JSONL, TSV, optionally .gz, or Parquet), a glob of such
+                shards (``"shards/*.jsonl.gz"``), a pandas DataFrame, or a :class:`Corpus`. Files
+                and frames have the columns ``doc_id``, ``seg_id``, ``system``, ``ref`` (or
+                ``reference``), ``hyp`` (or ``hypothesis``); one row per (segment, system).
             scores, lower_is_better, metrics: as for :meth:`evaluate`; a segment of ``scores``
                 is ``(doc_id, seg_id)``, and every file is checked before any scoring.
             baseline, primary, alpha, resampling: as for :meth:`evaluate`.
+            dask: run on a Dask cluster (``"local"``, ``"local:N"``, ``"tcp://HOST:PORT"``), the
+                corpus partitioned by document (a file or glob streams from disk); the same
+                result, byte for byte.
+            partition_rows: rows per partition with ``dask`` (whole documents; default 1,000).
 
         Raises:
             InputError: an unreadable file, missing columns, a duplicate or missing segment,
@@ -362,15 +394,30 @@ class Evaluator:
         from mtdrift.eval.scores import attach_scores, load_scores
 
         specs = _scores(scores, lower_is_better, metrics, primary)
-        corpus = _corpus(data)
-        _check_baseline(baseline, list(corpus.systems))
-        external = load_scores(specs, aligned=True, keys=corpus.keys, systems=corpus.systems)
-        encoder, checker, cache = self._load()
-        evaluation = _model_errors(
-            lambda: evaluate_corpus(
-                corpus, encoder=encoder, checker=checker, config=self._config(True, metrics), cache=cache
+        if dask is not None:
+            from mtdrift.eval.distributed import PARTITION_ROWS, evaluate_corpus_dask
+
+            # a file or a glob streams to the workers; its systems are known after the run
+            source = os.fspath(data) if isinstance(data, str | os.PathLike) else _corpus(data)
+            external = load_scores(specs, aligned=True)
+            evaluation = evaluate_corpus_dask(
+                source,
+                address=dask,
+                config=self._config(True, metrics),
+                partition_rows=partition_rows or PARTITION_ROWS,
+                **self._cluster(),
             )
-        )
+            _check_baseline(baseline, [s.system for s in evaluation.systems])
+        else:
+            corpus = _corpus(data)
+            _check_baseline(baseline, list(corpus.systems))
+            external = load_scores(specs, aligned=True, keys=corpus.keys, systems=corpus.systems)
+            encoder, checker, cache = self._load()
+            evaluation = _model_errors(
+                lambda: evaluate_corpus(
+                    corpus, encoder=encoder, checker=checker, config=self._config(True, metrics), cache=cache
+                )
+            )
         evaluation = attach_scores(evaluation, external)
         return _result(evaluation, baseline, primary, alpha, resampling, self._bars)
 
@@ -475,6 +522,19 @@ class Evaluator:
             )
         )
 
+    def _cluster(self) -> dict[str, Any]:
+        """What the Dask workers need to build this evaluator's parts on their side."""
+        from mtdrift.metrics.cache import default_cache_dir
+
+        if self.model not in MODELS:
+            raise InputError(
+                f"--dask: the workers load a packaged model by name; {self.model!r} is not one "
+                f"(choose one of {', '.join(sorted(MODELS))})"
+            )
+        option = self._cache_option
+        cache_dir = None if option is False else default_cache_dir() if option is True else Path(option)
+        return {"model": self.model, "cache_dir": cache_dir, "device": self.device, "threads": self.threads}
+
     @property
     def _bars(self) -> Progress:
         return progress_of(self.progress)
@@ -533,6 +593,8 @@ def evaluate_corpus(
     primary: str = DEFAULT_PRIMARY,
     alpha: float = 0.05,
     resampling: Resampling | None = None,
+    dask: str | None = None,
+    partition_rows: int | None = None,
 ) -> Result:
     """:meth:`Evaluator.evaluate_corpus` with the shared :class:`Evaluator` of ``model``."""
     return _shared(model).evaluate_corpus(
@@ -544,6 +606,8 @@ def evaluate_corpus(
         primary=primary,
         alpha=alpha,
         resampling=resampling,
+        dask=dask,
+        partition_rows=partition_rows,
     )
 
 

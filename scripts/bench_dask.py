@@ -1,0 +1,165 @@
+"""`make bench-dask`: the WMT23 zh-en dev corpus (8,970 pairs) in one process, on a Dask
+``LocalCluster`` of 1 and of 2 worker processes; the overhead of a partition; and, worked from
+these figures, an estimate for 10 million pairs on N workers.
+
+Every run scores with an empty cache (none), the model already loaded (the single process
+warms up first; a cluster's workers load it when they start, which is timed apart as start-up).
+
+1. single process: ``eval.run.evaluate_corpus``, as ``mtdrift evaluate --data`` runs it;
+2. ``local:1`` and ``local:2``: ``eval.distributed.evaluate_corpus_dask``, partitions of
+   ``--partition-rows`` rows (default 1,000: 9 partitions), from the first submit to the last
+   result back on the client;
+3. the overhead of a partition: on the ``local:1`` cluster, the first documents (about 1,400
+   rows) as one partition and as one partition per document; the difference over the extra
+   partitions is what a partition costs beyond its rows;
+4. the client's part: reading and cutting the corpus into partitions (rows/s), and the size
+   of a partition's result (bytes per pair, which the client holds until the reports are written).
+
+The last line is ``bench-dask: pairs=N single=R0 local1=R1 local2=R2 overhead_s=O`` (pairs/s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import pickle
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "mqm" / "wmt23_zhen_mqm.dev.jsonl.gz"
+TARGET = 10_000_000
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=str(DATA))
+    ap.add_argument("--model", default="minilm")
+    ap.add_argument("--partition-rows", type=int, default=1_000)
+    args = ap.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+    from distributed import Client, LocalCluster
+
+    from mtdrift.eval.corpus import iter_parts, read_corpus
+    from mtdrift.eval.distributed import ModelPlugin, RunLog, WorkerSpec, evaluate_corpus_dask, split_corpus
+    from mtdrift.eval.render.tables import segments_csv
+    from mtdrift.eval.run import evaluate_corpus
+    from mtdrift.metrics.checks import FactChecker
+    from mtdrift.metrics.embed import SentenceEncoder
+
+    cores = os.cpu_count() or 1
+    corpus = read_corpus(args.data)
+    pairs = len(corpus.keys) * len(corpus.systems)
+    shape = f"{len(corpus.keys)} segments x {len(corpus.systems)} systems"
+    print(f"corpus: {args.data}: {pairs:,} pairs ({shape})")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"machine: {cores} cores (load average before: {load}); model {args.model}; no cache")
+
+    # 4. the client's part
+    t = time.perf_counter()
+    n_parts = sum(1 for _ in iter_parts(args.data, rows=args.partition_rows))
+    read_rate = pairs / (time.perf_counter() - t)
+    print(
+        f"client: reads and cuts {read_rate:,.0f} rows/s ({n_parts} partitions, ~{args.partition_rows} rows)"
+    )
+
+    # 1. one process
+    encoder = SentenceEncoder(args.model)
+    checker = FactChecker()
+    encoder.encode(["warm up"])
+    checker.check_pairs([("Warm up in Paris.", "Warm up in Paris.")])
+    t = time.perf_counter()
+    single = evaluate_corpus(corpus, encoder=encoder, checker=checker)
+    t_single = time.perf_counter() - t
+    first = split_corpus(corpus, rows=args.partition_rows)[0]
+    part_bytes = len(pickle.dumps(evaluate_corpus(first, encoder=encoder, checker=checker)))
+    per_pair_bytes = part_bytes / (len(first.keys) * len(first.systems))
+    print(f"single process: {t_single:.1f} s, {pairs / t_single:.1f} pairs/s")
+    print(f"a partition's result: {per_pair_bytes:,.0f} bytes per pair (pickled)")
+    del encoder, checker
+
+    rates: dict[int, float] = {}
+    overhead = 0.0
+    for n in (1, 2):
+        t = time.perf_counter()
+        with (
+            LocalCluster(
+                n_workers=n, processes=True, threads_per_worker=1, dashboard_address=None, silence_logs=40
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            threads = max(1, cores // n)
+            spec = WorkerSpec(model=args.model, threads=threads)
+            client.register_plugin(ModelPlugin(spec), name=spec.key)
+            startup = time.perf_counter() - t
+            log = RunLog()
+            result = evaluate_corpus_dask(
+                args.data, client=client, model=args.model, threads=threads,
+                partition_rows=args.partition_rows, log=log,
+            )  # fmt: skip
+            same = segments_csv(result) == segments_csv(single)
+            rates[n] = pairs / log.seconds
+            print(
+                f"local:{n}: {log.seconds:.1f} s, {rates[n]:.1f} pairs/s ({log.partitions} partitions; "
+                f"start-up with the model loaded on every worker {startup:.1f} s; "
+                f"segments.csv {'identical' if same else 'DIFFERENT'})"
+            )
+            if n == 1:
+                # 3. overhead of a partition: the same rows as one partition, and one per document
+                docs = split_corpus(corpus, rows=1)[:10]  # one document each
+                subset = functools.reduce(_join, docs)
+                rows = len(subset.keys) * len(subset.systems)
+                timings = {}
+                for label, per in (("one", 10**9), ("many", 1)):
+                    log = RunLog()
+                    evaluate_corpus_dask(
+                        subset, client=client, model=args.model, threads=threads, partition_rows=per, log=log
+                    )
+                    timings[label] = (log.seconds, log.partitions)
+                (t1, p1), (tm, pm) = timings["one"], timings["many"]
+                overhead = (tm - t1) / max(1, pm - p1)  # negative: lost in the noise
+                own = args.partition_rows / rates[1]
+                print(
+                    f"overhead: {rows:,} rows as {p1} partition {t1:.2f} s, as {pm} partitions {tm:.2f} s: "
+                    f"{overhead:.3f} s per partition ({overhead / own * 100:.1f} % of a "
+                    f"{args.partition_rows:,}-row partition's {own:.1f} s on local:1)"
+                )
+    per_worker = rates[2] / 2
+    print()
+    print(f"estimate for {TARGET:,} pairs, from these figures (model {args.model}, one core per worker):")
+    print(
+        f"  a worker scores {per_worker:.1f} pairs/s (local:2 divided by 2; local:1 with both cores: "
+        f"{rates[1]:.1f}); a partition of {args.partition_rows:,} rows costs {overhead:.2f} s more"
+    )
+    partitions = TARGET / args.partition_rows
+    for workers in (2, 8, 32, 128):
+        compute = TARGET / (workers * per_worker) + partitions * max(0.0, overhead) / workers
+        client_bound = TARGET / read_rate
+        hours = max(compute, client_bound) / 3600
+        bound = " (the client's reading bounds it)" if client_bound > compute else ""
+        print(f"  {workers:>4} workers: {hours:6.2f} h{bound}")
+    print(
+        f"  the client holds every bead's result until the reports are written: about "
+        f"{TARGET * per_pair_bytes / 2**30:.0f} GiB for {TARGET:,} pairs"
+    )
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"load average after: {load}")
+    print(
+        f"bench-dask: pairs={pairs} single={pairs / t_single:.1f} local1={rates[1]:.1f} "
+        f"local2={rates[2]:.1f} overhead_s={overhead:.3f}"
+    )
+    sys.stdout.flush()
+
+
+def _join(a, b):  # type: ignore[no-untyped-def]
+    from mtdrift.eval.corpus import Corpus
+
+    return Corpus(a.name, a.keys + b.keys, a.refs + b.refs, {s: a.hyps[s] + b.hyps[s] for s in a.hyps})
+
+
+if __name__ == "__main__":
+    main()
