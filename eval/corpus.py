@@ -205,7 +205,7 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 f"{p}: not a valid gzip file ({err}); decompress it or drop the .gz suffix"
             ) from None
     text = decode_text(data, source=str(p))
-    return _jsonl_rows(text, str(p)) if fmt == "jsonl" else _tsv_rows(text, str(p))
+    return jsonl_rows(text, str(p)) if fmt == "jsonl" else _tsv_rows(text, str(p))
 
 
 def build_corpus(rows: Iterator[tuple[int, dict[str, Any]]], *, name: str) -> Corpus:
@@ -316,7 +316,12 @@ def _format(p: Path) -> str | None:
     return {".jsonl": "jsonl", ".ndjson": "jsonl", ".tsv": "tsv", ".parquet": "parquet"}.get(last)
 
 
-def _jsonl_rows(text: str, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def jsonl_rows(text: str, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The objects of JSON-lines ``text`` as ``(line number, row)``, blank lines skipped.
+
+    Raises:
+        InputError: a line that is not a JSON object (naming ``name`` and the line).
+    """
     for line, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -704,14 +705,7 @@ def lexical_stats(name: str, *, hyps: Sequence[str], refs: Sequence[str], cache:
     """sacrebleu's per-segment statistics; each distinct (hypothesis, reference) pair computed
     once, and looked up in ``cache`` first."""
     metric = get_lexical(name)
-    keys = [pair_key(h, r) for h, r in zip(hyps, refs, strict=True)]
-    pairs = dict(zip(keys, zip(hyps, refs, strict=True), strict=True))
-
-    def compute(missing: list[str]) -> np.ndarray:
-        return metric.stats(hyps=[pairs[k][0] for k in missing], refs=[pairs[k][1] for k in missing])
-
-    namespace = f"lexical|{name}|{metric.signature('corpus')}"
-    return cached_rows(cache, namespace, keys, compute, metric.num_stats)
+    return _pair_stats(metric, f"lexical|{name}|{metric.signature('corpus')}", hyps, refs, cache)
 
 
 def plugin_stats(
@@ -719,13 +713,22 @@ def plugin_stats(
 ) -> np.ndarray:
     """A plug-in's per-segment statistics, as :func:`lexical_stats`: each distinct pair once,
     cached under the plug-in's signature (a new version or setting never reads old rows)."""
+    return _pair_stats(metric, f"plugin|{metric.name}|{metric.signature().format()}", hyps, refs, cache)
+
+
+def _pair_stats(
+    metric: Any, namespace: str, hyps: Sequence[str], refs: Sequence[str], cache: Cache | None
+) -> np.ndarray:
+    """``metric.stats`` of each distinct (hypothesis, reference) pair once, cached under
+    ``namespace``, as rows in the order of the pairs."""
     keys = [pair_key(h, r) for h, r in zip(hyps, refs, strict=True)]
     pairs = dict(zip(keys, zip(hyps, refs, strict=True), strict=True))
 
     def compute(missing: list[str]) -> np.ndarray:
-        return metric.stats(hyps=[pairs[k][0] for k in missing], refs=[pairs[k][1] for k in missing])
+        return np.asarray(
+            metric.stats(hyps=[pairs[k][0] for k in missing], refs=[pairs[k][1] for k in missing])
+        )
 
-    namespace = f"plugin|{metric.name}|{metric.signature().format()}"
     return cached_rows(cache, namespace, keys, compute, metric.num_stats)
 
 

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
 
-from mtdrift.eval.corpus import Key
+from mtdrift.eval.corpus import Key, jsonl_rows
 from mtdrift.eval.read import InputError, decode_text, read_bytes
 from mtdrift.metrics.base import Signature
 from mtdrift.metrics.registry import METRICS, NAME_PATTERN, MeanMetric, corpus_score
@@ -212,7 +212,7 @@ def read_scores(spec: ScoresSpec) -> ExternalScores:
     if suffixes and suffixes[-1] in (".jsonl", ".ndjson"):
         if spec.column is not None:
             raise InputError(f"{p}: a JSONL scores file has a 'score' field; drop ':{spec.column}'")
-        return _keyed(spec, digest, "rows", _jsonl(text, str(p)), SCORE)
+        return _keyed(spec, digest, "rows", jsonl_rows(text, str(p)), SCORE)
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -232,23 +232,6 @@ def read_scores(spec: ScoresSpec) -> ExternalScores:
             f"{p}: line 1: no header with 'system' and {spec.column!r}; a COLUMN needs a TSV with a header"
         )
     return _mt_metrics_eval(spec, digest, lines, str(p))
-
-
-def _jsonl(text: str, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    import json
-
-    for line, raw in enumerate(text.split("\n"), start=1):
-        if not raw.strip():
-            continue
-        try:
-            row = json.loads(raw)
-        except json.JSONDecodeError as err:
-            raise InputError(
-                f"{name}: line {line}: not valid JSON ({err.msg}); expected one object per line"
-            ) from None
-        if not isinstance(row, dict):
-            raise InputError(f"{name}: line {line}: expected a JSON object, got {type(row).__name__}")
-        yield line, row
 
 
 def _tsv(lines: list[str], name: str) -> Iterator[tuple[int, dict[str, Any]]]:
