@@ -180,9 +180,19 @@ def test_the_html_table_is_cut_with_a_note(monkeypatch: pytest.MonkeyPatch, fake
     monkeypatch.setattr(html_render, "HTML_MAX_BEADS", 8)
     page = html_render.report_html(ev)
     assert page.count("<tr id=") == 8  # 4 beads of each system
-    assert "Showing the first 4 beads of each system (8 of 30)" in page
+    assert "Showing 4 beads of each system (8 of 30)</b>: its drifted beads first" in page
+    # each system's drifted beads are kept before its others, in document order
+    late = [b for s in ev.systems for b in s.beads[4:] if b.drift != "none"]
+    assert late, "the fixture needs a drifted bead past the first four, or the order is not tested"
+    for k, s in enumerate(ev.systems):
+        drifted = [b.index for b in s.beads if b.drift != "none"]
+        kept = [b.index for b in html_render._worst_first(s.beads, 4)]
+        assert kept == sorted(kept) and len(kept) == 4
+        assert set(drifted[:4]) <= set(kept)
+        rows = re.findall(rf"<tr id='b{k}-(\d+)'", page)
+        assert [int(i) for i in rows] == kept
     monkeypatch.setattr(html_render, "HTML_MAX_BEADS", 5000)
-    assert "Showing the first" not in html_render.report_html(ev)
+    assert "Showing 4 beads" not in html_render.report_html(ev)
 
 
 @pytest.mark.parametrize(

@@ -244,20 +244,35 @@ where the rest are (``segments.csv``), instead of growing to hundreds of megabyt
 
 
 def _cut(evaluation: Evaluation) -> tuple[Evaluation, str]:
-    """The evaluation with each system's first beads only (:data:`HTML_MAX_BEADS` in all), and
-    the note that says so (empty when nothing was cut)."""
+    """The evaluation with at most :data:`HTML_MAX_BEADS` beads in all, shared by the systems:
+    each keeps its drifted beads first (``major``, then ``minor``), then its others from the
+    start, shown in document order; and the note that says so (empty when nothing was cut)."""
     total = sum(len(s.beads) for s in evaluation.systems)
     if total <= HTML_MAX_BEADS:
         return evaluation, ""
     each = max(1, HTML_MAX_BEADS // len(evaluation.systems))
-    shown = replace(evaluation, systems=tuple(replace(s, beads=s.beads[:each]) for s in evaluation.systems))
+    shown = replace(
+        evaluation, systems=tuple(replace(s, beads=_worst_first(s.beads, each)) for s in evaluation.systems)
+    )
     kept = sum(len(s.beads) for s in shown.systems)
     note = (
-        f"<p class='cut'><b>Showing the first {each:,} beads of each system ({kept:,} of {total:,})</b>: "
+        f"<p class='cut'><b>Showing {each:,} beads of each system ({kept:,} of {total:,})</b>: its "
+        "drifted beads first (major, then minor), then the others from the start of the document; "
         "a page with every bead would be too large to open. Every bead is in segments.csv "
         "(and segments.parquet); the summary above covers all of them.</p>"
     )
     return shown, note
+
+
+_DRIFT_RANK = {"major": 0, "minor": 1}
+
+
+def _worst_first(beads: tuple[BeadResult, ...], n: int) -> tuple[BeadResult, ...]:
+    """``n`` of ``beads``: the drifted ones first, then by position; in document order."""
+    if len(beads) <= n:
+        return beads
+    chosen = sorted(range(len(beads)), key=lambda k: (_DRIFT_RANK.get(beads[k].drift, 2), k))[:n]
+    return tuple(beads[k] for k in sorted(chosen))
 
 
 def _options(values: list[str]) -> str:
