@@ -20,16 +20,14 @@ from __future__ import annotations
 
 import csv
 import glob
-import gzip
 import json
 import unicodedata
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mtdrift.eval.read import NORMALIZATION, InputError, check_segments, decode_text, read_bytes
+from mtdrift.eval.read import NORMALIZATION, InputError, check_segments, decode_text, gunzip, read_bytes
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "doc_id": ("doc_id",),
@@ -197,13 +195,7 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
             read_bytes(p, "a Parquet file")  # missing or a directory: today's messages
         return _parquet_rows(p)
     data = read_bytes(p, f"a {fmt.upper()} file")
-    if p.suffix == ".gz":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as err:
-            raise InputError(
-                f"{p}: not a valid gzip file ({err}); decompress it or drop the .gz suffix"
-            ) from None
+    data = gunzip(data, p)
     text = decode_text(data, source=str(p))
     return jsonl_rows(text, str(p)) if fmt == "jsonl" else _tsv_rows(text, str(p))
 

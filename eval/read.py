@@ -7,7 +7,9 @@ expected, what came, and what to do.
 from __future__ import annotations
 
 import codecs
+import gzip
 import unicodedata
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
@@ -101,6 +103,22 @@ def read_text(path: str | Path) -> str:
     """
     p = Path(path)
     return decode_text(read_bytes(p, "a text file"), source=str(p))
+
+
+def gunzip(data: bytes, path: Path) -> bytes:
+    """``data`` decompressed when ``path`` ends in ``.gz``, else unchanged.
+
+    Raises:
+        InputError: not valid gzip (naming ``path`` and what to do).
+    """
+    if path.suffix != ".gz":
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as err:
+        raise InputError(
+            f"{path}: not a valid gzip file ({err}); decompress it or drop the .gz suffix"
+        ) from None
 
 
 def read_bytes(path: Path, expected: str) -> bytes:

@@ -25,10 +25,8 @@ randomization, ``mtdrift check`` and every report treat it as they treat mtdrift
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import math
-import zlib
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import numpy as np
 
 from mtdrift.eval.corpus import Key, jsonl_rows
-from mtdrift.eval.read import InputError, decode_text, read_bytes
+from mtdrift.eval.read import InputError, decode_text, gunzip, read_bytes
 from mtdrift.metrics.base import Signature
 from mtdrift.metrics.registry import METRICS, NAME_PATTERN, MeanMetric, corpus_score
 
@@ -200,13 +198,7 @@ def read_scores(spec: ScoresSpec) -> ExternalScores:
     p = Path(spec.path)
     data = read_bytes(p, "a scores file (TSV or JSONL)")
     digest = hashlib.sha256(data).hexdigest()
-    if p.suffix == ".gz":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as err:
-            raise InputError(
-                f"{p}: not a valid gzip file ({err}); decompress it or drop the .gz suffix"
-            ) from None
+    data = gunzip(data, p)
     text = decode_text(data, source=str(p))
     suffixes = [s.lower() for s in p.suffixes if s.lower() != ".gz"]
     if suffixes and suffixes[-1] in (".jsonl", ".ndjson"):
