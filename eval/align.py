@@ -45,6 +45,7 @@ import numpy as np
 
 from mtdrift.metrics.base import Signature
 from mtdrift.metrics.embed import TokenVectors
+from mtdrift.metrics.numeric import on_one_blas_thread
 from mtdrift.metrics.progress import Progress, quiet
 
 Bead = tuple[tuple[int, ...], tuple[int, ...]]
@@ -324,6 +325,7 @@ def _gain(cov: dict[int, np.ndarray], p: int, k: int, q: int, n_other: int, n_ow
     return gain
 
 
+@on_one_blas_thread
 def align(
     *,
     ref: Sequence[str],

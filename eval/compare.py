@@ -9,6 +9,7 @@ import numpy as np
 from mtdrift.eval.pairing import RefIds, common_units, unit_stats
 from mtdrift.eval.read import InputError
 from mtdrift.eval.run import Evaluation
+from mtdrift.metrics.numeric import on_one_blas_thread
 from mtdrift.metrics.progress import Progress, quiet
 from mtdrift.metrics.registry import METRICS, CorpusMetric
 from mtdrift.metrics.significance import Comparison, Resampling, compare
@@ -46,6 +47,7 @@ def paired_stats(
     return units, out
 
 
+@on_one_blas_thread
 def compare_systems(
     evaluation: Evaluation,
     *,

@@ -66,6 +66,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from mtdrift.eval.read import InputError
+from mtdrift.metrics.numeric import on_one_blas_thread
 
 KEYS: Final = ("doc_id", "seg_id", "system")
 """The columns that identify one row (one system's output for one segment)."""
@@ -708,6 +709,7 @@ class MetaResult:
         }
 
 
+@on_one_blas_thread
 def meta_evaluate(
     table: pd.DataFrame,
     metric_columns: Sequence[str],

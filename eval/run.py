@@ -29,6 +29,7 @@ from mtdrift.metrics.cache import Cache, CachedEncoder, cached_rows, pair_key
 from mtdrift.metrics.checks import FactChecker
 from mtdrift.metrics.embed import MODELS, Encoder, SentenceEncoder, TokenVectors
 from mtdrift.metrics.lexical import LEXICAL_METRICS, get_lexical
+from mtdrift.metrics.numeric import SCORE_DIGITS, on_one_blas_thread, stable
 from mtdrift.metrics.progress import Progress, quiet
 from mtdrift.metrics.registry import (
     MEAN_METRICS,
@@ -259,6 +260,7 @@ def signatures(
     return out
 
 
+@on_one_blas_thread
 def evaluate(
     ref: Document,
     hyps: Sequence[tuple[str, Document]],
@@ -316,6 +318,7 @@ CHUNK_PAIRS = 20_000
 """Pairs per chunk of a corpus evaluation: bounds the embeddings held in memory at once."""
 
 
+@on_one_blas_thread
 def evaluate_corpus(
     corpus: Corpus,
     *,
@@ -642,11 +645,11 @@ def _score(
         r_spans: list[tuple[int, int]] = []
         h_spans: list[tuple[int, int]] = []
         if r_ids and h_ids:
-            sem = cosine(vec[refs[k]], vec[hyps[k]])
+            sem = stable(cosine(vec[refs[k]], vec[hyps[k]]))
             rt = _joined_tokens([r_txt[i] for i in r_ids], tok)
             ht = _joined_tokens([h_txt[j] for j in h_ids], tok)
             match = token_match(hyp=ht, ref=rt)
-            tm = match.f1
+            tm = stable(match.f1)
             values = evidence(
                 semantic=sem,
                 match=match,
@@ -655,7 +658,7 @@ def _score(
                 findings=findings.get(k, []),
                 unmatched_below=model.unmatched_below,
             )
-            fid = model.fidelity(values)
+            fid = stable(model.fidelity(values))
             thr = cfg.drift_config.span_below
             r_spans = unmatched_spans(refs[k], rt.offsets, match.ref_best, thr)
             h_spans = unmatched_spans(hyps[k], ht.offsets, match.hyp_best, thr)
@@ -696,8 +699,8 @@ def _score(
         beads=tuple(results),
         stats=stats,
         corpus=corpus,
-        similarity=alignment.similarity if alignment is not None else None,
-        gap_cost=alignment.gap_cost if alignment is not None else None,
+        similarity=None if alignment is None else np.round(alignment.similarity, SCORE_DIGITS),
+        gap_cost=None if alignment is None or alignment.gap_cost is None else stable(alignment.gap_cost),
     )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mtdrift.metrics.embed import TokenVectors
+from mtdrift.metrics.numeric import gram
 
 _WORDLIKE = re.compile(r"\w", re.UNICODE)
 
@@ -56,7 +57,7 @@ def token_match(*, hyp: TokenVectors, ref: TokenVectors) -> TokenMatch:
             np.zeros(len(ref.vectors), np.float32),
             np.zeros(len(hyp.vectors), np.float32),
         )
-    sim = hyp.vectors @ ref.vectors.T
+    sim = gram(hyp.vectors, ref.vectors)
     hyp_best = sim.max(axis=1)
     ref_best = sim.max(axis=0)
     p = float(hyp_best.mean())

@@ -18,6 +18,8 @@ from typing import Any
 from mtdrift.metrics.significance import Comparison, MetricResult
 
 ALPHA = 0.05
+DIGITS = 6
+"""Decimals of the numbers in compare.json and compare.csv (the tables print fewer)."""
 CSV_COLUMNS: tuple[str, ...] = (
     "system", "metric", "baseline", "score", "ci_low", "ci_high", "bs_mean", "ci_half",
     "delta", "delta_low", "delta_high", "p_bootstrap", "p_ar", "p_holm", "agreement", "significant",
@@ -134,18 +136,24 @@ def _md(x: str) -> str:
     return x.replace("|", "\\|")
 
 
+def _r(x: float | None) -> float | None:
+    """A stored number: rounded to ``DIGITS`` decimals, so that the last bits of a float sum
+    (which differ between CPUs' BLAS kernels) never reach the file."""
+    return None if x is None else round(float(x), DIGITS)
+
+
 def _result(r: MetricResult, alpha: float) -> dict[str, Any]:
     return {
-        "score": r.score,
-        "ci": {"mean": r.ci.mean, "low": r.ci.low, "high": r.ci.high, "half": r.ci.half},
-        "delta": r.delta,
+        "score": _r(r.score),
+        "ci": {"mean": _r(r.ci.mean), "low": _r(r.ci.low), "high": _r(r.ci.high), "half": _r(r.ci.half)},
+        "delta": _r(r.delta),
         "delta_ci": None
         if r.delta_ci is None
-        else {"mean": r.delta_ci.mean, "low": r.delta_ci.low, "high": r.delta_ci.high},
-        "p_bootstrap": r.p_bootstrap,
-        "p_ar": r.p_ar,
-        "p_holm": r.p_holm,
-        "agreement": r.agreement,
+        else {"mean": _r(r.delta_ci.mean), "low": _r(r.delta_ci.low), "high": _r(r.delta_ci.high)},
+        "p_bootstrap": _r(r.p_bootstrap),
+        "p_ar": _r(r.p_ar),
+        "p_holm": _r(r.p_holm),
+        "agreement": _r(r.agreement),
         "significant": significant(r, alpha) if r.delta is not None else None,
     }
 
@@ -199,7 +207,7 @@ def to_csv(c: Comparison, primary: str, alpha: float = ALPHA) -> str:
 
 
 def _g(x: float | None) -> str:
-    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else repr(float(x))
+    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else repr(round(float(x), DIGITS))
 
 
 _TEX_ESCAPES = {
