@@ -89,6 +89,17 @@ def _parser() -> argparse.ArgumentParser:
         "(default $MTDRIFT_CACHE_DIR, else $XDG_CACHE_HOME/mtdrift or ~/.cache/mtdrift)",
     )
     e.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    e.add_argument(
+        "--lang",
+        metavar="CODE",
+        help="ISO 639-1 code of the reference and candidates (default: detected from the reference)",
+    )
+    e.add_argument(
+        "--tokenize",
+        metavar="NAME",
+        help="BLEU tokenizer, any of sacrebleu's (13a, intl, char, zh, ja-mecab, ko-mecab, flores200, "
+        "...; default: sacrebleu's choice for the language)",
+    )
     _scores_options(e)
     e.add_argument(
         "--metric",
@@ -329,6 +340,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         "primary": args.primary,
         "alpha": args.alpha,
         "resampling": Resampling(seed=args.seed, bootstrap=args.bootstrap, trials=args.trials),
+        "lang": args.lang,
+        "tokenize": args.tokenize,
     }
     try:
         check_options(

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import itertools
 import logging
 import os
 import time
@@ -38,10 +39,19 @@ from typing import Any
 
 from mtdrift.eval.corpus import Corpus, corpus_paths, iter_parts, read_rows
 from mtdrift.eval.read import InputError
-from mtdrift.eval.run import Document, Evaluation, RunConfig, concat, evaluate, evaluate_corpus
+from mtdrift.eval.run import (
+    Document,
+    Evaluation,
+    RunConfig,
+    concat,
+    evaluate,
+    evaluate_corpus,
+    resolve_language,
+)
 from mtdrift.metrics.cache import Cache, CachedEncoder
 from mtdrift.metrics.checks import FactChecker
 from mtdrift.metrics.embed import DEFAULT_MODEL, Encoder, SentenceEncoder
+from mtdrift.metrics.language import DETECT_CHARS
 
 PARTITION_ROWS = 1_000
 """Rows (segment x system) per partition, whole documents: enough to keep the per-partition
@@ -276,7 +286,7 @@ def evaluate_corpus_dask(
         if isinstance(source, Corpus)
         else iter_parts(source, rows=partition_rows)
     )
-    cfg = replace(config or RunConfig(), aligned=True)
+    cfg, parts = _resolve_language(replace(config or RunConfig(), aligned=True), iter(parts))
     return _run(
         parts, _evaluate_part, (cfg,), address=address, model=model, cache_dir=cache_dir, device=device,
         threads=threads, connect_timeout=connect_timeout, client=client, log=log, progress=progress,
@@ -305,6 +315,25 @@ def evaluate_dask(
         cache_dir=cache_dir, device=device, threads=threads, connect_timeout=connect_timeout,
         client=client, log=None, unpack=True,
     )  # fmt: skip
+
+
+def _resolve_language(config: RunConfig, parts: Iterator[Corpus]) -> tuple[RunConfig, Iterator[Corpus]]:
+    """The corpus's language decided on the client, as one process decides it (from the
+    references' first ``DETECT_CHARS`` characters, read from as many partitions as that takes),
+    so that no partition detects its own; the partitions read are handed on."""
+    if config.language is not None:
+        return config, parts
+    head: list[Corpus] = []
+    texts: list[str] = []
+    size = 0
+    for part in parts:
+        head.append(part)
+        texts.extend(part.refs)
+        size += sum(len(t) + 1 for t in part.refs)
+        if size >= DETECT_CHARS:
+            break
+    name = head[0].name if head else "corpus"
+    return resolve_language(config, texts, source=name), itertools.chain(head, parts)
 
 
 def _run(

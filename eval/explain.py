@@ -298,10 +298,18 @@ def _shipped_model() -> FidelityModel:
 
 
 def label(
-    *, kind: str, fidelity_: float, findings: list[Finding], config: DriftConfig
+    *,
+    kind: str,
+    fidelity_: float,
+    findings: list[Finding],
+    config: DriftConfig,
+    off_target: str | None = None,
 ) -> tuple[Drift, list[Finding]]:
     """The drift label of a bead and its reasons, most severe first.
 
+    ``major`` with the one reason ``off-target: CODE``: the candidate side is in language
+    ``CODE``, not the reference's (``metrics.language.off_target``); nothing else is said of
+    such a bead, since names, numbers and fidelity compare texts in two languages.
     ``major``: an omission or addition, a major finding (a changed name or number, a lost
     number, a negation flip), or fidelity under ``major_below``. ``minor``: a minor finding
     (a lost or added name, an added number) or fidelity under ``minor_below``. Else ``none``.
@@ -309,6 +317,8 @@ def label(
     reasons = list(findings)
     if kind in ("omission", "addition"):
         return "major", [Finding(kind=kind, severity="major")]  # type: ignore[arg-type]
+    if off_target is not None:
+        return "major", [Finding(kind="off-target", severity="major", hyp=off_target)]
     if fidelity_ < config.major_below:
         reasons.append(Finding(kind="semantic", severity="major", ref=f"{fidelity_:.2f}"))
     elif fidelity_ < config.minor_below:

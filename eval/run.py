@@ -28,7 +28,9 @@ from mtdrift.metrics.base import Finding, Signature
 from mtdrift.metrics.cache import Cache, CachedEncoder, cached_rows, pair_key
 from mtdrift.metrics.checks import FactChecker
 from mtdrift.metrics.embed import MODELS, Encoder, SentenceEncoder, TokenVectors
-from mtdrift.metrics.lexical import LEXICAL_METRICS, get_lexical
+from mtdrift.metrics.language import DETECT_CHARS, Language, LanguageError, detect, off_target
+from mtdrift.metrics.language import signature_fields as language_signature_fields
+from mtdrift.metrics.lexical import LEXICAL_METRICS, TokenizerError, get_lexical
 from mtdrift.metrics.numeric import SCORE_DIGITS, on_one_blas_thread, stable
 from mtdrift.metrics.progress import Progress, quiet
 from mtdrift.metrics.registry import (
@@ -72,6 +74,12 @@ class RunConfig:
             entry points in the group ``mtdrift.metrics``, see ``metrics.registry``), in the
             order reports list them. Opt-in, so that an expensive plug-in never slows a run
             that did not ask for it. Their statistics are computed with the lexical ones.
+        language: the language of the reference and the candidates (``--lang``, with source
+            ``given``); ``None``: detected from the reference when a run starts
+            (:func:`resolve_language`). It decides sentence rules, BLEU's tokenizer, TER's
+            Asian support, which fact checks run, and which sentences are off-target.
+        tokenize: BLEU's tokenizer (``--tokenize``, any of sacrebleu's); ``None``: the one
+            sacrebleu picks for the language.
     """
 
     aligned: bool = False
@@ -80,6 +88,13 @@ class RunConfig:
     workers: int = 1
     align_model: str = "minilm"
     metrics: tuple[str, ...] = ()
+    language: Language | None = None
+    tokenize: str | None = None
+
+    @property
+    def lang(self) -> str:
+        """The ISO 639-1 code in force (``en`` while unresolved: see :func:`resolve_language`)."""
+        return "en" if self.language is None else self.language.code
 
     @property
     def drift_config(self) -> DriftConfig:
@@ -170,7 +185,8 @@ class SystemResult:
         for b in self.beads:
             kinds[b.kind] = kinds.get(b.kind, 0) + 1
         drift: dict[str, int] = {d: sum(1 for b in self.beads if b.drift == d) for d in DRIFT_LABELS}
-        return {"beads": dict(sorted(kinds.items())), "drift": drift}
+        off = sum(1 for b in self.beads if b.reasons and b.reasons[0].kind == "off-target")
+        return {"beads": dict(sorted(kinds.items())), "drift": drift, "reasons": {"off-target": off}}
 
 
 @dataclass(frozen=True)
@@ -214,8 +230,46 @@ class Evaluation:
         raise KeyError(f"no system {name!r}; have {', '.join(s.system for s in self.systems)}")
 
 
-def segment(doc: Document, *, aligned: bool) -> list[Sentence]:
-    return split_lines(doc.text) if aligned else split_sentences(doc.text)
+def segment(doc: Document, *, aligned: bool, lang: str = "en") -> list[Sentence]:
+    return split_lines(doc.text) if aligned else split_sentences(doc.text, lang)
+
+
+def resolve_language(config: RunConfig, texts: Sequence[str], *, source: str) -> RunConfig:
+    """``config`` with its language decided: kept when given, else detected from the start
+    of ``texts`` (the reference's sentences or segments, in order) named ``source``.
+
+    Raises:
+        InputError: the language cannot be detected (no letters, or not an ISO 639-1
+            language); the message names ``source`` and says to pass ``--lang``.
+    """
+    if config.language is not None:
+        return config
+    sample: list[str] = []
+    size = 0
+    for t in texts:
+        if size >= DETECT_CHARS:
+            break
+        sample.append(t)
+        size += len(t) + 1
+    try:
+        found = detect("\n".join(sample))
+    except LanguageError as exc:
+        raise InputError(f"{source}: {exc}") from None
+    return replace(config, language=found)
+
+
+def check_lexical(config: RunConfig) -> None:
+    """Fail early, before any encoding, when BLEU's tokenizer for the run cannot load.
+
+    Raises:
+        InputError: an unknown ``--tokenize``, or a tokenizer whose packages are missing (the
+            message names them).
+    """
+    try:
+        get_lexical("bleu", trg_lang=config.lang, tokenize=config.tokenize)
+    except TokenizerError as exc:
+        option = "--tokenize" if config.tokenize is not None else f"--lang {config.lang}"
+        raise InputError(f"{option}: {exc}") from None
 
 
 def signatures(
@@ -230,13 +284,13 @@ def signatures(
     vectors the aligner read, in document mode)."""
     out: dict[str, str] = {}
     for name in LEXICAL_METRICS:
-        m = get_lexical(name)
+        m = get_lexical(name, trg_lang=config.lang, tokenize=config.tokenize)
         out[name] = m.signature("sentence")
         out[f"{name}_corpus"] = m.signature("corpus")
     sem = encoder.signature()
     out["semantic"] = sem.format()
     out["tokenmatch"] = Signature("tokenmatch", (*sem.fields, ("match", "greedy-f1"), ("idf", "no"))).format()
-    out["checks"] = checker.signature().format()
+    out["checks"] = checker.signature(lang=config.lang).format()
     out["fidelity"] = config.drift_config.signature().format()
     out["input"] = Signature.of(
         "input",
@@ -246,6 +300,9 @@ def signatures(
             ("eol", "lf"),
             ("norm", NORMALIZATION),
             ("seg", _segmentation(config, corpus)),
+            ("lang", config.lang),
+            ("langsrc", "detected" if config.language is None else config.language.source),
+            *language_signature_fields(),
         ],
     ).format()
     if config.aligned:
@@ -289,8 +346,10 @@ def evaluate(
             a segment is over ``eval.read.MAX_SEGMENT_CHARS`` characters.
     """
     cfg = (config or RunConfig()).for_encoder(encoder)
-    ref_sents = segment(ref, aligned=cfg.aligned)
-    hyp_sents = {name: segment(doc, aligned=cfg.aligned) for name, doc in hyps}
+    cfg = resolve_language(cfg, [ref.text], source=ref.name)
+    check_lexical(cfg)
+    ref_sents = segment(ref, aligned=cfg.aligned, lang=cfg.lang)
+    hyp_sents = {name: segment(doc, aligned=cfg.aligned, lang=cfg.lang) for name, doc in hyps}
     if cfg.aligned:
         for doc, sents in [(ref, ref_sents), *((doc, hyp_sents[name]) for name, doc in hyps)]:
             check_segments([s.text for s in sents], source=doc.name, lines=[s.line + 1 for s in sents])
@@ -336,6 +395,8 @@ def evaluate_corpus(
     one chunk are ever held in memory.
     """
     cfg = replace(config or RunConfig(), aligned=True).for_encoder(encoder)
+    cfg = resolve_language(cfg, corpus.refs, source=corpus.name)
+    check_lexical(cfg)
     if chunk is None:
         chunk = max(1, CHUNK_PAIRS // max(1, len(corpus.hyps)))
     if chunk < 1:
@@ -460,26 +521,38 @@ def _evaluate_all(
     align_tok = tok
     if aligner is not None and aligner is not encoder:
         align_tok = dict(zip(texts, aligner.encode(texts, tokens=True).tokens or [], strict=True))
+    hyp_texts = list(dict.fromkeys(s.text for _, _, ss in hyps for s in ss))
+    h_off = dict(zip(hyp_texts, off_target(hyp_texts, config.lang), strict=True))
     plans = [
-        _plan(system, hyp_name, ref_sents, hyp_sents, vec, align_tok, encoder, config, progress)
+        _plan(system, hyp_name, ref_sents, hyp_sents, vec, align_tok, encoder, config, progress, h_off)
         for system, hyp_name, hyp_sents in hyps
     ]
     all_hyps = [h for p in plans for h in p.hyps]
     all_refs = [r for p in plans for r in p.refs]
     parallel = config.workers > 0 and len(all_hyps) >= PARALLEL_MIN_PAIRS
-    with _lexical(all_hyps, all_refs, cache, parallel, plugins) as lexical:
+    lex = (config.lang, config.tokenize)
+    with _lexical(all_hyps, all_refs, cache, parallel, plugins, lex) as lexical:
         # while the lexical statistics are computed elsewhere: the checks, over all systems at
         # once (a reference shared by every system is parsed once)
-        pairs = [(p.refs[k], p.hyps[k]) for p in plans for k, (r, h) in enumerate(p.beads) if r and h]
-        found = iter(checker.check_pairs(pairs))
-        findings = [{k: next(found) for k, (r, h) in enumerate(p.beads) if r and h} for p in plans]
+        off = [_bead_off_target(p, h_off) for p in plans]
+        pairs = [
+            (p.refs[k], p.hyps[k])
+            for p, o in zip(plans, off, strict=True)
+            for k, (r, h) in enumerate(p.beads)
+            if r and h and o[k] is None
+        ]
+        found = iter(checker.check_pairs(pairs, lang=config.lang))
+        findings = [
+            {k: next(found) for k, (r, h) in enumerate(p.beads) if r and h and o[k] is None}
+            for p, o in zip(plans, off, strict=True)
+        ]
         stats_all = lexical()
     results = []
     start = 0
-    for plan, found_one in zip(plans, findings, strict=True):
+    for plan, found_one, off_one in zip(plans, findings, off, strict=True):
         end = start + len(plan.beads)
         stats = {name: rows[start:end] for name, rows in stats_all.items()}
-        results.append(_score(plan, stats, found_one, vec, tok, config, plugins))
+        results.append(_score(plan, stats, found_one, vec, tok, config, plugins, off_one))
         start = end
     sigs = signatures(
         encoder=encoder, checker=checker, config=config, corpus=keys is not None, aligner=aligner
@@ -546,6 +619,7 @@ def _plan(
     encoder: Encoder,
     cfg: RunConfig,
     progress: Progress = quiet,
+    h_off: Mapping[str, str | None] | None = None,
 ) -> _Plan:
     r_txt = [s.text for s in ref_sents]
     h_txt = [s.text for s in hyp_sents]
@@ -562,6 +636,8 @@ def _plan(
             progress=progress,
         )
         beads = alignment.beads
+        if h_off:
+            beads = pair_off_target(beads, [h_off.get(t) is not None for t in h_txt])
     refs = [" ".join(r_txt[i] for i in r) for r, _ in beads]
     hyps = [" ".join(h_txt[j] for j in h) for _, h in beads]
     missing = [t for t in dict.fromkeys(refs + hyps) if t and t not in vec]
@@ -588,21 +664,34 @@ def _packaged_encoder(model: str) -> SentenceEncoder:
 
 
 def _text_stats(
-    hyps: list[str], refs: list[str], cache: Cache | None, plugins: Sequence[PluginMetric]
+    hyps: list[str],
+    refs: list[str],
+    cache: Cache | None,
+    plugins: Sequence[PluginMetric],
+    lex: tuple[str, str | None] = ("en", None),
 ) -> dict[str, np.ndarray]:
-    """Every lexical metric's statistics, then every plug-in's."""
-    out = {name: lexical_stats(name, hyps=hyps, refs=refs, cache=cache) for name in LEXICAL_METRICS}
+    """Every lexical metric's statistics (``lex``: target language and BLEU tokenizer), then
+    every plug-in's."""
+    trg_lang, tokenize = lex
+    out = {
+        name: lexical_stats(name, hyps=hyps, refs=refs, cache=cache, trg_lang=trg_lang, tokenize=tokenize)
+        for name in LEXICAL_METRICS
+    }
     out.update({m.name: plugin_stats(m, hyps=hyps, refs=refs, cache=cache) for m in plugins})
     return out
 
 
 def _lexical_all(
-    hyps: list[str], refs: list[str], cache_dir: str | None, plugins: tuple[str, ...] = ()
+    hyps: list[str],
+    refs: list[str],
+    cache_dir: str | None,
+    plugins: tuple[str, ...] = (),
+    lex: tuple[str, str | None] = ("en", None),
 ) -> dict[str, np.ndarray]:
     """:func:`_text_stats` in a worker process: it opens its own cache and loads the plug-ins
     by name."""
     cache = Cache(cache_dir) if cache_dir is not None else None
-    return _text_stats(hyps, refs, cache, [load_plugin(name) for name in plugins])
+    return _text_stats(hyps, refs, cache, [load_plugin(name) for name in plugins], lex)
 
 
 @contextmanager
@@ -612,15 +701,16 @@ def _lexical(
     cache: Cache | None,
     parallel: bool,
     plugins: Sequence[PluginMetric] = (),
+    lex: tuple[str, str | None] = ("en", None),
 ) -> Iterator[Callable[[], dict[str, np.ndarray]]]:
     """Start the lexical and plug-in statistics (in a worker process when ``parallel``); the
     yielded function waits for them."""
     if not parallel:
-        yield lambda: _text_stats(hyps, refs, cache, plugins)
+        yield lambda: _text_stats(hyps, refs, cache, plugins, lex)
         return
     cache_dir = None if cache is None else str(cache.directory)
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        job = pool.submit(_lexical_all, hyps, refs, cache_dir, tuple(m.name for m in plugins))
+        job = pool.submit(_lexical_all, hyps, refs, cache_dir, tuple(m.name for m in plugins), lex)
         yield job.result
 
 
@@ -632,6 +722,7 @@ def _score(
     tok: dict[str, TokenVectors],
     cfg: RunConfig,
     plugins: Sequence[PluginMetric] = (),
+    off_target: Sequence[str | None] = (),
 ) -> SystemResult:
     r_txt, h_txt, beads, refs, hyps = plan.r_txt, plan.h_txt, plan.beads, plan.refs, plan.hyps
     sentence = {name: get_lexical(name).sentence_scores(stats[name]) for name in LEXICAL_METRICS}
@@ -663,7 +754,11 @@ def _score(
             r_spans = unmatched_spans(refs[k], rt.offsets, match.ref_best, thr)
             h_spans = unmatched_spans(hyps[k], ht.offsets, match.hyp_best, thr)
         drift, reasons = label(
-            kind=kind, fidelity_=fid, findings=findings.get(k, []), config=cfg.drift_config
+            kind=kind,
+            fidelity_=fid,
+            findings=findings.get(k, []),
+            config=cfg.drift_config,
+            off_target=off_target[k] if off_target else None,
         )
         results.append(
             BeadResult(
@@ -704,10 +799,19 @@ def _score(
     )
 
 
-def lexical_stats(name: str, *, hyps: Sequence[str], refs: Sequence[str], cache: Cache | None) -> np.ndarray:
-    """sacrebleu's per-segment statistics; each distinct (hypothesis, reference) pair computed
-    once, and looked up in ``cache`` first."""
-    metric = get_lexical(name)
+def lexical_stats(
+    name: str,
+    *,
+    hyps: Sequence[str],
+    refs: Sequence[str],
+    cache: Cache | None,
+    trg_lang: str = "en",
+    tokenize: str | None = None,
+) -> np.ndarray:
+    """sacrebleu's per-segment statistics for targets in ``trg_lang``; each distinct
+    (hypothesis, reference) pair computed once, and looked up in ``cache`` first (under the
+    metric's signature, which names the tokenizer)."""
+    metric = get_lexical(name, trg_lang=trg_lang, tokenize=tokenize)
     return _pair_stats(metric, f"lexical|{name}|{metric.signature('corpus')}", hyps, refs, cache)
 
 
@@ -746,7 +850,46 @@ def _joined_tokens(texts: list[str], tok: dict[str, TokenVectors]) -> TokenVecto
 def _segmentation(config: RunConfig, corpus: bool) -> str:
     if corpus:
         return "rows"
-    return "lines" if config.aligned else segmenter_signature()
+    return "lines" if config.aligned else segmenter_signature(config.lang)
+
+
+def _bead_off_target(plan: _Plan, found: Mapping[str, str | None]) -> list[str | None]:
+    """For each bead of ``plan``, the language its candidate side is in when that is
+    confidently not the reference's (its first such sentence), else ``None``; an addition is
+    never off-target (nothing was to be translated)."""
+    out: list[str | None] = []
+    for r_ids, h_ids in plan.beads:
+        codes = [c for j in h_ids if (c := found.get(plan.h_txt[j])) is not None] if r_ids else []
+        out.append(codes[0] if codes else None)
+    return out
+
+
+def pair_off_target(beads: Sequence[Bead], off: Sequence[bool]) -> tuple[Bead, ...]:
+    """Join each addition of off-target candidate sentences to the omission right after (or
+    else right before) it in the path, as one bead.
+
+    An encoder finds no likeness between a sentence and its translation into another
+    language, so the aligner leaves the reference sentence omitted and the off-target
+    sentence added, side by side. Read together, the candidate did translate that sentence,
+    into the wrong language: one off-target bead, not an omission and an addition.
+
+    Args:
+        beads: the aligner's path, in order.
+        off: for each candidate sentence, whether it is off-target.
+    """
+    out = list(beads)
+    k = 0
+    while k < len(out):
+        r_ids, h_ids = out[k]
+        if not r_ids and h_ids and all(off[j] for j in h_ids):
+            for other in (k + 1, k - 1):
+                if 0 <= other < len(out) and not out[other][1] and out[other][0]:
+                    lo, hi = min(k, other), max(k, other)
+                    out[lo : hi + 1] = [(out[other][0], h_ids)]
+                    k = lo
+                    break
+        k += 1
+    return tuple(out)
 
 
 def _version(dist: str) -> str:

@@ -19,10 +19,19 @@ text (each named in :data:`RULES` and so in the input signature):
   before it; a list marker alone (``1.``, ``-``, ``a)``) joins the sentence after it;
 * ``abbr``: a reference abbreviation before a number does not end a sentence (``Vol. 3``,
   ``No. 5``, ``pp. 12``);
+* ``cjk``: in Chinese and Japanese, a full-width sentence end (``。！？``, with any closing
+  quotes or brackets after it) ends a sentence, space or not;
 * ``max``: a sentence longer than :data:`MAX_CHARS` characters is cut at the last space
   before the limit (or at the limit, inside one enormous token), and a line longer than
   :data:`WINDOW` characters is fed to pysbd a window at a time, so the cost stays linear and
   any input, however hostile, gives sentences the encoder and the checks can take.
+
+The language decides the base rules: pysbd's rules for that language where pysbd has it (23
+languages, :data:`PYSBD_LANGUAGES`), else a language-neutral rule (``generic``: a sentence ends
+after ``.``, ``!``, ``?``, ``…`` and the closing quotes after them, before a space and a character
+that is not a lowercase letter; and after the full-width and other scripts' sentence ends
+``。！？‼⁇⁈⁉؟۔।॥።``). ``abbr`` is English and runs only on English. The input signature
+names the language and the rules used.
 """
 
 from __future__ import annotations
@@ -36,12 +45,19 @@ from typing import Any
 
 SEGMENTER = "pysbd"
 RULES = ("wrap", "quotes", "bangs", "marks", "abbr", "max")
+"""The rules on English text (``cjk`` and ``abbr`` depend on the language: :func:`rules`)."""
+PYSBD_LANGUAGES = frozenset(
+    ("am", "ar", "bg", "da", "de", "el", "en", "es", "fa", "fr", "hi", "hy", "it", "ja", "kk", "mr",
+     "my", "nl", "pl", "ru", "sk", "ur", "zh")
+)  # fmt: skip
 MAX_CHARS = 1000
 """Longest sentence, in characters: about the 256 tokens the encoder reads."""
 WINDOW = 20_000
 """Characters of a paragraph handed to pysbd at a time."""
 
-_TERMINAL = ".!?…"
+_TERMINAL = ".!?…。！？"
+_CJK_END = re.compile(r"[。！？]+[」』”’）)\"'»]*")
+_GENERIC_END = re.compile(r"[.!?…]+[\"”’»')\]]*\s+(?=\S)|[。！？‼⁇⁈⁉؟۔।॥።]+[\"”’»'」』）)\]]*\s*(?=\S)")
 _CLOSERS = "\"”’»'"
 _OPENERS = "\"“‘«'"
 # a sentence that ends inside quotes followed by one that starts with a quote
@@ -77,24 +93,41 @@ class Sentence:
     line: int
 
 
-def signature() -> str:
-    """The segmenter, its version and its rules, for the input signature."""
+def rules(lang: str = "en") -> tuple[str, ...]:
+    """The rules applied to text in ``lang``, in the order the signature lists them."""
+    out = ["wrap", "quotes", "bangs", "marks"]
+    if lang == "en":
+        out.append("abbr")
+    if lang in ("zh", "ja"):
+        out.append("cjk")
+    return (*out, "max")
+
+
+def signature(lang: str = "en") -> str:
+    """The segmenter, its version, the language and its rules, for the input signature:
+    ``pysbd==0.3.4+wrap+quotes+bangs+marks+abbr+max1000`` for English (as before languages),
+    ``pysbd==0.3.4:de+wrap+...`` for another language pysbd has, ``generic:sw+wrap+...``
+    elsewhere."""
+    rule = "+".join(rules(lang))
+    if lang not in PYSBD_LANGUAGES:
+        return f"generic:{lang}+{rule}{MAX_CHARS}"
     try:
         version = importlib.metadata.version("pysbd")
     except importlib.metadata.PackageNotFoundError:
         version = "unknown"
-    return f"{SEGMENTER}=={version}+{'+'.join(RULES)}{MAX_CHARS}"
+    tag = "" if lang == "en" else f":{lang}"
+    return f"{SEGMENTER}=={version}{tag}+{rule}{MAX_CHARS}"
 
 
 @functools.cache
-def _segmenter() -> Any:
+def _segmenter(lang: str = "en") -> Any:
     import pysbd
 
-    return pysbd.Segmenter(language="en", clean=False)
+    return pysbd.Segmenter(language=lang, clean=False)
 
 
-def split_sentences(text: str) -> list[Sentence]:
-    """Split a document into sentences (see the module's rules).
+def split_sentences(text: str, lang: str = "en") -> list[Sentence]:
+    """Split a document in language ``lang`` (ISO 639-1) into sentences (see the module's rules).
 
     Blank lines separate paragraphs and hold no sentence; a sentence crosses a line end only
     where the ``wrap`` rule joins two lines. Every non-space character of ``text`` falls inside
@@ -108,7 +141,7 @@ def split_sentences(text: str) -> list[Sentence]:
     for a, b in _paragraphs(text, line_starts):
         # pysbd sees the joined lines with spaces: same length, so offsets carry over
         block = text[a:b].replace("\n", " ")
-        for s, e in _block_spans(block):
+        for s, e in _block_spans(block, lang):
             start = a + s
             line = _line_of(line_starts, start)
             out.append(Sentence(len(out), text[start : a + e], start, a + e, line))
@@ -169,10 +202,10 @@ def _continues(prev: str, body: str, wrapped: bool) -> bool:
     return body[0].islower()
 
 
-def _block_spans(block: str) -> list[tuple[int, int]]:
+def _block_spans(block: str, lang: str = "en") -> list[tuple[int, int]]:
     """Sentence spans of one paragraph (``\\n`` already replaced by spaces)."""
-    starts = _pysbd_starts(block)
-    starts = _repair(block, starts)
+    starts = _pysbd_starts(block, lang)
+    starts = _repair(block, starts, lang)
     bounds = [*starts, len(block)]
     spans = []
     for a, b in itertools.pairwise(bounds):
@@ -182,7 +215,7 @@ def _block_spans(block: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _pysbd_starts(block: str) -> list[int]:
+def _pysbd_starts(block: str, lang: str = "en") -> list[int]:
     """Where pysbd starts sentences, fed a window of at most :data:`WINDOW` characters at a
     time: all but the last sentence of a window are kept, the next window starts there."""
     first = len(block) - len(block.lstrip())
@@ -193,7 +226,7 @@ def _pysbd_starts(block: str) -> list[int]:
         if end < len(block):
             cut = block.rfind(" ", pos + WINDOW // 2, end)
             end = cut if cut > pos else end
-        found = _piece_starts(block, pos, end)
+        found = _piece_starts(block, pos, end, lang)
         if end >= len(block):
             starts.extend(found)
             break
@@ -208,12 +241,17 @@ def _pysbd_starts(block: str) -> list[int]:
     return sorted(set(starts))
 
 
-def _piece_starts(block: str, lo: int, hi: int) -> list[int]:
-    """Offsets in ``block`` where pysbd's pieces of ``block[lo:hi]`` start; always ``lo`` first."""
+def _piece_starts(block: str, lo: int, hi: int, lang: str = "en") -> list[int]:
+    """Offsets in ``block`` where pysbd's pieces of ``block[lo:hi]`` start (the ``generic``
+    rule's, for a language pysbd lacks); always ``lo`` first."""
     window = block[lo:hi].translate(_NEUTRAL)
     starts = [lo]
+    if lang not in PYSBD_LANGUAGES:
+        # a sentence end before a lowercase letter is an abbreviation's period
+        starts += [lo + m.end() for m in _GENERIC_END.finditer(window) if not window[m.end()].islower()]
+        return sorted(set(starts))
     cursor = 0
-    for piece in (s.strip() for s in _segmenter().segment(window)):
+    for piece in (s.strip() for s in _segmenter(lang).segment(window)):
         found = window.find(piece, cursor) if piece else -1
         if found < 0:
             continue
@@ -223,7 +261,7 @@ def _piece_starts(block: str, lo: int, hi: int) -> list[int]:
     return starts
 
 
-def _repair(block: str, starts: list[int]) -> list[int]:
+def _repair(block: str, starts: list[int], lang: str = "en") -> list[int]:
     """Apply the ``quotes``, ``marks`` and ``abbr`` rules to pysbd's sentence starts."""
     out: list[int] = []
     for p in starts:
@@ -249,7 +287,7 @@ def _repair(block: str, starts: list[int]) -> list[int]:
             continue  # ``marks``: a stray quote or bracket joins the sentence before
         if kept and piece[:1].islower() and before[-1:] in _CLOSERS:
             continue  # ``quotes``: '"Stop!" he said.' is one sentence
-        if kept and _NUMBER_ABBR.search(before) and piece[:1].isdigit():
+        if lang == "en" and kept and _NUMBER_ABBR.search(before) and piece[:1].isdigit():
             continue  # ``abbr``: "Vol. 3"
         if kept and _LIST_MARKER.fullmatch(before):
             continue  # ``marks``: a lone list marker joins the sentence after it
@@ -260,6 +298,9 @@ def _repair(block: str, starts: list[int]) -> list[int]:
     # ``quotes``: split where a quoted sentence ends and a quoted one begins
     extra = [m.end() for m in _QUOTE_BOUNDARY.finditer(block)]
     extra += [m.end() for m in _BANGS.finditer(block)]  # ``bangs``
+    if lang in ("zh", "ja"):  # ``cjk``
+        for m in _CJK_END.finditer(block):
+            extra.append(m.end() + len(block[m.end() :]) - len(block[m.end() :].lstrip()))
     return sorted(set(kept) | {p for p in extra if p < len(block)})
 
 

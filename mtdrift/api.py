@@ -110,6 +110,7 @@ class Result:
             row["beads"] = len(s.beads)
             row["omitted"] = counts["beads"].get("omission", 0)
             row["added"] = counts["beads"].get("addition", 0)
+            row["off_target"] = counts["reasons"]["off-target"]
             row.update({f"drift_{k}": v for k, v in counts["drift"].items()})
             rows.append(row)
         return pd.DataFrame(rows).set_index("system").astype({m: float for m in self._p_columns()})
@@ -300,6 +301,8 @@ class Evaluator:
         alpha: float = 0.05,
         resampling: Resampling | None = None,
         dask: str | None = None,
+        lang: str | None = None,
+        tokenize: str | None = None,
     ) -> Result:
         """Align, score and explain candidates against a reference, and compare them.
 
@@ -320,6 +323,10 @@ class Evaluator:
                 12345, 1,000 resamples, 10,000 trials).
             dask: run on a Dask cluster (``"local"``, ``"local:N"`` or ``"tcp://HOST:PORT"``;
                 the documents are one partition, evaluated on a worker); the same result.
+            lang: ISO 639-1 code of the reference's and the candidates' language (``--lang``);
+                ``None``: detected from the reference (``metrics.language``).
+            tokenize: BLEU's tokenizer, any of sacrebleu's (``--tokenize``); ``None``: the one
+                sacrebleu picks for the language (``zh``, ``ja-mecab``, ``ko-mecab``, else ``13a``).
 
         Raises:
             InputError: unreadable files, no candidate, two systems with one name, an unknown
@@ -338,7 +345,8 @@ class Evaluator:
             from mtdrift.eval.distributed import evaluate_dask
 
             evaluation = evaluate_dask(
-                ref_doc, named, address=dask, config=self._config(aligned, metrics), **self._cluster()
+                ref_doc, named, address=dask, config=self._config(aligned, metrics, lang, tokenize),
+                **self._cluster(),
             )
         else:
             encoder, checker, cache = self._load()
@@ -348,7 +356,7 @@ class Evaluator:
                     named,
                     encoder=encoder,
                     checker=checker,
-                    config=self._config(aligned, metrics),
+                    config=self._config(aligned, metrics, lang, tokenize),
                     cache=cache,
                     progress=self._bars,
                 )
@@ -369,6 +377,8 @@ class Evaluator:
         resampling: Resampling | None = None,
         dask: str | None = None,
         partition_rows: int | None = None,
+        lang: str | None = None,
+        tokenize: str | None = None,
     ) -> Result:
         """Score every system of a segment-level corpus, each row one bead, and compare them.
 
@@ -384,6 +394,8 @@ class Evaluator:
                 corpus partitioned by document (a file or glob streams from disk); the same
                 result, byte for byte.
             partition_rows: rows per partition with ``dask`` (whole documents; default 1,000).
+            lang, tokenize: as for :meth:`evaluate` (the language is detected from the
+                references when ``lang`` is ``None``).
 
         Raises:
             InputError: an unreadable file, missing columns, a duplicate or missing segment,
@@ -403,7 +415,7 @@ class Evaluator:
             evaluation = evaluate_corpus_dask(
                 source,
                 address=dask,
-                config=self._config(True, metrics),
+                config=self._config(True, metrics, lang, tokenize),
                 partition_rows=partition_rows or PARTITION_ROWS,
                 **self._cluster(),
             )
@@ -415,7 +427,11 @@ class Evaluator:
             encoder, checker, cache = self._load()
             evaluation = _model_errors(
                 lambda: evaluate_corpus(
-                    corpus, encoder=encoder, checker=checker, config=self._config(True, metrics), cache=cache
+                    corpus,
+                    encoder=encoder,
+                    checker=checker,
+                    config=self._config(True, metrics, lang, tokenize),
+                    cache=cache,
                 )
             )
         evaluation = attach_scores(evaluation, external)
@@ -539,8 +555,23 @@ class Evaluator:
     def _bars(self) -> Progress:
         return progress_of(self.progress)
 
-    def _config(self, aligned: bool, metrics: Sequence[str] = ()) -> RunConfig:
-        return RunConfig(aligned=aligned, workers=self.workers, metrics=tuple(metrics))
+    def _config(
+        self,
+        aligned: bool,
+        metrics: Sequence[str] = (),
+        lang: str | None = None,
+        tokenize: str | None = None,
+    ) -> RunConfig:
+        from mtdrift.metrics.language import Language, check_code
+
+        language = None if lang is None else Language(_value_errors(lambda: check_code(lang)), "given")
+        return RunConfig(
+            aligned=aligned,
+            workers=self.workers,
+            metrics=tuple(metrics),
+            language=language,
+            tokenize=tokenize,
+        )
 
 
 def evaluate(
@@ -556,6 +587,8 @@ def evaluate(
     primary: str = DEFAULT_PRIMARY,
     alpha: float = 0.05,
     resampling: Resampling | None = None,
+    lang: str | None = None,
+    tokenize: str | None = None,
 ) -> Result:
     """:meth:`Evaluator.evaluate` with a shared :class:`Evaluator` of ``model`` (loaded once per
     process, default cache, progress bars when stderr is a terminal).
@@ -579,6 +612,8 @@ def evaluate(
         primary=primary,
         alpha=alpha,
         resampling=resampling,
+        lang=lang,
+        tokenize=tokenize,
     )
 
 
@@ -595,6 +630,8 @@ def evaluate_corpus(
     resampling: Resampling | None = None,
     dask: str | None = None,
     partition_rows: int | None = None,
+    lang: str | None = None,
+    tokenize: str | None = None,
 ) -> Result:
     """:meth:`Evaluator.evaluate_corpus` with the shared :class:`Evaluator` of ``model``."""
     return _shared(model).evaluate_corpus(
@@ -608,6 +645,8 @@ def evaluate_corpus(
         resampling=resampling,
         dask=dask,
         partition_rows=partition_rows,
+        lang=lang,
+        tokenize=tokenize,
     )
 
 

@@ -109,6 +109,7 @@ def summary(evaluation: Evaluation) -> dict[str, Any]:
             "sha256": evaluation.ref_digest,
             "segments": len(evaluation.ref_sentences),
         },
+        "language": _language(evaluation),
         "scales": {
             "bleu": "0-100, higher is better (corpus: sacrebleu over all beads, omitted reference "
             "sentences scored against an empty candidate, added ones against an empty reference)",
@@ -143,6 +144,14 @@ def _scale(source: str, higher_is_better: bool) -> str:
             f"tool's scale, {better} is better; corpus: their mean over segments"
         )
     return f"plug-in metric (signatures names it), {better} is better; corpus: from summed statistics"
+
+
+def _language(evaluation: Evaluation) -> dict[str, Any]:
+    """The language of the texts and how it was decided (``input`` signature has it too)."""
+    lang = evaluation.config.language
+    if lang is None:
+        return {"code": evaluation.config.lang, "source": None, "prob": None}
+    return {"code": lang.code, "source": lang.source, "prob": lang.prob}
 
 
 def _segment_stats(s: SystemResult) -> dict[str, Any]:
@@ -221,7 +230,8 @@ def corpus_rows(evaluation: Evaluation) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the corpus table (one row per system): every metric the evaluation
     carries, by its table name, then the counts."""
     metrics = evaluation.metrics
-    head = ["system", *(m.display for m in metrics), "beads", "omitted", "added", "major", "minor"]
+    counts = ["beads", "omitted", "added", "off-target", "major", "minor"]
+    head = ["system", *(m.display for m in metrics), *counts]
     rows = []
     for s in evaluation.systems:
         c = s.counts()
@@ -229,7 +239,7 @@ def corpus_rows(evaluation: Evaluation) -> tuple[list[str], list[list[str]]]:
             [s.system]
             + [f"{s.corpus[m.name]:.{m.digits}f}" for m in metrics]
             + [str(len(s.beads)), str(c["beads"].get("omission", 0)), str(c["beads"].get("addition", 0)),
-               str(c["drift"]["major"]), str(c["drift"]["minor"])]
+               str(c["reasons"]["off-target"]), str(c["drift"]["major"]), str(c["drift"]["minor"])]
         )  # fmt: skip
     return head, rows
 
@@ -243,7 +253,17 @@ def terminal_table(evaluation: Evaluation) -> str:
         cells = zip(r, widths, strict=True)
         return "  ".join(c.rjust(w) if k else c.ljust(w) for k, (c, w) in enumerate(cells))
 
-    return "\n".join([line(head), line(["-" * w for w in widths]), *(line(r) for r in rows)]) + "\n"
+    table = [line(head), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+    return "\n".join([*table, language_line(evaluation)]) + "\n"
+
+
+def language_line(evaluation: Evaluation) -> str:
+    """``language: de (detected, p=1.00); BLEU tok:13a`` for the terminal and report.md."""
+    lang = evaluation.config.language
+    said = evaluation.config.lang if lang is None else lang.describe()
+    tok = evaluation.signatures.get("bleu_corpus", "").split("|")
+    tok_field = next((f for f in tok if f.startswith("tok:")), "tok:?")
+    return f"language: {said}; BLEU {tok_field}"
 
 
 def report_md(evaluation: Evaluation) -> str:
@@ -252,7 +272,8 @@ def report_md(evaluation: Evaluation) -> str:
     out = [
         "# mtdrift report",
         "",
-        f"Reference: `{evaluation.ref_name}` ({len(evaluation.ref_sentences)} sentences).",
+        f"Reference: `{evaluation.ref_name}` ({len(evaluation.ref_sentences)} sentences); "
+        f"{language_line(evaluation)}.",
         "",
         "| " + " | ".join(head) + " |",
         "|" + "|".join("---" for _ in head) + "|",
