@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from mtdrift.eval.changes import BeadChanges, bead_changes
 from mtdrift.eval.pairing import common_units, unit_stats
 from mtdrift.eval.scores import PROVENANCE_FIELDS, SIGNATURE_NAME
 from mtdrift.metrics.registry import DISPLAY, METRICS, CorpusMetric, MeanMetric, MetricError, get_metric
@@ -106,6 +107,7 @@ class CheckResult:
     paired: dict[str, int | None]  # system -> paired units tested (None: no segment data)
     alpha: float
     display: dict[str, str] = field(default_factory=dict)  # metric -> the name tables show
+    changes: dict[str, BeadChanges] = field(default_factory=dict)  # system -> its changed beads
 
     def shown(self, metric: str) -> str:
         """The name tables show for ``metric``."""
@@ -162,7 +164,9 @@ def check(
     pairs = _pair_systems(baseline["systems"], current["systems"])
     checks: list[MetricCheck] = []
     paired: dict[str, int | None] = {}
+    changes: dict[str, BeadChanges] = {}
     for b, c in pairs:
+        changes[c["system"]] = bead_changes(baseline, current, b, c)
         metrics = [m for m in objects.values() if m.name in b["corpus"] and m.name in c["corpus"]]
         tested = _paired_test(b, c, metrics, int(baseline["reference"]["segments"]), resampling)
         paired[c["system"]] = None if tested is None else tested.n_segments
@@ -173,7 +177,8 @@ def check(
             drop = round((old - new) if metric.higher_is_better else (new - old), 9)
             regressed = drop > tol[m] or (drop > 0 and p is not None and p < alpha)
             checks.append(MetricCheck(c["system"], m, old, new, drop, tol[m], p, regressed))
-    return CheckResult(tuple(checks), paired, alpha, {m.name: m.display for m in objects.values()})
+    display = {m.name: m.display for m in objects.values()}
+    return CheckResult(tuple(checks), paired, alpha, display, changes)
 
 
 def summary_metrics(doc: Mapping[str, Any]) -> dict[str, CorpusMetric]:

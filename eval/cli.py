@@ -183,6 +183,11 @@ def _parser() -> argparse.ArgumentParser:
         "scores have none: give one on their own scale",
     )
     c.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    c.add_argument(
+        "--out",
+        help="also write check.md (the verdict and every changed bead, ready for a pull-request "
+        "comment) and check.json into this directory",
+    )
 
     sub.add_parser(
         "metrics",
@@ -363,9 +368,12 @@ def _check(args: argparse.Namespace) -> int:
 
     try:
         result = api.check(args.baseline, args.current, max_drop=args.max_drop, alpha=args.alpha)
+        written = api.write_check(result, args.out) if args.out else []
     except InputError as err:
         return _fail(str(err))
-    print(check_text(result), end="")
+    if written:
+        print(f"wrote {args.out}/: {' '.join(p.name for p in written)}")
+    print(check_text(result), end="")  # the verdict last
     return EXIT_REGRESSED if result.regressed else EXIT_OK
 
 

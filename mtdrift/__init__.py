@@ -27,6 +27,7 @@ from mtdrift.api import (
     evaluate,
     evaluate_corpus,
     meta,
+    write_check,
     write_meta,
 )
 
@@ -56,5 +57,6 @@ __all__ = [
     "evaluate",
     "evaluate_corpus",
     "meta",
+    "write_check",
     "write_meta",
 ]

@@ -665,6 +665,27 @@ def check(
         ) from None
 
 
+def write_check(result: CheckResult, out: str | os.PathLike[str]) -> list[Path]:
+    """Write ``check.md`` (the verdict, the metrics and every bead that changed, ready to paste
+    as a pull-request comment) and ``check.json`` (the same as data) into ``out``.
+
+    Raises:
+        InputError: ``out`` cannot be created or written.
+    """
+    from mtdrift.eval.render.check import check_json, check_md
+
+    folder = output_dir(out)
+    written = []
+    for name, text in (("check.md", check_md(result)), ("check.json", check_json(result))):
+        path = folder / name
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as err:
+            raise InputError(f"cannot write {path}: {err.strerror or err}") from None
+        written.append(path)
+    return written
+
+
 def available_metrics() -> tuple[MetricInfo, ...]:
     """The built-in metrics, then every installed plug-in metric that loads (what ``mtdrift
     metrics`` lists): name, display name, source, direction, statistics and signature. A broken
@@ -905,5 +926,6 @@ __all__ = [
     "evaluate",
     "evaluate_corpus",
     "meta",
+    "write_check",
     "write_meta",
 ]
