@@ -188,6 +188,13 @@ def _parser() -> argparse.ArgumentParser:
         help="also write check.md (the verdict and every changed bead, ready for a pull-request "
         "comment) and check.json into this directory",
     )
+    c.add_argument(
+        "--junit",
+        metavar="FILE",
+        help="also write JUnit XML: one test suite per system, one test case per metric (a "
+        "regression is a failure; summaries that cannot be compared are an error). When "
+        "GITHUB_STEP_SUMMARY is set, the check's Markdown is appended to that file",
+    )
 
     sub.add_parser(
         "metrics",
@@ -362,17 +369,28 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    import os
+
     from mtdrift import api
     from mtdrift.eval.read import InputError
     from mtdrift.eval.render.check import check_text
 
+    ci = {"junit": args.junit, "step_summary": os.environ.get("GITHUB_STEP_SUMMARY") or None}
     try:
         result = api.check(args.baseline, args.current, max_drop=args.max_drop, alpha=args.alpha)
-        written = api.write_check(result, args.out) if args.out else []
+    except InputError as err:
+        try:
+            api.write_check(str(err), **ci)  # CI shows the check in error
+        except InputError as second:
+            print(f"mtdrift: error: {second}", file=sys.stderr)
+        return _fail(str(err))
+    try:
+        written = api.write_check(result, args.out, **ci)
     except InputError as err:
         return _fail(str(err))
-    if written:
-        print(f"wrote {args.out}/: {' '.join(p.name for p in written)}")
+    shown = [str(p) for p in written if ci["step_summary"] is None or p != Path(ci["step_summary"])]
+    if shown:
+        print(f"wrote {' '.join(shown)}")
     print(check_text(result), end="")  # the verdict last
     return EXIT_REGRESSED if result.regressed else EXIT_OK
 

@@ -665,25 +665,53 @@ def check(
         ) from None
 
 
-def write_check(result: CheckResult, out: str | os.PathLike[str]) -> list[Path]:
-    """Write ``check.md`` (the verdict, the metrics and every bead that changed, ready to paste
-    as a pull-request comment) and ``check.json`` (the same as data) into ``out``.
+def write_check(
+    result: CheckResult | str,
+    out: str | os.PathLike[str] | None = None,
+    *,
+    junit: str | os.PathLike[str] | None = None,
+    step_summary: str | os.PathLike[str] | None = None,
+) -> list[Path]:
+    """Write what ``mtdrift check`` writes besides its terminal text.
+
+    Args:
+        result: the check, or the message of a check that could not run (incomparable or
+            unreadable summaries): then JUnit gets one test case in error.
+        out: a directory for ``check.md`` (the verdict, the metrics and every bead that
+            changed, ready to paste as a pull-request comment) and ``check.json`` (the same
+            as data); not written for a message.
+        junit: a file for JUnit XML: one test suite per system, one test case per metric, a
+            regression is a failure with its reason.
+        step_summary: a file the Markdown is appended to (GitHub Actions'
+            ``GITHUB_STEP_SUMMARY``).
+
+    Returns:
+        The paths written, in order.
 
     Raises:
-        InputError: ``out`` cannot be created or written.
+        InputError: a path that cannot be created or written.
     """
-    from mtdrift.eval.render.check import check_json, check_md
+    from mtdrift.eval.render.check import check_json, check_junit, check_md, error_junit, error_md
 
-    folder = output_dir(out)
-    written = []
-    for name, text in (("check.md", check_md(result)), ("check.json", check_json(result))):
-        path = folder / name
+    files: list[tuple[Path, str, str]] = []  # path, text, mode
+    if isinstance(result, str):
+        md, xml = error_md(result), error_junit(result)
+    else:
+        md, xml = check_md(result), check_junit(result)
+        if out is not None:
+            folder = output_dir(out)
+            files += [(folder / "check.md", md, "w"), (folder / "check.json", check_json(result), "w")]
+    if junit is not None:
+        files.append((Path(junit), xml, "w"))
+    if step_summary is not None:
+        files.append((Path(step_summary), md + "\n", "a"))
+    for path, text, mode in files:
         try:
-            path.write_text(text, encoding="utf-8")
+            with path.open(mode, encoding="utf-8") as f:
+                f.write(text)
         except OSError as err:
             raise InputError(f"cannot write {path}: {err.strerror or err}") from None
-        written.append(path)
-    return written
+    return [path for path, _, _ in files]
 
 
 def available_metrics() -> tuple[MetricInfo, ...]:

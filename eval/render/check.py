@@ -132,6 +132,11 @@ def check_md(result: CheckResult) -> str:
     return "\n".join(out)
 
 
+def error_md(message: str) -> str:
+    """The Markdown of a check that could not run."""
+    return f"## mtdrift check: cannot compare\n\n{message}\n"
+
+
 def check_json(result: CheckResult) -> str:
     """``check.json``: the verdict, every metric check and every changed bead."""
     doc: dict[str, Any] = {
