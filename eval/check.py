@@ -259,12 +259,34 @@ def _fields(sig: str) -> dict[str, str]:
     return out
 
 
-def _same_signatures(baseline: Mapping[str, Any], current: Mapping[str, Any]) -> None:
-    b, c = baseline.get("signatures", {}), current.get("signatures", {})
+@dataclass(frozen=True)
+class SignatureChange:
+    """One signature that differs between two runs.
+
+    Attributes:
+        name: the signature (``semantic``, ``bleu``, ...).
+        fields: ``(field, before, after)`` for each field that differs (``"(none)"`` where a
+            side lacks it); empty when the whole signature is missing on one side.
+        missing: ``"baseline"`` or ``"current"`` when that side has no such signature.
+    """
+
+    name: str
+    fields: tuple[tuple[str, str, str], ...] = ()
+    missing: str | None = None
+
+    def detail(self) -> str:
+        """``tok: 13a vs intl, version: 2.6.0 vs 2.7.0``."""
+        return ", ".join(f"{k}: {b} vs {c}" for k, b, c in self.fields)
+
+
+def signature_changes(b: Mapping[str, str], c: Mapping[str, str]) -> list[SignatureChange]:
+    """Every signature of ``b`` and ``c`` (each ``name -> signature string``) that differs,
+    by name, ignoring mtdrift's own version and where external scores came from."""
+    out = []
     for name in sorted((set(b) | set(c)) - IGNORED_SIGNATURES):
         if name not in b or name not in c:
-            side = "baseline" if name not in b else "current"
-            raise Incomparable(f"signature {name!r} is missing from the {side} summary")
+            out.append(SignatureChange(name, missing="baseline" if name not in b else "current"))
+            continue
         if b[name] != c[name]:
             fb, fc = _fields(b[name]), _fields(c[name])
             if SIGNATURE_NAME in fb and SIGNATURE_NAME in fc:  # external scores: not provenance
@@ -272,11 +294,20 @@ def _same_signatures(baseline: Mapping[str, Any], current: Mapping[str, Any]) ->
                 if fb == fc:
                     continue
             diff = [k for k in dict.fromkeys([*fb, *fc]) if fb.get(k) != fc.get(k)]
-            detail = ", ".join(f"{k}: {fb.get(k, '(none)')} vs {fc.get(k, '(none)')}" for k in diff)
-            raise Incomparable(
-                f"signatures differ for {name} ({detail}); the scores are not comparable, "
-                "regenerate the baseline with the same settings (make baseline)"
+            out.append(
+                SignatureChange(name, tuple((k, fb.get(k, "(none)"), fc.get(k, "(none)")) for k in diff))
             )
+    return out
+
+
+def _same_signatures(baseline: Mapping[str, Any], current: Mapping[str, Any]) -> None:
+    for change in signature_changes(baseline.get("signatures", {}), current.get("signatures", {})):
+        if change.missing:
+            raise Incomparable(f"signature {change.name!r} is missing from the {change.missing} summary")
+        raise Incomparable(
+            f"signatures differ for {change.name} ({change.detail()}); the scores are not comparable, "
+            "regenerate the baseline with the same settings (make baseline)"
+        )
 
 
 def _pair_systems(

@@ -31,6 +31,7 @@ from mtdrift.metrics.significance import Comparison, Resampling
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mtdrift.eval.history import Trend
     from mtdrift.eval.metarun import DataSpec, MultiMeta
     from mtdrift.metrics.cache import Cache
     from mtdrift.metrics.checks import FactChecker
@@ -714,6 +715,87 @@ def write_check(
     return [path for path, _, _ in files]
 
 
+def history_add(
+    history: str | os.PathLike[str],
+    summary: str | os.PathLike[str] | Mapping[str, Any] | Result,
+    *,
+    label: str,
+    time: str | None = None,
+) -> dict[str, Any]:
+    """Append one run to a history file (JSON lines, created if missing; what ``mtdrift
+    history add`` does): its label, time, mtdrift version, signatures, per-system corpus
+    scores with bootstrap 95 % intervals, and the per-bead statistics paired tests need.
+    Concurrent appends lose nothing (one ``O_APPEND`` write under an ``fcntl`` lock).
+
+    Args:
+        history: the history file (``eval.history``).
+        summary: a ``summary.json`` path, its parsed document, or a :class:`Result`.
+        label: what the run is (a commit, a model version).
+        time: ISO-8601; a time without a zone is UTC; ``None``: now.
+
+    Returns:
+        The record appended.
+
+    Raises:
+        InputError: an unreadable summary, a bad label or time, an unwritable history.
+    """
+    from mtdrift.eval.history import HistoryError, append, parse_time, record
+
+    doc = _summary(summary, "run")
+    try:
+        rec = record(doc, label=label, time=parse_time(time))
+        append(history, rec)
+    except HistoryError as err:
+        raise InputError(f"{_label(summary, 'run')}: {err}") from None
+    except OSError as err:
+        why = err.strerror or err
+        raise InputError(f"{os.fspath(history)}: cannot append to the history ({why})") from None
+    return rec
+
+
+def history_show(
+    history: str | os.PathLike[str],
+    *,
+    out: str | os.PathLike[str] | None = None,
+    since: str | None = None,
+    metrics: Sequence[str] | None = None,
+    alpha: float = 0.05,
+) -> Trend:
+    """The trend of a history (what ``mtdrift history show`` draws): the runs from the last
+    one labelled ``since`` on, every step between consecutive comparable runs tested with the
+    paired AR test on the stored statistics (Holm over each system's metrics), and a break
+    where a signature or the reference changed. Damaged lines are skipped, each with a
+    warning on the ``mtdrift`` logger (and in ``Trend.warnings``).
+
+    Args:
+        out: where to write ``history.png``, ``history.html`` and ``history.md``; ``None``
+            writes nothing.
+        metrics: the metrics to show (names or table names; default all). The tests of a
+            step always cover every stored metric, so that what is shown does not change
+            what is significant.
+
+    Raises:
+        InputError: a missing history, no valid run, an unknown label or metric, or an
+            ``out`` that cannot be created.
+    """
+    import logging
+
+    from mtdrift.eval.history import HistoryError, read, trend
+    from mtdrift.eval.render.history import write_history
+
+    try:
+        runs, warnings = read(history)
+        for w in warnings:
+            logging.getLogger("mtdrift").warning(w)
+        result = trend(runs, source=os.fspath(history), since=since, metrics=metrics, alpha=alpha,
+                       warnings=warnings)  # fmt: skip
+    except HistoryError as err:
+        raise InputError(str(err)) from None
+    if out is not None:
+        write_history(result, output_dir(out))
+    return result
+
+
 def available_metrics() -> tuple[MetricInfo, ...]:
     """The built-in metrics, then every installed plug-in metric that loads (what ``mtdrift
     metrics`` lists): name, display name, source, direction, statistics and signature. A broken
@@ -953,6 +1035,8 @@ __all__ = [
     "check_options",
     "evaluate",
     "evaluate_corpus",
+    "history_add",
+    "history_show",
     "meta",
     "write_check",
     "write_meta",

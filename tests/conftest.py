@@ -123,51 +123,17 @@ def charoverlap_plugin(tmp_path_factory: pytest.TempPathFactory) -> str:
     return PLUGIN_NAME
 
 
-# Real edits of the seed candidate (its lines), evaluated once per session on demand: the
-# check's changed beads and the history of runs (tests/test_check_changes.py, test_history.py).
-SEED_EDITS: dict[str, str] = {
-    "seed": "the seed candidate as it is",
-    "minus2": "its lines 1 and 2 dropped (two sentences)",
-    "name": "Donald Trump swapped for Joe Biden",
-    "truncated": "cut after its line 8 (the second half dropped)",
-}
-
-
-def seed_edit(name: str) -> str:
-    """The seed candidate's text after the edit ``name`` of :data:`SEED_EDITS`."""
-    text = HYP.read_text(encoding="utf-8")
-    lines = text.split("\n")
-    if name == "seed":
-        return text
-    if name == "minus2":
-        return "\n".join(lines[:1] + lines[3:])
-    if name == "name":
-        assert text.count("Donald Trump") == 1
-        return text.replace("Donald Trump", "Joe Biden")
-    if name == "truncated":
-        return "\n".join(lines[:9]) + "\n"
-    raise KeyError(name)
-
 
 @pytest.fixture(scope="session")
 def seed_summary(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """``seed_summary(edit, model="minilm")``: the path of the ``summary.json`` of the seed
-    reference against that edit of the candidate (system ``roundtrip``), evaluated once."""
-    import mtdrift
+    """``seed_summary(edit, model="minilm")``: the ``summary.json`` of the seed reference
+    against a real edit of the seed candidate (``scripts/history_demo.py``'s ``EDITS``: two
+    sentences dropped, a name swapped, ...), system ``roundtrip``, evaluated once a session."""
+    from scripts.history_demo import evaluator_summaries
 
-    root = tmp_path_factory.mktemp("seed-runs")
-    done: dict[tuple[str, str], Path] = {}
-    evaluators: dict[str, mtdrift.Evaluator] = {}
+    get = evaluator_summaries(tmp_path_factory.mktemp("seed-runs"))
 
-    def get(edit: str, model: str = "minilm") -> Path:
-        if (edit, model) not in done:
-            hyp = root / f"{edit}.txt"
-            hyp.write_text(seed_edit(edit), encoding="utf-8")
-            ev = evaluators.setdefault(model, mtdrift.Evaluator(model, cache=False))
-            result = ev.evaluate(REF, {"roundtrip": hyp})
-            out = root / f"{edit}-{model}"
-            result.write(out, plots=False)
-            done[(edit, model)] = out / "summary.json"
-        return done[(edit, model)]
+    def summary(edit: str, model: str = "minilm") -> Path:
+        return get(edit, model)
 
-    return get
+    return summary
