@@ -93,7 +93,7 @@ def evaluator_summaries(root: Path) -> Callable[[str, str], Path]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=str(ROOT / "reports" / "history"))
+    ap.add_argument("--out", default="reports/history")
     args = ap.parse_args()
     import mtdrift
 
