@@ -8,11 +8,11 @@ whole. An added candidate sentence joins the unit before it.
 
 A unit is
 
-- **worse** when a reference sentence is newly omitted, its drift label got worse (worst bead
-  of the unit: ``none`` < ``minor`` < ``major``), or its fidelity dropped by at least
-  :data:`FIDELITY_STEP`;
-- **better** when an omitted sentence is back, the label improved, or fidelity rose by at
-  least :data:`FIDELITY_STEP` (and nothing got worse);
+- **worse** when a reference sentence is newly omitted, more candidate sentences are added
+  (aligned to nothing), its drift label got worse (worst bead of the unit: ``none`` <
+  ``minor`` < ``major``), or its fidelity dropped by at least :data:`FIDELITY_STEP`;
+- **better** when an omitted sentence is back, fewer sentences are added, the label improved,
+  or fidelity rose by at least :data:`FIDELITY_STEP` (and nothing got worse);
 - **changed** when only the candidate's text changed.
 
 Units whose candidate text and labels are unchanged are not listed. Worse units come first:
@@ -50,6 +50,8 @@ class UnitChange:
             sentences count 0).
         newly_omitted: reference ids omitted in the current run but not in the baseline.
         restored: reference ids omitted in the baseline but not in the current run.
+        baseline_added / current_added: candidate sentences with no reference counterpart
+            (additions) in the unit.
         direction: ``worse``, ``better`` or ``changed`` (see the module).
     """
 
@@ -64,6 +66,8 @@ class UnitChange:
     newly_omitted: RefIds
     restored: RefIds
     direction: Direction
+    baseline_added: int = 0
+    current_added: int = 0
 
     @property
     def fidelity_delta(self) -> float:
@@ -77,6 +81,12 @@ class UnitChange:
             out.append("newly omitted: " + _refs(self.newly_omitted))
         if self.restored:
             out.append("no longer omitted: " + _refs(self.restored))
+        if self.current_added != self.baseline_added:
+            more = self.current_added > self.baseline_added
+            out.append(
+                f"{'more' if more else 'fewer'} added candidate sentences "
+                f"({self.baseline_added} -> {self.current_added})"
+            )
         if self.baseline_drift != self.current_drift:
             out.append(f"drift {self.baseline_drift} -> {self.current_drift}")
         if abs(self.fidelity_delta) >= FIDELITY_STEP:
@@ -150,18 +160,22 @@ def bead_changes(
         hyp_b, hyp_c = side_b.hyp(u), side_c.hyp(u)
         drift_b, drift_c = side_b.drift(u), side_c.drift(u)
         omitted_b, omitted_c = side_b.omitted(u), side_c.omitted(u)
+        added_b, added_c = side_b.added(u), side_c.added(u)
         if (
             " ".join(hyp_b.split()) == " ".join(hyp_c.split())
             and drift_b == drift_c
             and omitted_b == omitted_c
+            and added_b == added_c
         ):
             continue
         fid_b, fid_c = side_b.fidelity(u), side_c.fidelity(u)
         newly = tuple(sorted(omitted_c - omitted_b))
         restored = tuple(sorted(omitted_b - omitted_c))
         delta = fid_c - fid_b
-        worse = bool(newly) or RANK[drift_c] > RANK[drift_b] or delta <= -FIDELITY_STEP
-        better = bool(restored) or RANK[drift_c] < RANK[drift_b] or delta >= FIDELITY_STEP
+        worse = bool(newly) or added_c > added_b or RANK[drift_c] > RANK[drift_b] or delta <= -FIDELITY_STEP
+        better = (
+            bool(restored) or added_c < added_b or RANK[drift_c] < RANK[drift_b] or delta >= FIDELITY_STEP
+        )
         direction: Direction = "worse" if worse else "better" if better else "changed"
         out.append(
             UnitChange(
@@ -176,6 +190,8 @@ def bead_changes(
                 newly_omitted=newly,
                 restored=restored,
                 direction=direction,
+                baseline_added=added_b,
+                current_added=added_c,
             )
         )
     return BeadChanges(system, tuple(sorted(out, key=_order)), len(units))
@@ -219,6 +235,9 @@ class _Side:
 
     def omitted(self, u: int) -> set[int]:
         return {i for k in self.members[u] if not self.hyp_ids[k] for i in self.beads[k]}
+
+    def added(self, u: int) -> int:
+        return sum(len(self.hyp_ids[k]) for k in self.members[u] if not self.beads[k])
 
     def fidelity(self, u: int) -> float:
         rows = [self.fid[k] for k in self.members[u]]

@@ -10,6 +10,7 @@ from xml.etree import ElementTree
 import pytest
 from junitparser import Error, Failure, JUnitXml
 
+from mtdrift.eval.changes import bead_changes
 from mtdrift.eval.cli import main
 from tests.conftest import ROOT
 
@@ -125,3 +126,61 @@ def test_restoring_the_sentences_lists_them_as_improved(seed_summary) -> None:  
     assert [u.restored for u in changes.units] == [(1,), (2,)]
     assert [u.direction for u in changes.units] == ["better", "better"]
     assert changes.units[0].baseline_hyp == "" and changes.units[0].current_drift == "none"
+
+
+def _doc(beads: list[tuple[list[int], list[int], str, float]], hyp: list[str]) -> dict:  # type: ignore[type-arg]
+    """A summary of the four reference sentences A-D with the given beads (ref ids, hyp ids,
+    drift label, fidelity)."""
+    return {
+        "reference": {"name": "r", "sha256": "ab" * 32, "segments": 4, "sentences": ["A.", "B.", "C.", "D."]},
+        "signatures": {},
+        "systems": [
+            {
+                "system": "s",
+                "corpus": {},
+                "segments": {
+                    "ref_ids": [r for r, _, _, _ in beads],
+                    "hyp_ids": [h for _, h, _, _ in beads],
+                    "drift": [d for _, _, d, _ in beads],
+                    "hyp_sentences": hyp,
+                    "stats": {"fidelity": [[f, 1] for _, _, _, f in beads]},
+                },
+            }
+        ],
+    }
+
+
+def test_beads_aligned_differently_pair_up_through_the_reference() -> None:
+    one_to_one = [
+        ([0], [0], "none", 0.9),
+        ([1], [1], "none", 0.9),
+        ([2], [2], "none", 0.8),
+        ([3], [3], "none", 0.9),
+    ]
+    base = _doc(one_to_one, ["A.", "B.", "C.", "D."])
+    # B and C merged into one candidate sentence, a sentence added after it, D omitted
+    realigned = [
+        ([0], [0], "none", 0.9),
+        ([1, 2], [1], "minor", 0.7),
+        ([], [2], "major", 0.0),
+        ([3], [], "major", 0.0),
+    ]
+    cur = _doc(realigned, ["A.", "B and C.", "Extra."])
+    result = bead_changes(base, cur, base["systems"][0], cur["systems"][0])
+    assert result.n_units == 3  # (0), (1, 2), (3): the merge joins B and C in both runs
+    assert [u.ref_ids for u in result.units] == [(3,), (1, 2)]  # newly omitted first
+    omitted, merged = result.units
+    assert omitted.newly_omitted == (3,) and omitted.current_hyp == "" and omitted.baseline_hyp == "D."
+    assert (
+        merged.ref == "B. C." and merged.baseline_hyp == "B. C." and merged.current_hyp == "B and C. Extra."
+    )
+    assert (merged.baseline_added, merged.current_added) == (0, 1)
+    assert (merged.baseline_drift, merged.current_drift) == ("none", "major")
+    assert merged.baseline_fidelity == pytest.approx(0.85) and merged.current_fidelity == pytest.approx(0.35)
+    assert merged.what() == [
+        "more added candidate sentences (0 -> 1)",
+        "drift none -> major",
+        "fidelity 0.85 -> 0.35 (-0.50)",
+    ]
+    back = bead_changes(cur, base, cur["systems"][0], base["systems"][0])
+    assert [(u.ref_ids, u.direction) for u in back.units] == [((3,), "better"), ((1, 2), "better")]

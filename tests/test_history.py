@@ -178,3 +178,21 @@ def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path: Path, args: list[str
     err = capsys.readouterr().err
     assert rc == 2
     assert err.count("\n") == 1 and err.startswith("mtdrift: error: ") and message in err
+
+
+def test_identical_runs_are_no_step_and_a_new_sacrebleu_is_a_break(tmp_path: Path) -> None:
+    history = tmp_path / "history.jsonl"
+    doc = json.loads(BASELINE.read_text(encoding="utf-8"))
+    mtdrift.history_add(history, doc, label="a", time="2026-12-01T00:00:00")
+    mtdrift.history_add(history, doc, label="b", time="2026-12-02T00:00:00")
+    for name in ("bleu", "bleu_corpus"):
+        doc["signatures"][name] = doc["signatures"][name].replace("version:2.6.0", "version:2.7.0")
+    mtdrift.history_add(history, doc, label="c", time="2026-12-03T00:00:00")
+    trend = mtdrift.history_show(history)
+    assert [r.time for r in trend.runs] == [f"2026-12-0{k}T00:00:00+00:00" for k in (1, 2, 3)]  # UTC
+    same, new = trend.steps
+    assert same.comparable and not same.significant
+    assert {t.p_holm for t in same.tests} == {1.0} and {t.delta for t in same.tests} == {0.0}
+    assert new.fields == ("bleu.version", "bleu_corpus.version")
+    assert new.breaks == ("bleu.version: 2.6.0 -> 2.7.0", "bleu_corpus.version: 2.6.0 -> 2.7.0")
+    assert new.tests == ()

@@ -177,6 +177,7 @@ def _unit_json(u: UnitChange) -> dict[str, Any]:
         "what": u.what(),
         "newly_omitted": list(u.newly_omitted),
         "restored": list(u.restored),
+        "added": {"baseline": u.baseline_added, "current": u.current_added},
         "drift": {"baseline": u.baseline_drift, "current": u.current_drift},
         "fidelity": {"baseline": round(u.baseline_fidelity, 6), "current": round(u.current_fidelity, 6)},
         "ref": u.ref,
