@@ -38,7 +38,7 @@ import numpy as np
 from mtdrift.eval.check import Incomparable, signature_changes, summary_metrics
 from mtdrift.eval.pairing import RefIds, common_units, unit_stats
 from mtdrift.metrics.registry import CorpusMetric
-from mtdrift.metrics.significance import Resampler, Resampling, compare, interval
+from mtdrift.metrics.significance import Resampler, Resampling, holm, interval, p_value
 
 FORMAT = "mtdrift-history/1"
 DIGITS = 6
@@ -396,8 +396,17 @@ class Step:
         return [t for t in self.tests if t.significant]
 
 
-def step(before: Run, after: Run, i: int, *, alpha: float, resampling: Resampling | None) -> Step:
-    """The step from ``before`` (run ``i - 1``) to ``after`` (run ``i``)."""
+def step(
+    before: Run,
+    after: Run,
+    i: int,
+    *,
+    alpha: float,
+    resampling: Resampling | None,
+    draws: dict[int, Resampler] | None = None,
+) -> Step:
+    """The step from ``before`` (run ``i - 1``) to ``after`` (run ``i``); ``draws`` caches
+    the random draws by number of units across the steps of a history."""
     breaks: list[str] = []
     fields: list[str] = []
     if before.reference.get("sha256") != after.reference.get("sha256"):
@@ -420,12 +429,17 @@ def step(before: Run, after: Run, i: int, *, alpha: float, resampling: Resamplin
     for name, b in before.systems.items():
         a = after.systems.get(name)
         if a is not None:
-            tests += _tests(before, b, a, alpha, resampling)
+            tests += _tests(before, b, a, alpha, resampling, draws)
     return Step(i - 1, i, (), (), tuple(tests))
 
 
 def _tests(
-    run: Run, b: SystemRun, a: SystemRun, alpha: float, resampling: Resampling | None
+    run: Run,
+    b: SystemRun,
+    a: SystemRun,
+    alpha: float,
+    resampling: Resampling | None,
+    draws: dict[int, Resampler] | None,
 ) -> list[StepTest]:
     objects = _metric_objects(run)
     names = [m for m in b.corpus if m in a.corpus and m in objects]
@@ -437,11 +451,9 @@ def _tests(
             "before": unit_stats(units, b.beads, {m: b.stats[m] for m in testable}),
             "after": unit_stats(units, a.beads, {m: a.stats[m] for m in testable}),
         }
-        result = compare(
-            stats, baseline="before", metrics=[objects[m] for m in testable], resampling=resampling
-        )
-        for m in testable:
-            p[m] = result.get("after", m).p_holm
+        n = len(units)
+        rs = draws.setdefault(n, Resampler(n, resampling)) if draws is not None else Resampler(n, resampling)
+        p.update(_ar_holm(stats["before"], stats["after"], [objects[m] for m in testable], rs))
     out = []
     for m in names:
         delta = a.corpus[m] - b.corpus[m]
@@ -460,6 +472,28 @@ def _tests(
             )
         )
     return out
+
+
+def _ar_holm(
+    before: Mapping[str, np.ndarray],
+    after: Mapping[str, np.ndarray],
+    metrics: Sequence[CorpusMetric],
+    rs: Resampler,
+) -> dict[str, float | None]:
+    """The paired AR p-value of each metric (``metrics.significance.compare``'s, on the same
+    draws), Holm-corrected over ``metrics``. The bootstrap CIs ``compare`` also draws are not
+    needed here, so this calls the resampler directly, and one resampler (its draws depend only
+    on the seed and the number of units) serves every step of a history."""
+    raw: list[float | None] = []
+    for metric in metrics:
+        b, a = before[metric.name], after[metric.name]
+        observed = abs(
+            float(metric.corpus_scores(a.sum(axis=0, keepdims=True))[0])
+            - float(metric.corpus_scores(b.sum(axis=0, keepdims=True))[0])
+        )
+        x, y = rs.ar_scores(metric, b, a)
+        raw.append(p_value(np.abs(x - y), observed))
+    return dict(zip([m.name for m in metrics], holm(raw), strict=True))
 
 
 def _metric_objects(run: Run) -> dict[str, CorpusMetric]:
@@ -554,8 +588,10 @@ def trend(
                 f"--metric {', '.join(unknown)}: not in the history (it has {', '.join(names)})"
             )
         names = list(dict.fromkeys(by[m.lower()] for m in metrics))
+    draws: dict[int, Resampler] = {}
     steps = [
-        step(shown[k - 1], shown[k], k, alpha=alpha, resampling=resampling) for k in range(1, len(shown))
+        step(shown[k - 1], shown[k], k, alpha=alpha, resampling=resampling, draws=draws)
+        for k in range(1, len(shown))
     ]
     return Trend(
         source=source,

@@ -7,6 +7,8 @@ The public API (``mtdrift.api``)::
     result.segments, result.systems, result.comparison, result.signatures
     result.write("reports/mt")
     mtdrift.check("reports/baseline.json", result)
+    mtdrift.history_add("reports/history.jsonl", result, label="abc123")
+    mtdrift.history_show("reports/history.jsonl", out="reports/history")
 
 The pipeline lives in ``mtdrift.eval`` and the scoring in ``mtdrift.metrics`` (the ``eval/``
 and ``metrics/`` folders of the source tree). Importing ``mtdrift`` loads no model.

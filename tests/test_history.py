@@ -196,3 +196,22 @@ def test_identical_runs_are_no_step_and_a_new_sacrebleu_is_a_break(tmp_path: Pat
     assert new.fields == ("bleu.version", "bleu_corpus.version")
     assert new.breaks == ("bleu.version: 2.6.0 -> 2.7.0", "bleu_corpus.version: 2.6.0 -> 2.7.0")
     assert new.tests == ()
+
+
+def test_step_p_values_are_those_of_compare() -> None:
+    """The steps call the resampler directly (no bootstrap, draws shared across steps); their
+    Holm p-values must be ``metrics.significance.compare``'s to the digit."""
+    import numpy as np
+
+    from mtdrift.eval.history import _ar_holm
+    from mtdrift.metrics.registry import get_metric
+    from mtdrift.metrics.significance import Resampler, compare
+
+    seg = json.loads(BASELINE.read_text(encoding="utf-8"))["systems"][0]["segments"]
+    names = ["bleu", "chrf", "ter", "fidelity"]
+    before = {m: np.asarray(seg["stats"][m], dtype=np.float64) for m in names}
+    after = {m: np.concatenate([s[10:20], s[10:]]) for m, s in before.items()}  # beads 0-9 replaced
+    expected = compare({"b": before, "a": after}, baseline="b", metrics=names)
+    result = _ar_holm(before, after, [get_metric(m) for m in names], Resampler(31))
+    assert result == {m: expected.get("a", m).p_holm for m in names}
+    assert 0.05 < min(p for p in result.values() if p is not None) < 0.5  # not the trivial p = 1
