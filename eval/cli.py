@@ -302,8 +302,6 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 def _warnings_to_stderr() -> None:
     """Show the library's warnings (the ``mtdrift`` logger) on stderr, once."""
-    import logging
-
     logger = logging.getLogger("mtdrift")
     if not any(getattr(h, "mtdrift_cli", False) for h in logger.handlers):
         handler = _StderrHandler()

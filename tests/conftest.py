@@ -14,6 +14,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is on disk; never try the hub
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# mtdrift check appends to GitHub Actions' step summary: not from the tests' own checks
+os.environ.pop("GITHUB_STEP_SUMMARY", None)
 # the CLI's default cache: a fresh one per test session, never the user's
 os.environ.setdefault("MTDRIFT_CACHE_DIR", tempfile.mkdtemp(prefix="mtdrift-test-cache-"))
 
