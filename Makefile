@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 REF := seeds/reference_cnn_003_ef437a482faa74df.txt
 HYP := seeds/candidate_roundtrip_000_7002d340e3ea555d.txt
 
-.PHONY: help setup eval baseline check test lint bench bench-align bench-compare bench-dask bench-encoders fit clean
+.PHONY: help setup eval baseline check test lint bench bench-align bench-compare bench-dask bench-encoders fit history-demo clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ bench-compare: setup  ## significance on the 15 WMT23 systems: mtdrift vs sacreb
 fit: setup  ## re-fit fidelity and the drift thresholds of each encoder on the three MQM dev sets (leave-one-set-out figures) into metrics/params/
 	$(PY) scripts/fit_fidelity.py --model minilm --check $(if $(CACHE),--cache $(CACHE))
 	$(PY) scripts/fit_fidelity.py --model mpnet --check $(if $(CACHE),--cache $(CACHE))
+
+history-demo: setup  ## a seven-run history from real edits of the seed candidate into reports/history/ (the README's picture)
+	$(PY) scripts/history_demo.py --out reports/history
 
 lint: setup  ## ruff and mypy
 	$(VENV)/bin/ruff check mtdrift eval metrics tests scripts

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from mtdrift.eval.changes import BeadChanges, bead_changes
 from mtdrift.eval.pairing import common_units, unit_stats
 from mtdrift.eval.scores import PROVENANCE_FIELDS, SIGNATURE_NAME
 from mtdrift.metrics.registry import DISPLAY, METRICS, CorpusMetric, MeanMetric, MetricError, get_metric
@@ -106,6 +107,7 @@ class CheckResult:
     paired: dict[str, int | None]  # system -> paired units tested (None: no segment data)
     alpha: float
     display: dict[str, str] = field(default_factory=dict)  # metric -> the name tables show
+    changes: dict[str, BeadChanges] = field(default_factory=dict)  # system -> its changed beads
 
     def shown(self, metric: str) -> str:
         """The name tables show for ``metric``."""
@@ -162,7 +164,9 @@ def check(
     pairs = _pair_systems(baseline["systems"], current["systems"])
     checks: list[MetricCheck] = []
     paired: dict[str, int | None] = {}
+    changes: dict[str, BeadChanges] = {}
     for b, c in pairs:
+        changes[c["system"]] = bead_changes(baseline, current, b, c)
         metrics = [m for m in objects.values() if m.name in b["corpus"] and m.name in c["corpus"]]
         tested = _paired_test(b, c, metrics, int(baseline["reference"]["segments"]), resampling)
         paired[c["system"]] = None if tested is None else tested.n_segments
@@ -173,7 +177,8 @@ def check(
             drop = round((old - new) if metric.higher_is_better else (new - old), 9)
             regressed = drop > tol[m] or (drop > 0 and p is not None and p < alpha)
             checks.append(MetricCheck(c["system"], m, old, new, drop, tol[m], p, regressed))
-    return CheckResult(tuple(checks), paired, alpha, {m.name: m.display for m in objects.values()})
+    display = {m.name: m.display for m in objects.values()}
+    return CheckResult(tuple(checks), paired, alpha, display, changes)
 
 
 def summary_metrics(doc: Mapping[str, Any]) -> dict[str, CorpusMetric]:
@@ -254,12 +259,34 @@ def _fields(sig: str) -> dict[str, str]:
     return out
 
 
-def _same_signatures(baseline: Mapping[str, Any], current: Mapping[str, Any]) -> None:
-    b, c = baseline.get("signatures", {}), current.get("signatures", {})
+@dataclass(frozen=True)
+class SignatureChange:
+    """One signature that differs between two runs.
+
+    Attributes:
+        name: the signature (``semantic``, ``bleu``, ...).
+        fields: ``(field, before, after)`` for each field that differs (``"(none)"`` where a
+            side lacks it); empty when the whole signature is missing on one side.
+        missing: ``"baseline"`` or ``"current"`` when that side has no such signature.
+    """
+
+    name: str
+    fields: tuple[tuple[str, str, str], ...] = ()
+    missing: str | None = None
+
+    def detail(self) -> str:
+        """``tok: 13a vs intl, version: 2.6.0 vs 2.7.0``."""
+        return ", ".join(f"{k}: {b} vs {c}" for k, b, c in self.fields)
+
+
+def signature_changes(b: Mapping[str, str], c: Mapping[str, str]) -> list[SignatureChange]:
+    """Every signature of ``b`` and ``c`` (each ``name -> signature string``) that differs,
+    by name, ignoring mtdrift's own version and where external scores came from."""
+    out = []
     for name in sorted((set(b) | set(c)) - IGNORED_SIGNATURES):
         if name not in b or name not in c:
-            side = "baseline" if name not in b else "current"
-            raise Incomparable(f"signature {name!r} is missing from the {side} summary")
+            out.append(SignatureChange(name, missing="baseline" if name not in b else "current"))
+            continue
         if b[name] != c[name]:
             fb, fc = _fields(b[name]), _fields(c[name])
             if SIGNATURE_NAME in fb and SIGNATURE_NAME in fc:  # external scores: not provenance
@@ -267,11 +294,20 @@ def _same_signatures(baseline: Mapping[str, Any], current: Mapping[str, Any]) ->
                 if fb == fc:
                     continue
             diff = [k for k in dict.fromkeys([*fb, *fc]) if fb.get(k) != fc.get(k)]
-            detail = ", ".join(f"{k}: {fb.get(k, '(none)')} vs {fc.get(k, '(none)')}" for k in diff)
-            raise Incomparable(
-                f"signatures differ for {name} ({detail}); the scores are not comparable, "
-                "regenerate the baseline with the same settings (make baseline)"
+            out.append(
+                SignatureChange(name, tuple((k, fb.get(k, "(none)"), fc.get(k, "(none)")) for k in diff))
             )
+    return out
+
+
+def _same_signatures(baseline: Mapping[str, Any], current: Mapping[str, Any]) -> None:
+    for change in signature_changes(baseline.get("signatures", {}), current.get("signatures", {})):
+        if change.missing:
+            raise Incomparable(f"signature {change.name!r} is missing from the {change.missing} summary")
+        raise Incomparable(
+            f"signatures differ for {change.name} ({change.detail()}); the scores are not comparable, "
+            "regenerate the baseline with the same settings (make baseline)"
+        )
 
 
 def _pair_systems(

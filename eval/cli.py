@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -194,12 +195,61 @@ def _parser() -> argparse.ArgumentParser:
         "scores have none: give one on their own scale",
     )
     c.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    c.add_argument(
+        "--out",
+        help="also write check.md (the verdict and every changed bead, ready for a pull-request "
+        "comment) and check.json into this directory",
+    )
+    c.add_argument(
+        "--junit",
+        metavar="FILE",
+        help="also write JUnit XML: one test suite per system, one test case per metric (a "
+        "regression is a failure; summaries that cannot be compared are an error). When "
+        "GITHUB_STEP_SUMMARY is set, the check's Markdown is appended to that file",
+    )
 
+    _history_parser(sub)
     sub.add_parser(
         "metrics",
         help="list the built-in metrics and the installed plug-in metrics with their signatures",
     )
     return p
+
+
+def _history_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    h = sub.add_parser("history", help="keep a history of runs in a file, and draw its trend")
+    hs = h.add_subparsers(dest="history_command", required=True)
+    a = hs.add_parser("add", help="append one run (a summary.json) to the history")
+    a.add_argument("--history", required=True, help="the history file (JSON lines; created if missing)")
+    a.add_argument("--summary", required=True, help="the run's summary.json (mtdrift evaluate writes it)")
+    a.add_argument("--label", required=True, help="what the run is: a commit, a model version")
+    a.add_argument("--time", help="ISO-8601 time of the run (default: now; no zone means UTC)")
+    s = hs.add_parser("show", help="write history.png, history.html and history.md")
+    s.add_argument("--history", required=True, help="the history file")
+    s.add_argument("--out", required=True, help="output directory")
+    s.add_argument("--since", metavar="LABEL", help="start at the last run with this label")
+    s.add_argument("--metric", action="extend", nargs="+", metavar="M", help="metrics to draw (default all)")
+    s.add_argument("--alpha", type=float, default=0.05, help="significance level of the steps (default 0.05)")
+
+
+def _history(args: argparse.Namespace) -> int:
+    from mtdrift import api
+    from mtdrift.eval.read import InputError
+    from mtdrift.eval.render.history import history_md
+
+    _warnings_to_stderr()
+    try:
+        if args.history_command == "add":
+            rec = api.history_add(args.history, args.summary, label=args.label, time=args.time)
+            print(f"added run {rec['label']!r} ({rec['time']}) to {args.history}")
+            return EXIT_OK
+        trend = api.history_show(args.history, out=args.out, since=args.since, metrics=args.metric,
+                                 alpha=args.alpha)  # fmt: skip
+    except InputError as err:
+        return _fail(str(err))
+    print(history_md(trend), end="")
+    print(f"wrote {args.out}/: history.png history.html history.md")
+    return EXIT_OK
 
 
 def _scores_options(p: argparse.ArgumentParser) -> None:
@@ -232,6 +282,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check(args)
     if args.command == "meta":
         return _meta(args)
+    if args.command == "history":
+        return _history(args)
     if args.command == "metrics":
         return _metrics()
     return _evaluate(args)
@@ -246,13 +298,24 @@ def _metrics() -> int:
     return EXIT_OK
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler writing to ``sys.stderr`` as it is when a record is emitted (a plain
+    ``StreamHandler()`` keeps the stream of the moment it was made, e.g. a test's closed capture)."""
+
+    @property  # type: ignore[override]
+    def stream(self):  # type: ignore[no-untyped-def]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+
 def _warnings_to_stderr() -> None:
     """Show the library's warnings (the ``mtdrift`` logger) on stderr, once."""
-    import logging
-
     logger = logging.getLogger("mtdrift")
     if not any(getattr(h, "mtdrift_cli", False) for h in logger.handlers):
-        handler = logging.StreamHandler()  # stderr, looked up when a record is emitted
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("mtdrift: warning: %(message)s"))
         handler.mtdrift_cli = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
@@ -370,15 +433,29 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    import os
+
     from mtdrift import api
     from mtdrift.eval.read import InputError
     from mtdrift.eval.render.check import check_text
 
+    ci = {"junit": args.junit, "step_summary": os.environ.get("GITHUB_STEP_SUMMARY") or None}
     try:
         result = api.check(args.baseline, args.current, max_drop=args.max_drop, alpha=args.alpha)
     except InputError as err:
+        try:
+            api.write_check(str(err), **ci)  # CI shows the check in error
+        except InputError as second:
+            print(f"mtdrift: error: {second}", file=sys.stderr)
         return _fail(str(err))
-    print(check_text(result), end="")
+    try:
+        written = api.write_check(result, args.out, **ci)
+    except InputError as err:
+        return _fail(str(err))
+    shown = [str(p) for p in written if ci["step_summary"] is None or p != Path(ci["step_summary"])]
+    if shown:
+        print(f"wrote {' '.join(shown)}")
+    print(check_text(result), end="")  # the verdict last
     return EXIT_REGRESSED if result.regressed else EXIT_OK
 
 

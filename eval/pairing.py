@@ -54,6 +54,24 @@ def common_units(n_ref: int, systems: Sequence[Sequence[RefIds]]) -> list[RefIds
     return units
 
 
+def unit_index(units: Sequence[RefIds], beads: Sequence[RefIds]) -> list[int]:
+    """The unit of each bead: the one holding its reference sentences; an added candidate
+    sentence (no reference ids) takes the unit of the bead before it (the first unit when none).
+
+    Args:
+        units: from :func:`common_units`.
+        beads: one system's beads' reference ids, in reference order.
+    """
+    unit_of = {i: u for u, ids in enumerate(units) for i in ids}
+    index: list[int] = []
+    last = 0
+    for ids in beads:
+        if ids:
+            last = unit_of[ids[0]]
+        index.append(last)
+    return index
+
+
 def unit_stats(
     units: Sequence[RefIds],
     beads: Sequence[RefIds],
@@ -69,13 +87,7 @@ def unit_stats(
     Returns:
         ``stats[metric]`` of shape ``(len(units), k)``.
     """
-    unit_of = {i: u for u, ids in enumerate(units) for i in ids}
-    index = np.zeros(len(beads), dtype=np.int64)
-    last = 0
-    for b, ids in enumerate(beads):
-        if ids:
-            last = unit_of[ids[0]]
-        index[b] = last
+    index = np.asarray(unit_index(units, beads), dtype=np.int64)
     out: dict[str, np.ndarray] = {}
     for name, m in stats.items():
         matrix = np.asarray(m, dtype=np.float64)

@@ -7,6 +7,8 @@ The public API (``mtdrift.api``)::
     result.segments, result.systems, result.comparison, result.signatures
     result.write("reports/mt")
     mtdrift.check("reports/baseline.json", result)
+    mtdrift.history_add("reports/history.jsonl", result, label="abc123")
+    mtdrift.history_show("reports/history.jsonl", out="reports/history")
 
 The pipeline lives in ``mtdrift.eval`` and the scoring in ``mtdrift.metrics`` (the ``eval/``
 and ``metrics/`` folders of the source tree). Importing ``mtdrift`` loads no model.
@@ -26,7 +28,10 @@ from mtdrift.api import (
     check,
     evaluate,
     evaluate_corpus,
+    history_add,
+    history_show,
     meta,
+    write_check,
     write_meta,
 )
 
@@ -55,6 +60,9 @@ __all__ = [
     "check",
     "evaluate",
     "evaluate_corpus",
+    "history_add",
+    "history_show",
     "meta",
+    "write_check",
     "write_meta",
 ]

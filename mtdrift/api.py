@@ -31,6 +31,7 @@ from mtdrift.metrics.significance import Comparison, Resampling
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mtdrift.eval.history import Trend
     from mtdrift.eval.metarun import DataSpec, MultiMeta
     from mtdrift.metrics.cache import Cache
     from mtdrift.metrics.checks import FactChecker
@@ -704,6 +705,136 @@ def check(
         ) from None
 
 
+def write_check(
+    result: CheckResult | str,
+    out: str | os.PathLike[str] | None = None,
+    *,
+    junit: str | os.PathLike[str] | None = None,
+    step_summary: str | os.PathLike[str] | None = None,
+) -> list[Path]:
+    """Write what ``mtdrift check`` writes besides its terminal text.
+
+    Args:
+        result: the check, or the message of a check that could not run (incomparable or
+            unreadable summaries): then JUnit gets one test case in error.
+        out: a directory for ``check.md`` (the verdict, the metrics and every bead that
+            changed, ready to paste as a pull-request comment) and ``check.json`` (the same
+            as data); not written for a message.
+        junit: a file for JUnit XML: one test suite per system, one test case per metric, a
+            regression is a failure with its reason.
+        step_summary: a file the Markdown is appended to (GitHub Actions'
+            ``GITHUB_STEP_SUMMARY``).
+
+    Returns:
+        The paths written, in order.
+
+    Raises:
+        InputError: a path that cannot be created or written.
+    """
+    from mtdrift.eval.render.check import check_json, check_junit, check_md, error_junit, error_md
+
+    files: list[tuple[Path, str, str]] = []  # path, text, mode
+    if isinstance(result, str):
+        md, xml = error_md(result), error_junit(result)
+    else:
+        md, xml = check_md(result), check_junit(result)
+        if out is not None:
+            folder = output_dir(out)
+            files += [(folder / "check.md", md, "w"), (folder / "check.json", check_json(result), "w")]
+    if junit is not None:
+        files.append((Path(junit), xml, "w"))
+    if step_summary is not None:
+        files.append((Path(step_summary), md + "\n", "a"))
+    for path, text, mode in files:
+        try:
+            with path.open(mode, encoding="utf-8") as f:
+                f.write(text)
+        except OSError as err:
+            raise InputError(f"cannot write {path}: {err.strerror or err}") from None
+    return [path for path, _, _ in files]
+
+
+def history_add(
+    history: str | os.PathLike[str],
+    summary: str | os.PathLike[str] | Mapping[str, Any] | Result,
+    *,
+    label: str,
+    time: str | None = None,
+) -> dict[str, Any]:
+    """Append one run to a history file (JSON lines, created if missing; what ``mtdrift
+    history add`` does): its label, time, mtdrift version, signatures, per-system corpus
+    scores with bootstrap 95 % intervals, and the per-bead statistics paired tests need.
+    Concurrent appends lose nothing (one ``O_APPEND`` write under an ``fcntl`` lock).
+
+    Args:
+        history: the history file (``eval.history``).
+        summary: a ``summary.json`` path, its parsed document, or a :class:`Result`.
+        label: what the run is (a commit, a model version).
+        time: ISO-8601; a time without a zone is UTC; ``None``: now.
+
+    Returns:
+        The record appended.
+
+    Raises:
+        InputError: an unreadable summary, a bad label or time, an unwritable history.
+    """
+    from mtdrift.eval.history import HistoryError, append, parse_time, record
+
+    doc = _summary(summary, "run")
+    try:
+        rec = record(doc, label=label, time=parse_time(time))
+        append(history, rec)
+    except HistoryError as err:
+        raise InputError(f"{_label(summary, 'run')}: {err}") from None
+    except OSError as err:
+        why = err.strerror or err
+        raise InputError(f"{os.fspath(history)}: cannot append to the history ({why})") from None
+    return rec
+
+
+def history_show(
+    history: str | os.PathLike[str],
+    *,
+    out: str | os.PathLike[str] | None = None,
+    since: str | None = None,
+    metrics: Sequence[str] | None = None,
+    alpha: float = 0.05,
+) -> Trend:
+    """The trend of a history (what ``mtdrift history show`` draws): the runs from the last
+    one labelled ``since`` on, every step between consecutive comparable runs tested with the
+    paired AR test on the stored statistics (Holm over each system's metrics), and a break
+    where a signature or the reference changed. Damaged lines are skipped, each with a
+    warning on the ``mtdrift`` logger (and in ``Trend.warnings``).
+
+    Args:
+        out: where to write ``history.png``, ``history.html`` and ``history.md``; ``None``
+            writes nothing.
+        metrics: the metrics to show (names or table names; default all). The tests of a
+            step always cover every stored metric, so that what is shown does not change
+            what is significant.
+
+    Raises:
+        InputError: a missing history, no valid run, an unknown label or metric, or an
+            ``out`` that cannot be created.
+    """
+    import logging
+
+    from mtdrift.eval.history import HistoryError, read, trend
+    from mtdrift.eval.render.history import write_history
+
+    try:
+        runs, warnings = read(history)
+        for w in warnings:
+            logging.getLogger("mtdrift").warning(w)
+        result = trend(runs, source=os.fspath(history), since=since, metrics=metrics, alpha=alpha,
+                       warnings=warnings)  # fmt: skip
+    except HistoryError as err:
+        raise InputError(str(err)) from None
+    if out is not None:
+        write_history(result, output_dir(out))
+    return result
+
+
 def available_metrics() -> tuple[MetricInfo, ...]:
     """The built-in metrics, then every installed plug-in metric that loads (what ``mtdrift
     metrics`` lists): name, display name, source, direction, statistics and signature. A broken
@@ -943,6 +1074,9 @@ __all__ = [
     "check_options",
     "evaluate",
     "evaluate_corpus",
+    "history_add",
+    "history_show",
     "meta",
+    "write_check",
     "write_meta",
 ]

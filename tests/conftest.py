@@ -14,6 +14,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is on disk; never try the hub
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# mtdrift check appends to GitHub Actions' step summary: not from the tests' own checks
+os.environ.pop("GITHUB_STEP_SUMMARY", None)
 # the CLI's default cache: a fresh one per test session, never the user's
 os.environ.setdefault("MTDRIFT_CACHE_DIR", tempfile.mkdtemp(prefix="mtdrift-test-cache-"))
 
@@ -121,3 +123,19 @@ def charoverlap_plugin(tmp_path_factory: pytest.TempPathFactory) -> str:
         importlib.invalidate_caches()
     assert _plugin_installed()
     return PLUGIN_NAME
+
+
+
+@pytest.fixture(scope="session")
+def seed_summary(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """``seed_summary(edit, model="minilm")``: the ``summary.json`` of the seed reference
+    against a real edit of the seed candidate (``scripts/history_demo.py``'s ``EDITS``: two
+    sentences dropped, a name swapped, ...), system ``roundtrip``, evaluated once a session."""
+    from scripts.history_demo import evaluator_summaries
+
+    get = evaluator_summaries(tmp_path_factory.mktemp("seed-runs"))
+
+    def summary(edit: str, model: str = "minilm") -> Path:
+        return get(edit, model)
+
+    return summary

@@ -108,6 +108,7 @@ def summary(evaluation: Evaluation) -> dict[str, Any]:
             "name": evaluation.ref_name,
             "sha256": evaluation.ref_digest,
             "segments": len(evaluation.ref_sentences),
+            "sentences": [r.text for r in evaluation.ref_sentences],
         },
         "language": _language(evaluation),
         "scales": {
@@ -155,9 +156,14 @@ def _language(evaluation: Evaluation) -> dict[str, Any]:
 
 
 def _segment_stats(s: SystemResult) -> dict[str, Any]:
-    """Per-bead sufficient statistics, so that ``mtdrift check`` can run paired tests."""
+    """Per-bead sufficient statistics, so that ``mtdrift check`` can run paired tests, and what
+    it needs to name the beads that changed: each bead's reference and candidate sentence ids,
+    its drift label and the candidate's sentences (the reference's are in ``reference``)."""
     return {
         "ref_ids": [list(b.ref_ids) for b in s.beads],
+        "hyp_ids": [list(b.hyp_ids) for b in s.beads],
+        "drift": [b.drift for b in s.beads],
+        "hyp_sentences": [h.text for h in s.hyp_sentences],
         "stats": {m: [[_stat(x) for x in row] for row in s.stats[m].tolist()] for m in sorted(s.stats)},
     }
 
@@ -172,7 +178,7 @@ def summary_json(evaluation: Evaluation) -> str:
     rows: list[str] = []
     for s in doc["systems"]:
         seg = s["segments"]
-        for key in ("ref_ids",):
+        for key in ("ref_ids", "hyp_ids", "drift"):
             rows.append(json.dumps(seg[key], separators=(",", ":")))
             seg[key] = f"\x00{len(rows) - 1}\x00"
         for m, matrix in seg["stats"].items():
