@@ -74,7 +74,8 @@ def test_semantic_score_is_the_real_models(seed_eval: Evaluation) -> None:
     bead = seed_eval.systems[0].beads[1]
     v = model.encode([bead.ref, bead.hyp], normalize_embeddings=True)
     expected = float(np.dot(v[0], v[1]))
-    assert bead.semantic == pytest.approx(expected, abs=1e-5)
+    # scores are kept to SCORE_DIGITS (4) decimals where computed (metrics/numeric.py)
+    assert bead.semantic == pytest.approx(expected, abs=5e-5 + 1e-6)
     assert 0.8 < bead.semantic < 1.0
 
 
