@@ -114,6 +114,22 @@ class Result:
             rows.append(row)
         return pd.DataFrame(rows).set_index("system").astype({m: float for m in self._p_columns()})
 
+    @property
+    def ranks(self) -> pd.DataFrame:
+        """One row per (metric, system), each metric's systems best first: ``rank``, the 95 %
+        bootstrap rank range ``rank_lo``-``rank_hi`` and ``cluster`` (WMT17-19 rule at
+        ``alpha``, ``mtdrift.metrics.ranking``), with the ``score``; empty for one system."""
+        import pandas as pd
+
+        rows = [
+            {"metric": m, "system": s, "rank": rk.rank(s), "rank_lo": rk.rank_ranges[s][0],
+             "rank_hi": rk.rank_ranges[s][1], "cluster": rk.clusters(self.alpha)[s], "score": rk.scores[s]}
+            for m, rk in self.comparison.rankings.items()
+            for s in rk.order
+        ]  # fmt: skip
+        columns = ["metric", "system", "rank", "rank_lo", "rank_hi", "cluster", "score"]
+        return pd.DataFrame(rows, columns=columns)
+
     def _p_columns(self) -> list[str]:
         return [f"{m}_{k}" for m in self.comparison.metrics for k in ("delta", "p")]
 
