@@ -184,11 +184,54 @@ def _parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
 
+    _analyze_parser(sub)
     sub.add_parser(
         "metrics",
         help="list the built-in metrics and the installed plug-in metrics with their signatures",
     )
     return p
+
+
+def _analyze_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    a = sub.add_parser(
+        "analyze",
+        help="compare-mt's analyses on beads: word accuracy by frequency, sentence buckets, n-grams, "
+        "largest differences, drift buckets",
+    )
+    a.add_argument("run", metavar="RUN_DIR", help="output directory of mtdrift evaluate (its segments.csv)")
+    a.add_argument("--out", required=True, help="output directory")
+    a.add_argument(
+        "--system",
+        action="append",
+        help="a system to analyze; twice for a pair (default: the run's first two, or its only one)",
+    )
+    a.add_argument(
+        "--train-counts",
+        metavar="FILE",
+        help="word frequencies (WORD<TAB>COUNT per line) for the frequency buckets (default: the reference)",
+    )
+    a.add_argument(
+        "--tokenize",
+        default="13a",
+        help="sacrebleu tokenizer for words: 13a (default), intl, zh, char, or none (whitespace, as "
+        "compare-mt)",
+    )
+    a.add_argument("--no-plots", action="store_true", help="skip the analysis_*.png plots")
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from mtdrift import api
+    from mtdrift.eval.read import InputError
+
+    try:
+        result = api.analyze(
+            args.run, systems=args.system, train_counts=args.train_counts, tokenize=args.tokenize
+        )
+        written = result.write(args.out, plots=not args.no_plots)
+    except InputError as err:
+        return _fail(str(err))
+    print(f"wrote {args.out}/: {' '.join(p.name for p in written)}")
+    return EXIT_OK
 
 
 def _scores_options(p: argparse.ArgumentParser) -> None:
@@ -223,6 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _meta(args)
     if args.command == "metrics":
         return _metrics()
+    if args.command == "analyze":
+        return _analyze(args)
     return _evaluate(args)
 
 

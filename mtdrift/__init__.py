@@ -15,13 +15,16 @@ and ``metrics/`` folders of the source tree). Importing ``mtdrift`` loads no mod
 from __future__ import annotations
 
 from mtdrift.api import (
+    ANALYSIS_OUTPUTS,
     OUTPUTS,
+    AnalysisResult,
     Document,
     Evaluator,
     InputError,
     Resampling,
     Result,
     Source,
+    analyze,
     available_metrics,
     check,
     evaluate,
@@ -43,7 +46,9 @@ def _version() -> str:
 __version__ = _version()
 
 __all__ = [
+    "ANALYSIS_OUTPUTS",
     "OUTPUTS",
+    "AnalysisResult",
     "Document",
     "Evaluator",
     "InputError",
@@ -51,6 +56,7 @@ __all__ = [
     "Result",
     "Source",
     "__version__",
+    "analyze",
     "available_metrics",
     "check",
     "evaluate",

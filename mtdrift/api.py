@@ -711,6 +711,99 @@ def write_meta(meta: MultiMeta, out: str | os.PathLike[str]) -> list[Path]:
     return paths
 
 
+# --- mtdrift analyze: compare-mt's analyses on beads (eval.analyze, eval.render.analysis) --------
+
+ANALYSIS_OUTPUTS: tuple[str, ...] = ("analysis.json", "analysis.md", "analysis.html")
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """What ``mtdrift analyze`` computes (``analysis``: ``mtdrift.eval.analyze.Analysis``); each
+    table as a pandas DataFrame: ``word_accuracy``, ``sentence_buckets``, ``drift_buckets``, and
+    for two systems ``ngrams``, ``differences``, ``scatter`` (empty for one)."""
+
+    analysis: Any
+
+    def frame(self, name: str) -> pd.DataFrame:
+        from mtdrift.eval.render.analysis import frame
+
+        return frame(self.analysis, name)
+
+    word_accuracy = property(lambda self: self.frame("word_accuracy"))
+    sentence_buckets = property(lambda self: self.frame("sentence_buckets"))
+    drift_buckets = property(lambda self: self.frame("drift_buckets"))
+    ngrams = property(lambda self: self.frame("ngrams"))
+    differences = property(lambda self: self.frame("differences"))
+    scatter = property(lambda self: self.frame("scatter"))
+
+    def render(self, name: str) -> str:
+        """The text of ``analysis.json``, ``analysis.md`` or ``analysis.html``."""
+        from mtdrift.eval.render import analysis as r
+
+        makers = {"analysis.json": r.to_json, "analysis.md": r.to_md}
+        if name == "analysis.html":
+            return r.to_html(self.analysis, self._plot_names())
+        if name not in makers:
+            raise ValueError(f"unknown output {name!r}; known: {', '.join(ANALYSIS_OUTPUTS)}")
+        return makers[name](self.analysis)
+
+    def _plot_names(self) -> list[str]:
+        names = ["analysis_words.png", "analysis_lengths.png"]
+        return [*names, "analysis_scatter.png"] if self.analysis.pair else names
+
+    def write(self, out: str | os.PathLike[str], *, plots: bool = True) -> list[Path]:
+        """Write :data:`ANALYSIS_OUTPUTS` (and the plots) into ``out``; the paths written."""
+        from mtdrift.eval.render.analysis import plot
+
+        directory = output_dir(out)
+        written = []
+        for name in ANALYSIS_OUTPUTS:
+            (directory / name).write_text(self.render(name), encoding="utf-8")
+            written.append(directory / name)
+        return written + (plot(self.analysis, directory) if plots else [])
+
+
+def analyze(
+    run: str | os.PathLike[str] | Result,
+    *,
+    systems: Sequence[str] | None = None,
+    train_counts: str | os.PathLike[str] | Mapping[str, int] | None = None,
+    tokenize: str = "13a",
+) -> AnalysisResult:
+    """compare-mt's analyses, on beads, of one system against the reference or of two systems.
+
+    Args:
+        run: an evaluation's output directory (its ``segments.csv``) or a :class:`Result`.
+        systems: one or two system names (default: the run's first two).
+        train_counts: word frequencies (``WORD<TAB>COUNT`` file or mapping) for the frequency
+            buckets; default: counted in the reference.
+        tokenize: sacrebleu tokenizer for words (``none``: whitespace, as compare-mt).
+
+    Raises:
+        InputError: no or a malformed ``segments.csv``, an unknown system, a bad counts file.
+    """
+    from mtdrift.eval import analyze as an
+
+    if isinstance(run, Result):
+        available = [s.system for s in run.evaluation.systems]
+        names = an.pick_systems(available, systems)
+        beads = {s: an.beads_of(run.evaluation, s) for s in names}
+    else:
+        everything = an.read_segments(Path(run) / "segments.csv")
+        names = an.pick_systems(list(everything), systems)
+        beads = {s: everything[s] for s in names}
+    counts, source = None, "ref"
+    if isinstance(train_counts, Mapping):
+        counts, source = dict(train_counts), "counts"
+    elif train_counts is not None:
+        path = Path(train_counts)
+        text = read_text(path)
+        counts, source = an.read_counts(text.splitlines(), source=str(path)), path.name
+    an.tokenizer(tokenize)  # an unknown name is an InputError before any work
+    config = an.AnalysisConfig(tokenize=tokenize)
+    return AnalysisResult(an.analyze(beads, config=config, train_counts=counts, freq_source=source))
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -908,13 +1001,16 @@ def _value_errors(call: Any) -> Any:
 
 
 __all__ = [
+    "ANALYSIS_OUTPUTS",
     "OUTPUTS",
+    "AnalysisResult",
     "Document",
     "Evaluator",
     "InputError",
     "Resampling",
     "Result",
     "Source",
+    "analyze",
     "available_metrics",
     "check",
     "check_options",

@@ -1,0 +1,136 @@
+"""mtdrift analyze (eval.analyze): compare-mt's definitions on hand-made beads, document mode
+(an omitted sentence is all its words missed), the CLI and the API, and the seed pair."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import HYP, REF
+
+import mtdrift
+from mtdrift.eval.analyze import (
+    AnalysisBead,
+    AnalysisConfig,
+    analyze,
+    bucket_labels,
+    matched_ngrams,
+    ngram_differences,
+    read_counts,
+    word_accuracy,
+)
+from mtdrift.eval.cli import main
+from mtdrift.eval.read import InputError
+
+NONE = AnalysisConfig(tokenize="none")
+
+
+def _bead(k: int, ref: str, hyp: str, **kw) -> AnalysisBead:  # type: ignore[no-untyped-def]
+    return AnalysisBead(
+        ref_ids=(k,) if ref else (), hyp_ids=(k,) if hyp else (), ref=ref, hyp=hyp,
+        kind=kw.pop("kind", "1-1"), drift=kw.pop("drift", "none"), **kw,
+    )  # fmt: skip
+
+
+def test_bucket_names_are_compare_mts() -> None:
+    assert bucket_labels((1, 2, 3, 4, 5, 10, 100, 1000)) == [
+        "<1", "1", "2", "3", "4", "[5,10)", "[10,100)", "[100,1000)", ">=1000",
+    ]  # fmt: skip
+    assert bucket_labels((-20, -10, -5, -4))[:4] == ["<-20", "[-20,-10)", "[-10,-5)", "-5"]
+
+
+def test_word_accuracy_by_hand() -> None:
+    # reference "a b a c": a twice (bucket "2"), b and c once (bucket "1"); candidate "a a d":
+    # both a match (bucket 2), d is unknown (bucket "<1")
+    beads = {"s": [_bead(0, "a b a c", "a a d")]}
+    result = {w.bucket: (w.matches, w.ref_words, w.hyp_words, w.fmeasure) for w in
+              word_accuracy(beads, freq={"a": 2, "b": 1, "c": 1}, config=NONE)}  # fmt: skip
+    assert result["2"] == (2, 2, 2, 1.0)
+    assert result["1"] == (0, 2, 0, 0.0)
+    assert result["<1"] == (0, 0, 1, 0.0)
+
+
+def test_an_omitted_sentence_counts_as_all_its_words_missed() -> None:
+    kept = [_bead(0, "x y", "x y")]
+    with_omission = [
+        *kept,
+        _bead(1, "x z", "", kind="omission", drift="major", reasons=(("omission", "omission"),)),
+    ]
+    freq = {"x": 2, "y": 1, "z": 1}
+    before = {w.bucket: w for w in word_accuracy({"s": kept}, freq=freq, config=NONE)}
+    after = {w.bucket: w for w in word_accuracy({"s": with_omission}, freq=freq, config=NONE)}
+    assert (before["2"].recall, after["2"].recall) == (1.0, 0.5)  # x: 1 of 2 now found
+    assert (before["1"].recall, after["1"].recall) == (1.0, 0.5)  # y found, z missed
+    assert after["1"].precision == 1.0  # nothing was added
+
+
+def test_ngram_ratio_is_compare_mts_smoothed_ratio() -> None:
+    a = [_bead(0, "the cat sat", "the cat sat")]
+    b = [_bead(0, "the cat sat", "a cat sat")]
+    ma = matched_ngrams(a, config=NONE)
+    assert ma[("the", "cat", "sat")] == 1 and len(ma) == 6
+    rows = ngram_differences(a, b, names=("A", "B"), config=NONE)
+    top = rows[0]
+    # "the" is matched by A once, by B never: (1 + 1) / (1 + 0 + 2) = 2/3; ties broken by name
+    assert (top.better, top.ngram, top.score, top.matches_a, top.matches_b) == ("A", "the", 2 / 3, 1, 0)
+
+
+def test_bad_counts_line_is_an_error_naming_the_line() -> None:
+    assert read_counts(["the\t12\n", "\n", "cat\t3\n"], source="c.tsv") == {"the": 12, "cat": 3}
+    with pytest.raises(InputError, match=r"c\.tsv:2: expected WORD<TAB>COUNT"):
+        read_counts(["the\t12\n", "cat three\n"], source="c.tsv")
+
+
+def test_pair_analyses_and_frames() -> None:
+    a = [_bead(0, "one two three", "one two three", scores={"fidelity": 0.9}),
+         _bead(1, "four five", "four six", scores={"fidelity": 0.5}, drift="major")]  # fmt: skip
+    b = [_bead(0, "one two three", "one two", scores={"fidelity": 0.6}),
+         _bead(1, "four five", "four five", scores={"fidelity": 0.95})]  # fmt: skip
+    result = mtdrift.AnalysisResult(analyze({"A": a, "B": b}, config=AnalysisConfig(tokenize="none")))
+    diffs = result.differences
+    assert list(diffs["delta"]) == pytest.approx([0.45, -0.3])  # B ahead on unit 1, A on unit 0
+    scatter = result.scatter
+    assert list(scatter["drift_A"]) == ["none", "major"] and list(scatter["fidelity_B"]) == [0.6, 0.95]
+    assert set(result.word_accuracy["system"]) == {"A", "B"}
+    assert "analysis_scatter.png" in result.render("analysis.html")
+
+
+def test_cli_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "segments.csv: no such file" in err
+
+
+# --- the seed pair, end to end with the real model ----------------------------------------------
+
+
+@pytest.mark.model
+def test_seed_pair_analysis_names_the_omitted_sentences_and_the_swapped_name(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    assert main(["evaluate", "--ref", str(REF), "--hyp", str(HYP), "--name", "roundtrip", "--model", "minilm",
+                 "--out", str(run), "--no-plots", "--quiet"]) == 0  # fmt: skip
+    out = tmp_path / "analysis"
+    assert main(["analyze", str(run), "--out", str(out)]) == 0
+    doc = json.loads((out / "analysis.json").read_text(encoding="utf-8"))
+    reasons = {d["bucket"]: d for d in doc["drift_buckets"] if d["by"] == "reason"}
+    omitted = reasons["omission"]
+    assert omitted["beads"] == 4
+    assert [s[:40] for s in omitted["examples"]] == [
+        "For nearly a decade, US forces fought a ",
+        "According to the US Defense Department, ",
+        "An additional 31,994 were wounded during",
+        "The deadliest year for US forces was 200",
+    ]
+    assert "entity: Harir Air Base -> Khalil Air Base" in reasons["entity"]["examples"]
+    md = (out / "analysis.md").read_text(encoding="utf-8")
+    assert "Harir Air Base -> Khalil Air Base" in md and "31,994" in md
+    assert {p.name for p in out.iterdir()} >= {
+        "analysis.json",
+        "analysis.md",
+        "analysis.html",
+        "analysis_words.png",
+    }
+    # an omitted sentence's words are all missed: recall below precision in the rare-word buckets
+    words = {w["bucket"]: w for w in doc["word_accuracy"]}
+    assert words["1"]["recall"] < words["1"]["precision"]
