@@ -630,7 +630,7 @@ def plot_systems(comparison: Comparison, primary: str, path: Path, alpha: float 
                     lo, hi = rk.rank_ranges[s]
                     ax.annotate(
                         f"c{clusters[s]} r{lo}" + (f"–{hi}" if hi != lo else ""),
-                        (1.0, y), xycoords=("axes fraction", "data"), ha="right", va="bottom",
+                        (1.0, y - 0.14), xycoords=("axes fraction", "data"), ha="right", va="top",
                         fontsize=5.5, color="#777777",
                     )  # fmt: skip
                 r = comparison.get(s, m)
@@ -662,15 +662,16 @@ def plot_systems(comparison: Comparison, primary: str, path: Path, alpha: float 
                 f"{comparison.metric(primary).display} · filled: differs from the baseline "
                 f"(AR, Holm, p < {alpha})"
                 + (
-                    f" · shaded bands: every other {comparison.metric(primary).display} cluster; "
-                    "c: cluster, r: 95 % rank range, per metric (WMT17-19 rule)"
+                    f"\nshaded: every other {comparison.metric(primary).display} cluster · "
+                    "c: cluster · r: 95 % rank range"
                     if comparison.rankings
                     else ""
                 )
             ),
             fontsize=9.5, x=0.01, ha="left",
         )  # fmt: skip
-        fig.subplots_adjust(left=0.16 if len(metrics) > 3 else 0.3, right=0.99, top=1 - 0.55 / height,
+        top = 1 - (0.85 if comparison.rankings else 0.55) / height
+        fig.subplots_adjust(left=0.16 if len(metrics) > 3 else 0.3, right=0.99, top=top,
                             bottom=0.5 / height + 0.05, wspace=0.25)  # fmt: skip
         _save(fig, path)
 
