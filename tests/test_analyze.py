@@ -96,6 +96,24 @@ def test_pair_analyses_and_frames() -> None:
     assert "analysis_scatter.png" in result.render("analysis.html")
 
 
+def test_systems_aligned_differently_are_paired_on_common_units() -> None:
+    # document mode: A merges reference sentences 0 and 1 into one 2-1 bead, B keeps them apart
+    # and omits sentence 2; the units are {0, 1} and {2}
+    a = [AnalysisBead((0, 1), (0,), "s0. s1.", "h0 h1.", "2-1", "none", scores={"fidelity": 0.8}),
+         AnalysisBead((2,), (1,), "s2.", "h2.", "1-1", "minor", scores={"fidelity": 0.7})]  # fmt: skip
+    b = [AnalysisBead((0,), (0,), "s0.", "g0.", "1-1", "none", scores={"fidelity": 0.9}),
+         AnalysisBead((1,), (1,), "s1.", "g1.", "1-1", "major", scores={"fidelity": 0.5}),
+         AnalysisBead((2,), (), "s2.", "", "omission", "major", scores={"fidelity": 0.0})]  # fmt: skip
+    result = analyze({"A": a, "B": b}, config=AnalysisConfig(tokenize="none", metrics=("fidelity",)))
+    units = [
+        (u.ref_ids, u.hyps, u.scores[0]["fidelity"], u.scores[1]["fidelity"], u.drift) for u in result.units
+    ]
+    assert units == [
+        ((0, 1), ("h0 h1.", "g0. g1."), 0.8, pytest.approx(0.7), ("none", "major")),
+        ((2,), ("h2.", ""), 0.7, 0.0, ("minor", "major")),
+    ]
+
+
 def test_cli_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["analyze", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
