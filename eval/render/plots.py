@@ -670,8 +670,8 @@ def plot_systems(comparison: Comparison, primary: str, path: Path, alpha: float 
             ),
             fontsize=9.5, x=0.01, ha="left",
         )  # fmt: skip
-        top = 1 - (0.85 if comparison.rankings else 0.55) / height
-        fig.subplots_adjust(left=0.16 if len(metrics) > 3 else 0.3, right=0.99, top=top,
+        title_top = 1 - (0.85 if comparison.rankings else 0.55) / height
+        fig.subplots_adjust(left=0.16 if len(metrics) > 3 else 0.3, right=0.99, top=title_top,
                             bottom=0.5 / height + 0.05, wspace=0.25)  # fmt: skip
         _save(fig, path)
 
