@@ -114,6 +114,53 @@ def test_systems_aligned_differently_are_paired_on_common_units() -> None:
     ]
 
 
+def test_cli_on_a_run_with_train_counts_and_two_systems(tmp_path: Path, fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
+    """The CLI path end to end on a run's directory (fake encoder): two systems named, frequencies
+    from --train-counts; the API on the Result gives the same word buckets."""
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "doc_id": ["d"] * 4, "seg_id": ["1", "2"] * 2, "system": ["A", "A", "B", "B"],
+            "ref": ["The cat sat on the mat.", "It rained all day."] * 2,
+            "hyp": ["The cat sat on the mat.", "It rained all day.", "A dog sat.", "Sun."],
+        }
+    )  # fmt: skip
+    result = mtdrift.Evaluator.from_parts(fake_encoder, checker=checker, workers=0).evaluate_corpus(frame)
+    run = tmp_path / "run"
+    result.write(run, plots=False)
+    counts = tmp_path / "counts.tsv"
+    counts.write_text("the\t5000\ncat\t7\nsat\t7\n", encoding="utf-8")
+    out = tmp_path / "out"
+    args = [
+        "analyze",
+        str(run),
+        "--out",
+        str(out),
+        "--system",
+        "B",
+        "--system",
+        "A",
+        "--train-counts",
+        str(counts),
+    ]
+    assert main(args) == 0
+    doc = json.loads((out / "analysis.json").read_text(encoding="utf-8"))
+    assert doc["systems"] == ["B", "A"] and "|freq:counts.tsv|" in doc["signature"]
+    words = {
+        (w["system"], w["bucket"]): (w["matches"], w["ref_words"], w["hyp_words"])
+        for w in doc["word_accuracy"]
+    }
+    # 13a words; "The" is not "the" (case kept, as compare-mt): only "cat" and "sat" are in [5,10)
+    assert words[("A", "[5,10)")] == (2, 2, 2) and words[("B", "[5,10)")] == (1, 2, 1)
+    assert words[("A", ">=1000")] == (1, 1, 1)  # "the" of "on the mat"
+    assert (out / "analysis_scatter.png").is_file()
+    api = mtdrift.analyze(result, systems=["B", "A"], train_counts={"the": 5000, "cat": 7, "sat": 7})
+    frame_words = api.word_accuracy.set_index(["system", "bucket"])
+    assert tuple(frame_words.loc[("B", "[5,10)"), ["matches", "ref_words", "hyp_words"]]) == (1, 2, 1)
+    assert main(["analyze", str(run), "--out", str(out), "--system", "C"]) == 2
+
+
 def test_cli_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["analyze", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
