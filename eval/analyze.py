@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mtdrift.eval.explain import DRIFT_LABELS
@@ -48,6 +48,7 @@ LENGTH_DIFF_CUTOFFS: tuple[int, ...] = (-20, -10, -5, -4, -3, -2, -1, 0, 1, 2, 3
 RATIO_CUTOFFS: tuple[float, ...] = (0.5, 0.8, 0.9, 1.0, 1.1, 1.2, 1.5, 2.0)  # ours
 REASON_KINDS: tuple[str, ...] = ("omission", "addition", "entity", "number", "negation", "semantic")
 TOKENIZERS: tuple[str, ...] = ("13a", "none", "intl", "zh", "char")
+DEFAULT_METRICS: tuple[str, ...] = ("chrf", "bleu", "fidelity")
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ class AnalysisConfig:
     alpha: float = 1.0
     report_length: int = 50
     examples: int = 10
-    metrics: tuple[str, ...] = ("chrf", "bleu", "fidelity")
+    metrics: tuple[str, ...] = DEFAULT_METRICS
 
     def signature(self, *, freq: str) -> Signature:
         return Signature.of(
@@ -407,7 +408,8 @@ class Difference:
 
 def largest_differences(units: Sequence[Unit], *, config: AnalysisConfig) -> list[Difference]:
     """Per metric, the ``examples`` units where ``b`` is most ahead, then where ``a`` is (as
-    compare-mt's sentence examples, on any metric; identical unit texts listed once)."""
+    compare-mt's sentence examples, on any metric, in the metric's direction; identical unit
+    texts listed once)."""
     out = []
     for m in config.metrics:
         rows = []
@@ -418,12 +420,19 @@ def largest_differences(units: Sequence[Unit], *, config: AnalysisConfig) -> lis
             seen.add((u.ref, *u.hyps))
             sa, sb = u.scores[0][m], u.scores[1][m]
             rows.append(Difference(m, u.index, u.ref, u.hyps[0], u.hyps[1], sa, sb, sb - sa))
-        rows.sort(key=lambda d: (d.delta, d.unit))
+        sign = 1.0 if _higher_is_better(m) else -1.0  # TER: b ahead when its score is lower
+        rows.sort(key=lambda d: (sign * d.delta, d.unit))
         k = config.examples
-        out += (
-            [*reversed(rows[-k:]), *rows[:k]] if len(rows) > 2 * k else sorted(rows, key=lambda d: -d.delta)
-        )
+        out += [*reversed(rows[-k:]), *rows[:k]] if len(rows) > 2 * k else rows[::-1]
     return out
+
+
+def _higher_is_better(metric: str) -> bool:
+    """The direction of a built-in metric (TER is lower-is-better); other names (external scores,
+    whose direction ``segments.csv`` does not record) are taken as higher-is-better."""
+    from mtdrift.metrics.lexical import LEXICAL_METRICS, get_lexical
+
+    return get_lexical(metric).higher_is_better if metric in LEXICAL_METRICS else True
 
 
 @dataclass(frozen=True)
@@ -521,6 +530,14 @@ def analyze(
     if not 1 <= len(names) <= 2:
         raise ValueError(f"analyze one system or two, got {len(names)}")
     first = systems[names[0]]
+    carried = sorted({m for bs in systems.values() for b in bs for m in b.scores})
+    if cfg.metrics == DEFAULT_METRICS:  # the defaults the run carries (a test may carry none)
+        cfg = replace(cfg, metrics=tuple(m for m in DEFAULT_METRICS if m in carried))
+    for m in cfg.metrics:
+        if m not in carried:
+            raise InputError(
+                f"--metric {m}: the run has no such score; it has {', '.join(carried) or 'none'}"
+            )
     if train_counts is None:
         tok = tokenizer(cfg.tokenize)
         freq: Mapping[str, int] = Counter(w for b in first for w in tok(b.ref))

@@ -216,6 +216,13 @@ def _analyze_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="sacrebleu tokenizer for words: 13a (default), intl, zh, char, or none (whitespace, as "
         "compare-mt)",
     )
+    a.add_argument(
+        "--metric",
+        action="append",
+        metavar="NAME",
+        help="a sentence score to bucket and compare (repeatable; default chrf, bleu, fidelity; any "
+        "column of segments.csv: ter, semantic, an external score...)",
+    )
     a.add_argument("--no-plots", action="store_true", help="skip the analysis_*.png plots")
 
 
@@ -225,7 +232,11 @@ def _analyze(args: argparse.Namespace) -> int:
 
     try:
         result = api.analyze(
-            args.run, systems=args.system, train_counts=args.train_counts, tokenize=args.tokenize
+            args.run,
+            systems=args.system,
+            train_counts=args.train_counts,
+            tokenize=args.tokenize,
+            metrics=args.metric,
         )
         written = result.write(args.out, plots=not args.no_plots)
     except InputError as err:

@@ -15,7 +15,7 @@ import functools
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -769,6 +769,7 @@ def analyze(
     systems: Sequence[str] | None = None,
     train_counts: str | os.PathLike[str] | Mapping[str, int] | None = None,
     tokenize: str = "13a",
+    metrics: Sequence[str] | None = None,
 ) -> AnalysisResult:
     """compare-mt's analyses, on beads, of one system against the reference or of two systems.
 
@@ -778,9 +779,12 @@ def analyze(
         train_counts: word frequencies (``WORD<TAB>COUNT`` file or mapping) for the frequency
             buckets; default: counted in the reference.
         tokenize: sacrebleu tokenizer for words (``none``: whitespace, as compare-mt).
+        metrics: the sentence scores bucketed and compared (default chrF, BLEU, fidelity); any
+            score the run carries, TER and external ones included.
 
     Raises:
-        InputError: no or a malformed ``segments.csv``, an unknown system, a bad counts file.
+        InputError: no or a malformed ``segments.csv``, an unknown system, a bad counts file, a
+            metric the run does not carry.
     """
     from mtdrift.eval import analyze as an
 
@@ -801,6 +805,8 @@ def analyze(
         counts, source = an.read_counts(text.splitlines(), source=str(path)), path.name
     an.tokenizer(tokenize)  # an unknown name is an InputError before any work
     config = an.AnalysisConfig(tokenize=tokenize)
+    if metrics:
+        config = replace(config, metrics=tuple(metrics))
     return AnalysisResult(an.analyze(beads, config=config, train_counts=counts, freq_source=source))
 
 

@@ -96,6 +96,16 @@ def test_pair_analyses_and_frames() -> None:
     assert "analysis_scatter.png" in result.render("analysis.html")
 
 
+def test_differences_follow_the_metric_direction_and_unknown_metrics_are_refused() -> None:
+    # TER is lower-is-better: B is ahead where its TER is lower (unit 1), listed first
+    a = [_bead(0, "x y", "x y", scores={"ter": 0.0}), _bead(1, "u v", "u w", scores={"ter": 50.0})]
+    b = [_bead(0, "x y", "x z", scores={"ter": 50.0}), _bead(1, "u v", "u v", scores={"ter": 0.0})]
+    result = analyze({"A": a, "B": b}, config=AnalysisConfig(tokenize="none", metrics=("ter",)))
+    assert [(d.unit, d.delta) for d in result.differences] == [(1, -50.0), (0, 50.0)]
+    with pytest.raises(InputError, match="--metric comet: the run has no such score; it has ter"):
+        analyze({"A": a}, config=AnalysisConfig(metrics=("comet",)))
+
+
 def test_systems_aligned_differently_are_paired_on_common_units() -> None:
     # document mode: A merges reference sentences 0 and 1 into one 2-1 bead, B keeps them apart
     # and omits sentence 2; the units are {0, 1} and {2}
