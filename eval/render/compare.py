@@ -151,7 +151,7 @@ def _md_rankings(c: Comparison, alpha: float) -> list[str]:
     out = [
         "## Rank ranges and clusters",
         "",
-        f"Per metric, systems best first. Cluster: {RULE_TEXT}; p < {alpha}. "
+        f"Per metric, systems best first; {RULE_TEXT}; p < {alpha}. "
         "A row of dashes is a line between clusters.",
         "",
     ]
