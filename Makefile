@@ -54,7 +54,7 @@ bench-encoders: setup  ## each packaged encoder: encode cost on 2,000 WMT23 text
 bench-align: setup  ## document mode vs --aligned on ~2,000 WMT segments (time, peak memory); the aligner on 10,000 sentences
 	$(PY) scripts/bench_align.py --model $(or $(MODEL),minilm)
 
-bench-compare: setup  ## significance on the 15 WMT23 systems: mtdrift vs sacrebleu's PairedTest
+bench-compare: setup  ## significance on the 15 WMT23 systems: mtdrift vs sacrebleu's PairedTest; all-pairs ranks and clusters
 	$(PY) scripts/bench_compare.py
 
 fit: setup  ## re-fit fidelity and the drift thresholds of each encoder on the three MQM dev sets (leave-one-set-out figures) into metrics/params/

@@ -209,6 +209,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     _history_parser(sub)
+    _analyze_parser(sub)
     sub.add_parser(
         "metrics",
         help="list the built-in metrics and the installed plug-in metrics with their signatures",
@@ -252,6 +253,59 @@ def _history(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _analyze_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    a = sub.add_parser(
+        "analyze",
+        help="compare-mt's analyses on beads: word accuracy by frequency, sentence buckets, n-grams, "
+        "largest differences, drift buckets",
+    )
+    a.add_argument("run", metavar="RUN_DIR", help="output directory of mtdrift evaluate (its segments.csv)")
+    a.add_argument("--out", required=True, help="output directory")
+    a.add_argument(
+        "--system",
+        action="append",
+        help="a system to analyze; twice for a pair (default: the run's first two, or its only one)",
+    )
+    a.add_argument(
+        "--train-counts",
+        metavar="FILE",
+        help="word frequencies (WORD<TAB>COUNT per line) for the frequency buckets (default: the reference)",
+    )
+    a.add_argument(
+        "--tokenize",
+        default="13a",
+        help="sacrebleu tokenizer for words: 13a (default), intl, zh, char, or none (whitespace, as "
+        "compare-mt)",
+    )
+    a.add_argument(
+        "--metric",
+        action="append",
+        metavar="NAME",
+        help="a sentence score to bucket and compare (repeatable; default chrf, bleu, fidelity; any "
+        "column of segments.csv: ter, semantic, an external score...)",
+    )
+    a.add_argument("--no-plots", action="store_true", help="skip the analysis_*.png plots")
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from mtdrift import api
+    from mtdrift.eval.read import InputError
+
+    try:
+        result = api.analyze(
+            args.run,
+            systems=args.system,
+            train_counts=args.train_counts,
+            tokenize=args.tokenize,
+            metrics=args.metric,
+        )
+        written = result.write(args.out, plots=not args.no_plots)
+    except InputError as err:
+        return _fail(str(err))
+    print(f"wrote {args.out}/: {' '.join(p.name for p in written)}")
+    return EXIT_OK
+
+
 def _scores_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--scores",
@@ -286,6 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _history(args)
     if args.command == "metrics":
         return _metrics()
+    if args.command == "analyze":
+        return _analyze(args)
     return _evaluate(args)
 
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from mtdrift.metrics.base import Signature
 from mtdrift.metrics.progress import Progress, quiet
+from mtdrift.metrics.ranking import Ranking, build_ranking
 from mtdrift.metrics.registry import CorpusMetric, get_metric
 
 DEFAULT_SEED = 12345
@@ -73,6 +74,8 @@ class Resampling:
                 ("ci", "95%"),
                 ("ties", "counted"),
                 ("correction", "holm"),
+                ("clusters", "wmt17-19"),
+                ("pairs", "all:holm-per-metric"),
             ],
         )
 
@@ -120,6 +123,31 @@ class Resampler:
             metric.corpus_scores(s.sum(axis=0) + swapped),
             metric.corpus_scores(b.sum(axis=0) - swapped),
         )
+
+    def ar_pairs(
+        self, metric: CorpusMetric, stats: Sequence[np.ndarray], pairs: Sequence[tuple[int, int]]
+    ) -> list[float]:
+        """AR p-values of many pairs of systems at once, each as :meth:`ar_scores` with the
+        pair's first system as the base. ``flips @ (base - sys)`` is ``flips @ base - flips @
+        sys``: one product per system, not per pair (exact for count statistics, which are
+        integers; within rounding for real-valued ones).
+
+        Args:
+            metric: the metric.
+            stats: every system's ``(n, k)`` statistics.
+            pairs: ``(i, j)`` indices into ``stats``.
+        """
+        mats = [_matrix(metric, s, self.n) for s in stats]
+        sums = [m.sum(axis=0) for m in mats]
+        scores = [float(metric.corpus_scores(s[None, :])[0]) for s in sums]
+        flipped = [self.flips @ m for m in mats]
+        out: list[float] = []
+        for i, j in pairs:
+            swapped = flipped[i] - flipped[j]
+            a = metric.corpus_scores(sums[j] + swapped)
+            b = metric.corpus_scores(sums[i] - swapped)
+            out.append(p_value(np.abs(a - b), abs(scores[j] - scores[i])))
+        return out
 
 
 @dataclass(frozen=True)
@@ -229,6 +257,8 @@ class Comparison:
         resampling: seed and sizes.
         specs: the metric objects by name (display name, direction, decimals); a name missing
             here is looked up with ``metrics.registry.get_metric``.
+        rankings: per metric, every system's rank, bootstrap rank range and the AR tests of all
+            pairs (``metrics.ranking``); empty with a single system.
     """
 
     baseline: str
@@ -238,6 +268,7 @@ class Comparison:
     results: Mapping[tuple[str, str], MetricResult] = field(repr=False)
     resampling: Resampling = field(default_factory=Resampling)
     specs: Mapping[str, CorpusMetric] = field(default_factory=dict, repr=False, compare=False)
+    rankings: Mapping[str, Ranking] = field(default_factory=dict, repr=False, compare=False)
 
     def get(self, system: str, metric: str) -> MetricResult:
         return self.results[(system, metric)]
@@ -290,17 +321,19 @@ def compare(
     rs = Resampler(n, cfg)
     results: dict[tuple[str, str], MetricResult] = {}
     pending: list[tuple[str, str]] = []
+    rankings: dict[str, Ranking] = {}
     for name, metric in progress(specs.items(), total=len(specs), desc="significance", unit="metric"):
         base = np.asarray(stats[baseline][name], dtype=np.float64)
         base_score = float(metric.corpus_scores(base.sum(axis=0, keepdims=True))[0])
         base_bs = rs.bootstrap_scores(metric, base)
         results[(baseline, name)] = MetricResult(baseline, name, base_score, interval(base_bs))
+        samples = {baseline: base_bs}
         for system in systems:
             if system == baseline:
                 continue
             sys_stats = np.asarray(stats[system][name], dtype=np.float64)
             score = float(metric.corpus_scores(sys_stats.sum(axis=0, keepdims=True))[0])
-            sys_bs = rs.bootstrap_scores(metric, sys_stats)
+            sys_bs = samples[system] = rs.bootstrap_scores(metric, sys_stats)
             observed = abs(score - base_score)
             diffs = np.abs(sys_bs - base_bs)
             a, b = rs.ar_scores(metric, base, sys_stats)
@@ -316,6 +349,8 @@ def compare(
                 agreement=agreement(name, score - base_score),
             )
             pending.append((system, name))
+        if len(systems) > 1:
+            rankings[name] = _ranking(rs, metric, systems, stats, samples, results)
     adjusted = holm([results[k].p_ar for k in pending])
     for key, p in zip(pending, adjusted, strict=True):
         results[key] = replace(results[key], p_holm=p)
@@ -327,6 +362,32 @@ def compare(
         results=results,
         resampling=cfg,
         specs=specs,
+        rankings=rankings,
+    )
+
+
+def _ranking(
+    rs: Resampler,
+    metric: CorpusMetric,
+    systems: Sequence[str],
+    stats: Mapping[str, Mapping[str, np.ndarray]],
+    samples: Mapping[str, np.ndarray],
+    results: Mapping[tuple[str, str], MetricResult],
+) -> Ranking:
+    """Rank ranges from the bootstrap scores already drawn, AR tests of every pair (the first
+    of each pair in input order is the AR's base), Holm over the metric's pairs."""
+    pairs = [(i, j) for i in range(len(systems)) for j in range(i + 1, len(systems))]
+    raw = rs.ar_pairs(metric, [np.asarray(stats[s][metric.name]) for s in systems], pairs)
+    adjusted = holm(raw)
+    named = [(systems[i], systems[j]) for i, j in pairs]
+    return build_ranking(
+        metric.name,
+        systems=systems,
+        scores={s: results[(s, metric.name)].score for s in systems},
+        samples=np.column_stack([samples[s] for s in systems]),
+        p_ar=dict(zip(named, raw, strict=True)),
+        p_holm={k: float(p) for k, p in zip(named, adjusted, strict=True) if p is not None},
+        higher_is_better=metric.higher_is_better,
     )
 
 

@@ -17,13 +17,16 @@ and ``metrics/`` folders of the source tree). Importing ``mtdrift`` loads no mod
 from __future__ import annotations
 
 from mtdrift.api import (
+    ANALYSIS_OUTPUTS,
     OUTPUTS,
+    AnalysisResult,
     Document,
     Evaluator,
     InputError,
     Resampling,
     Result,
     Source,
+    analyze,
     available_metrics,
     check,
     evaluate,
@@ -48,7 +51,9 @@ def _version() -> str:
 __version__ = _version()
 
 __all__ = [
+    "ANALYSIS_OUTPUTS",
     "OUTPUTS",
+    "AnalysisResult",
     "Document",
     "Evaluator",
     "InputError",
@@ -56,6 +61,7 @@ __all__ = [
     "Result",
     "Source",
     "__version__",
+    "analyze",
     "available_metrics",
     "check",
     "evaluate",

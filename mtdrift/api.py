@@ -15,7 +15,7 @@ import functools
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -115,6 +115,22 @@ class Result:
             row.update({f"drift_{k}": v for k, v in counts["drift"].items()})
             rows.append(row)
         return pd.DataFrame(rows).set_index("system").astype({m: float for m in self._p_columns()})
+
+    @property
+    def ranks(self) -> pd.DataFrame:
+        """One row per (metric, system), each metric's systems best first: ``rank``, the 95 %
+        bootstrap rank range ``rank_lo``-``rank_hi`` and ``cluster`` (WMT17-19 rule at
+        ``alpha``, ``mtdrift.metrics.ranking``), with the ``score``; empty for one system."""
+        import pandas as pd
+
+        rows = [
+            {"metric": m, "system": s, "rank": rk.rank(s), "rank_lo": rk.rank_ranges[s][0],
+             "rank_hi": rk.rank_ranges[s][1], "cluster": rk.clusters(self.alpha)[s], "score": rk.scores[s]}
+            for m, rk in self.comparison.rankings.items()
+            for s in rk.order
+        ]  # fmt: skip
+        columns = ["metric", "system", "rank", "rank_lo", "rank_hi", "cluster", "score"]
+        return pd.DataFrame(rows, columns=columns)
 
     def _p_columns(self) -> list[str]:
         return [f"{m}_{k}" for m in self.comparison.metrics for k in ("delta", "p")]
@@ -865,6 +881,105 @@ def write_meta(meta: MultiMeta, out: str | os.PathLike[str]) -> list[Path]:
     return paths
 
 
+# --- mtdrift analyze: compare-mt's analyses on beads (eval.analyze, eval.render.analysis) --------
+
+ANALYSIS_OUTPUTS: tuple[str, ...] = ("analysis.json", "analysis.md", "analysis.html")
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """What ``mtdrift analyze`` computes (``analysis``: ``mtdrift.eval.analyze.Analysis``); each
+    table as a pandas DataFrame: ``word_accuracy``, ``sentence_buckets``, ``drift_buckets``, and
+    for two systems ``ngrams``, ``differences``, ``scatter`` (empty for one)."""
+
+    analysis: Any
+
+    def frame(self, name: str) -> pd.DataFrame:
+        from mtdrift.eval.render.analysis import frame
+
+        return frame(self.analysis, name)
+
+    word_accuracy = property(lambda self: self.frame("word_accuracy"))
+    sentence_buckets = property(lambda self: self.frame("sentence_buckets"))
+    drift_buckets = property(lambda self: self.frame("drift_buckets"))
+    ngrams = property(lambda self: self.frame("ngrams"))
+    differences = property(lambda self: self.frame("differences"))
+    scatter = property(lambda self: self.frame("scatter"))
+
+    def render(self, name: str) -> str:
+        """The text of ``analysis.json``, ``analysis.md`` or ``analysis.html``."""
+        from mtdrift.eval.render import analysis as r
+
+        makers = {"analysis.json": r.to_json, "analysis.md": r.to_md}
+        if name == "analysis.html":
+            return r.to_html(self.analysis, self._plot_names())
+        if name not in makers:
+            raise ValueError(f"unknown output {name!r}; known: {', '.join(ANALYSIS_OUTPUTS)}")
+        return makers[name](self.analysis)
+
+    def _plot_names(self) -> list[str]:
+        names = ["analysis_words.png", "analysis_lengths.png"]
+        return [*names, "analysis_scatter.png"] if self.analysis.pair else names
+
+    def write(self, out: str | os.PathLike[str], *, plots: bool = True) -> list[Path]:
+        """Write :data:`ANALYSIS_OUTPUTS` (and the plots) into ``out``; the paths written."""
+        from mtdrift.eval.render.analysis import plot
+
+        directory = output_dir(out)
+        written = []
+        for name in ANALYSIS_OUTPUTS:
+            (directory / name).write_text(self.render(name), encoding="utf-8")
+            written.append(directory / name)
+        return written + (plot(self.analysis, directory) if plots else [])
+
+
+def analyze(
+    run: str | os.PathLike[str] | Result,
+    *,
+    systems: Sequence[str] | None = None,
+    train_counts: str | os.PathLike[str] | Mapping[str, int] | None = None,
+    tokenize: str = "13a",
+    metrics: Sequence[str] | None = None,
+) -> AnalysisResult:
+    """compare-mt's analyses, on beads, of one system against the reference or of two systems.
+
+    Args:
+        run: an evaluation's output directory (its ``segments.csv``) or a :class:`Result`.
+        systems: one or two system names (default: the run's first two).
+        train_counts: word frequencies (``WORD<TAB>COUNT`` file or mapping) for the frequency
+            buckets; default: counted in the reference.
+        tokenize: sacrebleu tokenizer for words (``none``: whitespace, as compare-mt).
+        metrics: the sentence scores bucketed and compared (default chrF, BLEU, fidelity); any
+            score the run carries, TER and external ones included.
+
+    Raises:
+        InputError: no or a malformed ``segments.csv``, an unknown system, a bad counts file, a
+            metric the run does not carry.
+    """
+    from mtdrift.eval import analyze as an
+
+    if isinstance(run, Result):
+        available = [s.system for s in run.evaluation.systems]
+        names = an.pick_systems(available, systems)
+        beads = {s: an.beads_of(run.evaluation, s) for s in names}
+    else:
+        everything = an.read_segments(Path(run) / "segments.csv")
+        names = an.pick_systems(list(everything), systems)
+        beads = {s: everything[s] for s in names}
+    counts, source = None, "ref"
+    if isinstance(train_counts, Mapping):
+        counts, source = dict(train_counts), "counts"
+    elif train_counts is not None:
+        path = Path(train_counts)
+        text = read_text(path)
+        counts, source = an.read_counts(text.splitlines(), source=str(path)), path.name
+    an.tokenizer(tokenize)  # an unknown name is an InputError before any work
+    config = an.AnalysisConfig(tokenize=tokenize)
+    if metrics:
+        config = replace(config, metrics=tuple(metrics))
+    return AnalysisResult(an.analyze(beads, config=config, train_counts=counts, freq_source=source))
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -1062,13 +1177,16 @@ def _value_errors(call: Any) -> Any:
 
 
 __all__ = [
+    "ANALYSIS_OUTPUTS",
     "OUTPUTS",
+    "AnalysisResult",
     "Document",
     "Evaluator",
     "InputError",
     "Resampling",
     "Result",
     "Source",
+    "analyze",
     "available_metrics",
     "check",
     "check_options",

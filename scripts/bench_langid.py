@@ -97,7 +97,8 @@ def main() -> None:
                 (s, r[0][0]) for s, (r, k) in zip(ss, ids, strict=True)
                 if k >= letters and language.target_prob(r, trg) <= p_max
             ]  # fmt: skip
-            cells.append(f"p_ref<={p_max},letters>={letters}: {len(alarms)}/{len(ss)} ({len(alarms) / len(ss):.4%})")
+            share = len(alarms) / len(ss)
+            cells.append(f"p_ref<={p_max},letters>={letters}: {len(alarms)}/{len(ss)} ({share:.4%})")
             if (p_max, letters) == rules[1]:
                 shown = alarms[:3]
         print(f"  {key} ({trg}): " + "; ".join(cells))

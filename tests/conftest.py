@@ -22,6 +22,27 @@ os.environ.setdefault("MTDRIFT_CACHE_DIR", tempfile.mkdtemp(prefix="mtdrift-test
 from mtdrift.metrics.base import Signature
 from mtdrift.metrics.embed import Encoded, TokenVectors
 
+
+def _own_tests_package() -> None:
+    """``import tests`` is this folder. compare-mt 0.2.10 (a dev dependency, for the peer test)
+    installs a top-level package ``tests`` into site-packages, which as a regular package would
+    win over this folder (a namespace package) and break ``from tests.conftest import ...``."""
+    import importlib.machinery
+    import importlib.util
+    import sys
+
+    here = str(Path(__file__).resolve().parent)
+    current = sys.modules.get("tests")
+    if current is not None and here in list(getattr(current, "__path__", [])):
+        return
+    spec = importlib.machinery.ModuleSpec("tests", None, is_package=True)
+    module = importlib.util.module_from_spec(spec)
+    module.__path__ = [here]
+    sys.modules["tests"] = module
+
+
+_own_tests_package()
+
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 REF = SEEDS / "reference_cnn_003_ef437a482faa74df.txt"

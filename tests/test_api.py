@@ -86,6 +86,19 @@ def test_systems_frame_is_the_comparison(fake: Evaluator) -> None:
     assert systems.loc["A", "chrf"] == 100.0
 
 
+def test_ranks_frame_is_the_ranking_of_compare_json(fake: Evaluator) -> None:
+    result = fake.evaluate_corpus(FRAME, baseline="A")
+    ranks = result.ranks
+    doc = json.loads(result.render("compare.json"))
+    assert len(ranks) == 2 * len(result.comparison.metrics)
+    chrf = ranks[ranks.metric == "chrf"].set_index("system")
+    assert list(chrf.index) == ["A", "B"]  # A copies the reference: best by chrF
+    for s in ("A", "B"):
+        expected = doc["metrics"]["chrf"]["systems"][s]
+        assert chrf.loc[s, "rank"] == expected["rank"] and chrf.loc[s, "cluster"] == expected["cluster"]
+        assert [chrf.loc[s, "rank_lo"], chrf.loc[s, "rank_hi"]] == expected["rank_range"]
+
+
 def test_a_str_is_a_text_and_a_path_is_a_file(fake: Evaluator, tmp_path: Path) -> None:
     (tmp_path / "ref.txt").write_text("One sentence here. Another one there.\n", encoding="utf-8")
     (tmp_path / "mt.txt").write_text("One sentence here. Another one there.\n", encoding="utf-8")

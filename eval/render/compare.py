@@ -3,7 +3,10 @@
 Each is a pure function of a :class:`Comparison` (plus the signatures to print under it).
 Systems are sorted best first by the primary metric. A ``*`` marks a score whose difference
 from the baseline is significant: paired approximate randomization, Holm-corrected over
-every (system, metric) comparison, below ``alpha``.
+every (system, metric) comparison, below ``alpha``. With several systems, each metric also
+carries every system's rank, 95 % bootstrap rank range and cluster (``metrics.ranking``: the
+WMT17-19 rule), shown as findings tables show them: a cluster column and a line between
+clusters.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from mtdrift.metrics.ranking import RULE, RULE_TEXT, Ranking
 from mtdrift.metrics.significance import Comparison, MetricResult
 
 ALPHA = 0.05
@@ -120,6 +124,7 @@ def to_md(c: Comparison, primary: str, signatures: Mapping[str, str], alpha: flo
                 f"| {agree} |"
             )
         out.append("")
+    out += _md_rankings(c, alpha)
     out += [
         "People agreeing: the share of human judgements expected to agree with a ranking decided "
         "by this delta (Kocmi et al. 2024, acc = a / (1 + exp(-b·|Δ|)); BLEU a=88.33 b=0.9664, "
@@ -142,6 +147,45 @@ def _r(x: float | None) -> float | None:
     return None if x is None else round(float(x), DIGITS)
 
 
+def _range(r: tuple[int, int]) -> str:
+    return str(r[0]) if r[0] == r[1] else f"{r[0]}–{r[1]}"
+
+
+def _md_rankings(c: Comparison, alpha: float) -> list[str]:
+    """Per metric, the systems best first by it: cluster (shown on a cluster's first row, a
+    ruled row between clusters), rank, 95 % rank range, score."""
+    if not c.rankings:
+        return []
+    out = [
+        "## Rank ranges and clusters",
+        "",
+        f"Per metric, systems best first; {RULE_TEXT}; p < {alpha}. "
+        "A row of dashes is a line between clusters.",
+        "",
+    ]
+    for m, rk in c.rankings.items():
+        d = c.metric(m).digits
+        clusters = rk.clusters(alpha)
+        out += [
+            f"### {_name(c, m)}",
+            "",
+            "| cluster | rank | rank range | system | score |",
+            "|---:|---:|---:|---|---:|",
+        ]
+        previous = 0
+        for s in rk.order:
+            if previous and clusters[s] != previous:
+                out.append("| — | — | — | — | — |")
+            first = clusters[s] != previous
+            previous = clusters[s]
+            out.append(
+                f"| {clusters[s] if first else ''} | {rk.rank(s)} | {_range(rk.rank_ranges[s])} "
+                f"| {_md(s)} | {_fmt(d, rk.scores[s])} |"
+            )
+        out.append("")
+    return out
+
+
 def _result(r: MetricResult, alpha: float) -> dict[str, Any]:
     return {
         "score": _r(r.score),
@@ -158,9 +202,27 @@ def _result(r: MetricResult, alpha: float) -> dict[str, Any]:
     }
 
 
+def _ranked(c: Comparison, m: str, s: str, alpha: float) -> dict[str, Any]:
+    rk = c.rankings.get(m)
+    if rk is None:
+        return {"rank": 1, "rank_range": [1, 1], "cluster": 1}
+    return {"rank": rk.rank(s), "rank_range": list(rk.rank_ranges[s]), "cluster": rk.clusters(alpha)[s]}
+
+
+def _pairs(rk: Ranking | None) -> list[dict[str, Any]]:
+    if rk is None:
+        return []
+    return [{"a": a, "b": b, "p_ar": _r(t.p_ar), "p_holm": _r(t.p_holm)} for (a, b), t in rk.pairs.items()]
+
+
 def to_dict(
     c: Comparison, primary: str, signatures: Mapping[str, str], alpha: float = ALPHA
 ) -> dict[str, Any]:
+    """``compare.json`` as data. Under each metric, ``systems`` holds each system's score,
+    CI and test against the baseline, and its ``rank`` (1-based, by this metric),
+    ``rank_range`` (``[best, worst]`` over the bootstrap resamples) and ``cluster`` (1 =
+    best); ``clusters`` names the rule and ``pairs`` lists every pair's AR test (``a`` ranked
+    above ``b``)."""
     return {
         "baseline": c.baseline,
         "primary": primary,
@@ -172,7 +234,9 @@ def to_dict(
                 "display": c.metric(m).display,
                 "higher_is_better": c.metric(m).higher_is_better,
                 "source": c.metric(m).source,
-                "systems": {s: _result(c.get(s, m), alpha) for s in c.systems},
+                "systems": {s: {**_result(c.get(s, m), alpha), **_ranked(c, m, s, alpha)} for s in c.systems},
+                "clusters": {"rule": RULE, "alpha": alpha, "text": RULE_TEXT},
+                "pairs": _pairs(c.rankings.get(m)),
             }
             for m in c.metrics
         },
@@ -222,11 +286,20 @@ def _tex(text: str) -> str:
 
 def to_tex(c: Comparison, primary: str, signatures: Mapping[str, str], alpha: float = ALPHA) -> str:
     """A booktabs table (needs ``\\usepackage{booktabs}``): scores with ± half-CI, a
-    superscript * for significant differences, the signatures in a footnote-size block."""
-    cols = "l" + "r" * len(c.metrics)
+    superscript * for significant differences, the signatures in a footnote-size block. With
+    several systems, as in WMT findings tables: a cluster column (``#``) and the rank range by
+    ``primary``, and a ``\\midrule`` between two clusters of ``primary``."""
+    rk = c.rankings.get(primary)
+    clusters = rk.clusters(alpha) if rk is not None else {}
+    lead = ["\\#", "Range"] if rk is not None else []
+    cols = "r" * len(lead) + "l" + "r" * len(c.metrics)
     head = [
+        *lead,
         "System",
-        *(_name(c, m) + ("$\\downarrow$" if not c.metric(m).higher_is_better else "") for m in c.metrics),
+        *(
+            _tex(_name(c, m)) + ("$\\downarrow$" if not c.metric(m).higher_is_better else "")
+            for m in c.metrics
+        ),
     ]
     lines = [
         "% mtdrift comparison; needs \\usepackage{booktabs}",
@@ -235,22 +308,37 @@ def to_tex(c: Comparison, primary: str, signatures: Mapping[str, str], alpha: fl
         "\\small",
         f"\\begin{{tabular}}{{{cols}}}",
         "\\toprule",
-        " & ".join(_tex(h) if "$" not in h else h for h in head) + " \\\\",
+        " & ".join(head) + " \\\\",
         "\\midrule",
     ]
+    previous = 0
     for s in c.ranked(primary):
         cells = [_tex(s) + (" (baseline)" if s == c.baseline else "")]
+        if rk is not None:
+            if previous and clusters[s] != previous:
+                lines.append("\\midrule")
+            first = clusters[s] != previous
+            previous = clusters[s]
+            cells = [str(clusters[s]) if first else "", _range(rk.rank_ranges[s]).replace("–", "--"), *cells]
         for m in c.metrics:
             r, d = c.get(s, m), c.metric(m).digits
             mark = "$^{*}$" if significant(r, alpha) else ""
             cells.append(f"{_fmt(d, r.score)}{mark} {{\\scriptsize $\\pm${_fmt(d, r.ci.half)}}}")
         lines.append(" & ".join(cells) + " \\\\")
+    clustering = (
+        f" \\#: cluster by {_tex(_name(c, primary))}, lines between clusters: every system above a line "
+        f"significantly outperforms every system below it (WMT17--19 findings; paired approximate "
+        f"randomization, Holm over all pairs, $p<{alpha}$). Range: 95\\,\\% rank range over "
+        f"{c.resampling.bootstrap} bootstrap resamples (Koehn, 2012)."
+        if rk is not None
+        else ""
+    )
     lines += [
         "\\bottomrule",
         "\\end{tabular}",
         f"\\caption{{Systems sorted by {_tex(_name(c, primary))}. $\\pm$: half the 95\\,\\% bootstrap "
         f"interval. $^{{*}}$: differs from {_tex(c.baseline)} (paired approximate randomization, "
-        f"Holm-corrected, $p<{alpha}$).}}",
+        f"Holm-corrected, $p<{alpha}$).{clustering}}}",
         "\\label{tab:mtdrift}",
         "\\end{table}",
         "{\\scriptsize",

@@ -619,8 +619,20 @@ def plot_systems(comparison: Comparison, primary: str, path: Path, alpha: float 
         fig = _figure((2.3 * len(metrics) + 1.6, height))
         axes = fig.subplots(1, len(metrics), sharey=True, squeeze=False)[0]
         ys = np.arange(len(order))[::-1]
+        bands = _cluster_bands(comparison, primary, order, alpha)
         for ax, m in zip(axes, metrics, strict=True):
+            for top, bottom in bands:  # the primary metric's clusters, every other one shaded
+                ax.axhspan(ys[bottom] - 0.5, ys[top] + 0.5, color="#f2f2f2", lw=0, zorder=0)
+            rk = comparison.rankings.get(m)
+            clusters = rk.clusters(alpha) if rk is not None else {}
             for y, s in zip(ys, order, strict=True):
+                if rk is not None:
+                    lo, hi = rk.rank_ranges[s]
+                    ax.annotate(
+                        f"c{clusters[s]} r{lo}" + (f"–{hi}" if hi != lo else ""),
+                        (1.0, y - 0.14), xycoords=("axes fraction", "data"), ha="right", va="top",
+                        fontsize=5.5, color="#777777",
+                    )  # fmt: skip
                 r = comparison.get(s, m)
                 base = s == comparison.baseline
                 sig = r.p_holm is not None and r.p_holm < alpha
@@ -649,12 +661,34 @@ def plot_systems(comparison: Comparison, primary: str, path: Path, alpha: float 
                 f"Systems with 95 % bootstrap CIs ({comparison.n_segments} paired units), sorted by "
                 f"{comparison.metric(primary).display} · filled: differs from the baseline "
                 f"(AR, Holm, p < {alpha})"
+                + (
+                    f"\nshaded: every other {comparison.metric(primary).display} cluster · "
+                    "c: cluster · r: 95 % rank range"
+                    if comparison.rankings
+                    else ""
+                )
             ),
             fontsize=9.5, x=0.01, ha="left",
         )  # fmt: skip
-        fig.subplots_adjust(left=0.16 if len(metrics) > 3 else 0.3, right=0.99, top=1 - 0.55 / height,
+        title_top = 1 - (0.85 if comparison.rankings else 0.55) / height
+        fig.subplots_adjust(left=0.16 if len(metrics) > 3 else 0.3, right=0.99, top=title_top,
                             bottom=0.5 / height + 0.05, wspace=0.25)  # fmt: skip
         _save(fig, path)
+
+
+def _cluster_bands(
+    comparison: Comparison, primary: str, order: Sequence[str], alpha: float
+) -> list[tuple[int, int]]:
+    """``(first, last)`` positions in ``order`` of every other cluster of ``primary`` (the
+    second, the fourth...), for shading."""
+    rk = comparison.rankings.get(primary)
+    if rk is None:
+        return []
+    clusters = rk.clusters(alpha)
+    runs: dict[int, list[int]] = {}
+    for k, s in enumerate(order):
+        runs.setdefault(clusters[s], []).append(k)
+    return [(min(v), max(v)) for c, v in sorted(runs.items()) if c % 2 == 0]
 
 
 # --- meta-evaluation --------------------------------------------------------------------
