@@ -286,10 +286,11 @@ def evaluate_corpus_dask(
         if isinstance(source, Corpus)
         else iter_parts(source, rows=partition_rows)
     )
-    cfg, parts = _resolve_language(replace(config or RunConfig(), aligned=True), iter(parts))
+    cfg = replace(config or RunConfig(), aligned=True)
     return _run(
         parts, _evaluate_part, (cfg,), address=address, model=model, cache_dir=cache_dir, device=device,
         threads=threads, connect_timeout=connect_timeout, client=client, log=log, progress=progress,
+        prepare=_resolve_language,
     )  # fmt: skip
 
 
@@ -351,6 +352,7 @@ def _run(
     log: RunLog | None,
     unpack: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    prepare: Callable[[RunConfig, Iterator[Any]], tuple[RunConfig, Iterator[Any]]] | None = None,
 ) -> Evaluation:
     n_local = parse_address(address)[1] if client is None else None
     if threads is None and n_local is not None:
@@ -363,6 +365,9 @@ def _run(
             Cache(cache_dir).close()
     spec = WorkerSpec(model=model, device=device, threads=threads, cache_dir=cache_dir)
     with _client(client, address, connect_timeout) as c:
+        if prepare is not None:  # once a scheduler answers: an unreachable one fails first
+            cfg, parts = prepare(extra[0], iter(parts))
+            extra = (cfg, *extra[1:])
         c.register_plugin(ModelPlugin(spec), name=spec.key)
         results = _map_in_order(c, parts, task, spec, extra, unpack=unpack, log=log, progress=progress)
     if not results:

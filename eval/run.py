@@ -10,6 +10,7 @@ import functools
 import hashlib
 import importlib.metadata
 import multiprocessing
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -28,7 +29,14 @@ from mtdrift.metrics.base import Finding, Signature
 from mtdrift.metrics.cache import Cache, CachedEncoder, cached_rows, pair_key
 from mtdrift.metrics.checks import FactChecker
 from mtdrift.metrics.embed import MODELS, Encoder, SentenceEncoder, TokenVectors
-from mtdrift.metrics.language import DETECT_CHARS, Language, LanguageError, detect, off_target
+from mtdrift.metrics.language import (
+    DETECT_CHARS,
+    DETECT_MIN_PROB,
+    Language,
+    LanguageError,
+    detect,
+    off_target,
+)
 from mtdrift.metrics.language import signature_fields as language_signature_fields
 from mtdrift.metrics.lexical import LEXICAL_METRICS, TokenizerError, get_lexical
 from mtdrift.metrics.numeric import SCORE_DIGITS, on_one_blas_thread, stable
@@ -238,9 +246,10 @@ def resolve_language(config: RunConfig, texts: Sequence[str], *, source: str) ->
     """``config`` with its language decided: kept when given, else detected from the start
     of ``texts`` (the reference's sentences or segments, in order) named ``source``.
 
-    Raises:
-        InputError: the language cannot be detected (no letters, or not an ISO 639-1
-            language); the message names ``source`` and says to pass ``--lang``.
+    When detection is unsure (no letters, a probability under ``DETECT_MIN_PROB``, or a
+    language without an ISO 639-1 code, as tiny or synthetic texts give), English is used with
+    the source ``fallback``, which the signature, ``summary.json`` and the terminal show, and a
+    warning names ``source`` and says to pass ``--lang``.
     """
     if config.language is not None:
         return config
@@ -254,8 +263,13 @@ def resolve_language(config: RunConfig, texts: Sequence[str], *, source: str) ->
     try:
         found = detect("\n".join(sample))
     except LanguageError as exc:
-        raise InputError(f"{source}: {exc}") from None
-    return replace(config, language=found)
+        why = str(exc).split(":")[0]
+    else:
+        if found.prob is not None and found.prob >= DETECT_MIN_PROB:
+            return replace(config, language=found)
+        why = f"detected {found.code} with p={found.prob:.2f} only"
+    warnings.warn(f"{source}: {why}; English rules are used: pass --lang", stacklevel=2)
+    return replace(config, language=Language("en", "fallback"))
 
 
 def check_lexical(config: RunConfig) -> None:

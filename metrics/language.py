@@ -60,6 +60,8 @@ quoted title, a number with a unit) are too short to tell, and are never off-tar
 
 DETECT_CHARS = 20_000
 """Characters of a document that language detection reads (its start)."""
+DETECT_MIN_PROB = 0.9
+"""Probability a detected language needs; below it English is used, and said (``fallback``)."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,8 @@ class Language:
 
     Attributes:
         code: ISO 639-1.
-        source: ``"given"`` (``--lang``) or ``"detected"`` (from the reference text).
+        source: ``"given"`` (``--lang``), ``"detected"`` (from the reference text), or
+            ``"fallback"`` (detection was unsure: English rules, said in every output).
         prob: the identifier's probability when detected, else ``None``.
     """
 
@@ -153,6 +156,8 @@ class Language:
         """``de (detected, p=1.00)`` or ``de (given)``: for the terminal summary."""
         if self.source == "detected" and self.prob is not None:
             return f"{self.code} (detected, p={self.prob:.2f})"
+        if self.source == "fallback":
+            return f"{self.code} (fallback: the language could not be detected; pass --lang)"
         return f"{self.code} ({self.source})"
 
 
