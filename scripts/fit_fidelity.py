@@ -79,6 +79,7 @@ DATASETS: dict[str, str] = {
     "wmt23_zhen": "wmt23_zhen_mqm.dev.jsonl.gz",
     "wmt23_heen": "wmt23_heen_mqm.dev.jsonl.gz",
     "wmt21ted_zhen": "wmt21ted_zhen_mqm.dev.jsonl.gz",
+    "wmt23_ende": "wmt23_ende_mqm.dev.jsonl.gz",
 }
 """The dev sets, by the name the tables use."""
 SPAN_BELOW = 0.45
