@@ -8,6 +8,7 @@ loader reads it, nothing is mocked and nothing comes from the hub.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from conftest import HYP, REF
 
 from mtdrift.eval.cli import main
+from mtdrift.eval.explain import DriftConfig, fidelity_params, params_file
 from mtdrift.metrics.embed import (
     MODELS,
     ModelUnavailableError,
@@ -186,7 +188,32 @@ def test_usem3_takes_no_token_layer() -> None:
         load_encoder("usem3", token_layer=3)
 
 
+def test_fidelity_params_without_fitted_ones_are_the_encoder_free_judge(tiny: Path) -> None:
+    free = fidelity_params(None)
+    assert free.fidelity_model.features and not any(
+        f in ("sem", "tm_p", "tm_r", "ref_unmatched", "hyp_unmatched", "ref_min")
+        for f in free.fidelity_model.features
+    )
+    assert fidelity_params(SentenceEncoder(str(tiny))).source == free.source
+    assert fidelity_params(USEEncoder()).source == free.source
+    assert fidelity_params(SentenceEncoder("minilm")).source == DriftConfig.load(params_file("minilm")).source
+    assert DriftConfig.for_encoder(SentenceEncoder("minilm", token_layer=3)).source == free.source
+
+
 # --- the command line ------------------------------------------------------------------------
+
+
+def test_cli_with_a_directory_model(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    code = main(
+        ["evaluate", "--ref", str(REF), "--hyp", str(HYP), "--model", str(tiny), "--token-layer", "1",
+         "--out", str(out), "--no-plots", "--quiet", "--no-cache"]
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    sig = summary["signatures"]["semantic"]
+    assert "model:tiny-st|pkg:dir|" in sig and "toklayer:1/2" in sig
+    assert "fidelity-v2-lexical.json" in summary["signatures"]["fidelity"]
 
 
 @pytest.mark.parametrize(
