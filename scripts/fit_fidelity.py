@@ -179,10 +179,10 @@ def load(data: str | Path, cache_dir: str | None, model: str) -> pd.DataFrame:
     from mtdrift.eval.run import RunConfig, evaluate_corpus
     from mtdrift.metrics.cache import Cache, CachedEncoder
     from mtdrift.metrics.checks import FactChecker
-    from mtdrift.metrics.embed import Encoder, SentenceEncoder
+    from mtdrift.metrics.embed import Encoder, load_encoder
 
     cache = Cache(cache_dir) if cache_dir is not None else None
-    enc: Encoder = SentenceEncoder(model, threads=2)
+    enc: Encoder = load_encoder(model, threads=2)
     if cache is not None:
         enc = CachedEncoder(enc, cache)
     lines = [(n, r) for n, r in read_rows(data) if not r.get("is_human")]  # the file is read once
@@ -230,8 +230,8 @@ def load(data: str | Path, cache_dir: str | None, model: str) -> pd.DataFrame:
         }
     )
     out = gold.merge(feats, on=["doc_id", "seg_id", "system"], how="left", validate="one_to_one")
-    if out["tm_r"].isna().any():
-        raise SystemExit(f"{int(out['tm_r'].isna().sum())} rows without evidence")
+    if out["chrf"].isna().any():
+        raise SystemExit(f"{int(out['chrf'].isna().sum())} rows without evidence")
     out["item"] = out["doc_id"] + "|" + out["seg_id"].astype(str)
     out["icode"] = pd.factorize(out["item"])[0]
     return out
