@@ -57,8 +57,9 @@ bench-align: setup  ## document mode vs --aligned on ~2,000 WMT segments (time, 
 bench-compare: setup  ## significance on the 15 WMT23 systems: mtdrift vs sacrebleu's PairedTest; all-pairs ranks and clusters
 	$(PY) scripts/bench_compare.py
 
-fit: setup  ## re-fit fidelity and the drift thresholds of each encoder on the three MQM dev sets (leave-one-set-out figures) into metrics/params/
+fit: setup  ## re-fit fidelity and the drift thresholds of each encoder and of the encoder-free judge on the four MQM dev sets (leave-one-set-out figures) into metrics/params/
 	$(PY) scripts/fit_fidelity.py --model minilm --check $(if $(CACHE),--cache $(CACHE))
+	$(PY) scripts/fit_fidelity.py --model lexical --check $(if $(CACHE),--cache $(CACHE))
 	$(PY) scripts/fit_fidelity.py --model mpnet --check $(if $(CACHE),--cache $(CACHE))
 
 history-demo: setup  ## a seven-run history from real edits of the seed candidate into reports/history/ (the README's picture)

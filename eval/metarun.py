@@ -109,7 +109,8 @@ def score_table(evaluation: Evaluation) -> pd.DataFrame:
             )
     table = pd.DataFrame(rows)
     table["seg_id"] = pd.to_numeric(table["seg_id"], errors="raise").astype(np.int64)
-    return table
+    # a score not computed (tokenmatch without token vectors) is left out, never filled in
+    return table.drop(columns=[c for c in OURS if table[c].isna().all()])
 
 
 Key3 = tuple[str, str, str]
@@ -525,12 +526,14 @@ def score_set(
     """
     evaluation = evaluate_corpus(loaded.corpus, encoder=encoder, checker=checker, cache=cache)
     spec = loaded.spec
-    table = join_scores(loaded.table, score_table(evaluation), source=f"mtdrift scores of {spec.data}")
+    scores = score_table(evaluation)
+    ours = tuple(c for c in OURS if c in scores.columns)
+    table = join_scores(loaded.table, scores, source=f"mtdrift scores of {spec.data}")
     return SetTable(
         name=spec.name,
         table=table,
-        columns=(*OURS, *loaded.official_columns, *loaded.external),
-        ours=OURS,
+        columns=(*ours, *loaded.official_columns, *loaded.external),
+        ours=ours,
         about=Provenance(
             data=spec.data,
             official=spec.official,

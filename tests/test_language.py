@@ -400,3 +400,27 @@ def test_bad_language_options_are_one_line(tmp_path: Path, option: list[str], me
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[-1], proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.model
+def test_an_english_only_encoder_on_german_says_so_and_decides_nothing(real_encoder, checker) -> None:  # type: ignore[no-untyped-def]
+    """MiniLM on 30 WMT23 en-de paragraphs: a warning, ``covers:no`` in the semantic signature,
+    and fidelity from the judge that reads no encoder (the same with any other encoder)."""
+    from mtdrift.eval.corpus import Corpus
+    from mtdrift.eval.run import evaluate_corpus
+
+    refs, hyps = _de_pair()
+    refs, hyps = refs[:30], hyps[:30]
+    corpus = Corpus(
+        name="ende", keys=tuple(("d", str(k)) for k in range(30)), refs=tuple(refs), hyps={"A": tuple(hyps)}
+    )
+    with pytest.warns(UserWarning, match="does not cover de: semantic and tokenmatch are reported"):
+        ev = evaluate_corpus(corpus, encoder=real_encoder, checker=checker)
+    assert "|lang:de|covers:no" in ev.signatures["semantic"]
+    assert "fidelity-v2-lexical.json" in ev.signatures["fidelity"]
+    assert ev.config.lang == "de" and "lang:de|langsrc:detected" in ev.signatures["input"]
+    # the same fidelity whatever the encoder said: it reads no encoder
+    from conftest import FakeEncoder
+
+    fake = evaluate_corpus(corpus, encoder=FakeEncoder(), checker=checker, config=ev.config)
+    assert [b.fidelity for b in fake.systems[0].beads] == [b.fidelity for b in ev.systems[0].beads]

@@ -232,7 +232,7 @@ def _bead_rows(evaluation: Evaluation) -> str:
                 f"data-drift='{b.drift}' data-kind='{b.kind}'><td>{_e(s.system)}</td>"
                 f"<td class='num' data-v='{b.index}'>{b.index}</td>"
                 f"<td>{b.kind}</td><td class='drift-{b.drift}'>{b.drift}</td>"
-                + "".join(f"<td class='num' data-v='{v!r}'>{v:.{d}f}</td>" for v, d in nums)
+                + "".join(_num_cell(v, d) for v, d in nums)
                 + f"<td>{_e(b.reason_text())}</td>{ref_cell}{hyp_cell}</tr>"
             )
     return "\n".join(out)
@@ -356,3 +356,10 @@ def report_html(
 </body></html>
 """
     return page
+
+
+def _num_cell(value: float | None, digits: int) -> str:
+    """A score's cell; empty when it was not computed (``tokenmatch`` without token vectors)."""
+    if value is None:
+        return "<td class='num'></td>"
+    return f"<td class='num' data-v='{value!r}'>{value:.{digits}f}</td>"
