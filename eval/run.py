@@ -9,8 +9,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.metadata
+import logging
 import multiprocessing
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -60,6 +60,8 @@ from mtdrift.metrics.registry import (
     load_plugin,
 )
 from mtdrift.metrics.semantic import concat_tokens, cosine, token_match, unmatched_spans
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -297,17 +299,18 @@ def resolve_language(config: RunConfig, texts: Sequence[str], *, source: str) ->
         if found.prob is not None and found.prob >= DETECT_MIN_PROB:
             return replace(config, language=found)
         why = f"detected {found.code} with p={found.prob:.2f} only"
-    warnings.warn(f"{source}: {why}; English rules are used: pass --lang", stacklevel=2)
+    _log.warning("%s: %s; English rules are used: pass --lang", source, why)
     return replace(config, language=Language("en", "fallback"))
 
 
 def _warn_uncovered(encoder: Encoder, config: RunConfig) -> None:
     if semantic_ignored(encoder, config.lang):
         name = encoder.signature().as_dict().get("model", "the encoder")
-        warnings.warn(
-            f"{name} does not cover {config.lang}: semantic and tokenmatch are reported but decide no "
-            "fidelity or drift label (the judge without encoder is used); pass a multilingual --model",
-            stacklevel=3,
+        _log.warning(
+            "%s does not cover %s: semantic and tokenmatch are reported but decide no fidelity or "
+            "drift label (the judge without encoder is used); pass a multilingual --model",
+            name,
+            config.lang,
         )
 
 

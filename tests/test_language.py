@@ -403,7 +403,7 @@ def test_bad_language_options_are_one_line(tmp_path: Path, option: list[str], me
 
 
 @pytest.mark.model
-def test_an_english_only_encoder_on_german_says_so_and_decides_nothing(real_encoder, checker) -> None:  # type: ignore[no-untyped-def]
+def test_an_english_only_encoder_on_german_says_so_and_decides_nothing(real_encoder, checker, caplog) -> None:  # type: ignore[no-untyped-def]
     """MiniLM on 30 WMT23 en-de paragraphs: a warning, ``covers:no`` in the semantic signature,
     and fidelity from the judge that reads no encoder (the same with any other encoder)."""
     from mtdrift.eval.corpus import Corpus
@@ -414,8 +414,9 @@ def test_an_english_only_encoder_on_german_says_so_and_decides_nothing(real_enco
     corpus = Corpus(
         name="ende", keys=tuple(("d", str(k)) for k in range(30)), refs=tuple(refs), hyps={"A": tuple(hyps)}
     )
-    with pytest.warns(UserWarning, match="does not cover de: semantic and tokenmatch are reported"):
+    with caplog.at_level("WARNING", logger="mtdrift"):
         ev = evaluate_corpus(corpus, encoder=real_encoder, checker=checker)
+    assert "does not cover de: semantic and tokenmatch are reported" in caplog.text
     assert "|lang:de|covers:no" in ev.signatures["semantic"]
     assert "fidelity-v2-lexical.json" in ev.signatures["fidelity"]
     assert ev.config.lang == "de" and "lang:de|langsrc:detected" in ev.signatures["input"]
