@@ -425,3 +425,23 @@ def test_an_english_only_encoder_on_german_says_so_and_decides_nothing(real_enco
 
     fake = evaluate_corpus(corpus, encoder=FakeEncoder(), checker=checker, config=ev.config)
     assert [b.fidelity for b in fake.systems[0].beads] == [b.fidelity for b in ev.systems[0].beads]
+
+
+@pytest.mark.parametrize(
+    ("beads", "off", "expected"),
+    [
+        # the aligner's omission + addition of one translated sentence: one bead
+        ([((0,), (0,)), ((), (1,)), ((1,), ()), ((2,), (2,))], [False, True, False],
+         ((((0,), (0,)), ((1,), (1,)), ((2,), (2,))))),
+        # the omission before the addition is taken when none follows
+        ([((0,), ()), ((), (0,))], [True], (((0,), (0,)),)),
+        # an addition in the right language stays an addition, the omission an omission
+        ([((), (0,)), ((0,), ())], [False], (((), (0,)), ((0,), ()))),
+        # an off-target addition with no omission beside it stays an addition
+        ([((0,), (0,)), ((), (1,))], [False, True], (((0,), (0,)), ((), (1,)))),
+    ],
+)  # fmt: skip
+def test_pair_off_target(beads: list, off: list[bool], expected: tuple) -> None:  # type: ignore[type-arg]
+    from mtdrift.eval.run import pair_off_target
+
+    assert pair_off_target(beads, off) == expected
