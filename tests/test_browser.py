@@ -80,10 +80,10 @@ def test_seed_report_in_chromium(browser, seed_report, tmp_path: Path) -> None: 
     Select(browser.find_element(By.ID, "f-drift")).select_by_value("major")
     shown = [r.get_attribute("id") for r in rows if r.is_displayed()]
     major = [f"b0-{r['bead']}" for r in csv_rows if r["drift"] == "major"]
-    # the 4 omissions, the renamed air base, the changed quote of the merged bead 16 and bead 21,
-    # which drops who attacked (fidelity-v1 puts both under major_below)
-    assert shown == major and len(major) == 7
-    assert browser.find_element(By.ID, "shown").text == "7 of 31 beads"
+    # the 4 omissions, the renamed air base and the changed quote of the merged bead 16 (MiniLM's
+    # judge fitted on four sets leaves bead 21, which drops who attacked, minor: fidelity 0.518)
+    assert shown == major and len(major) == 6
+    assert browser.find_element(By.ID, "shown").text == "6 of 31 beads"
     Select(browser.find_element(By.ID, "f-drift")).select_by_value("")
 
     # clicking a point on the drift curve scrolls to its bead
