@@ -406,12 +406,10 @@ def evaluate(
         InputError: in aligned mode, a candidate's line count differs from the reference's, or
             a segment is over ``eval.read.MAX_SEGMENT_CHARS`` characters.
     """
-    cfg = resolve_language(config or RunConfig(), [ref.text], source=ref.name).for_encoder(encoder)
-    _warn_uncovered(encoder, cfg)
-    check_lexical(cfg)
-    ref_sents = segment(ref, aligned=cfg.aligned, lang=cfg.lang)
-    hyp_sents = {name: segment(doc, aligned=cfg.aligned, lang=cfg.lang) for name, doc in hyps}
-    if cfg.aligned:
+    cfg = config or RunConfig()
+    if cfg.aligned:  # lines need no language: bad input is refused before anything is said of it
+        ref_sents = split_lines(ref.text)
+        hyp_sents = {name: split_lines(doc.text) for name, doc in hyps}
         for doc, sents in [(ref, ref_sents), *((doc, hyp_sents[name]) for name, doc in hyps)]:
             check_segments([s.text for s in sents], source=doc.name, lines=[s.line + 1 for s in sents])
         for name, doc in hyps:
@@ -421,6 +419,12 @@ def evaluate(
                     f"in {ref.name} and {len(hyp_sents[name])} in {doc.name}; fix the line counts "
                     "or drop --aligned to align sentences"
                 )
+    cfg = resolve_language(cfg, [ref.text], source=ref.name).for_encoder(encoder)
+    check_lexical(cfg)
+    _warn_uncovered(encoder, cfg)
+    if not cfg.aligned:
+        ref_sents = segment(ref, aligned=False, lang=cfg.lang)
+        hyp_sents = {name: segment(doc, aligned=False, lang=cfg.lang) for name, doc in hyps}
     return _evaluate_all(
         ref.name,
         ref_sents,
@@ -457,8 +461,8 @@ def evaluate_corpus(
     """
     cfg = resolve_language(replace(config or RunConfig(), aligned=True), corpus.refs, source=corpus.name)
     cfg = cfg.for_encoder(encoder)
-    _warn_uncovered(encoder, cfg)
     check_lexical(cfg)
+    _warn_uncovered(encoder, cfg)
     if chunk is None:
         chunk = max(1, CHUNK_PAIRS // max(1, len(corpus.hyps)))
     if chunk < 1:
