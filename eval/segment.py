@@ -43,13 +43,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from mtdrift.metrics.language import PYSBD, profile
+
 SEGMENTER = "pysbd"
 RULES = ("wrap", "quotes", "bangs", "marks", "abbr", "max")
 """The rules on English text (``cjk`` and ``abbr`` depend on the language: :func:`rules`)."""
-PYSBD_LANGUAGES = frozenset(
-    ("am", "ar", "bg", "da", "de", "el", "en", "es", "fa", "fr", "hi", "hy", "it", "ja", "kk", "mr",
-     "my", "nl", "pl", "ru", "sk", "ur", "zh")
-)  # fmt: skip
+PYSBD_LANGUAGES = PYSBD
+"""The languages pysbd has rules for (``metrics.language``'s table, which decides)."""
 MAX_CHARS = 1000
 """Longest sentence, in characters: about the 256 tokens the encoder reads."""
 WINDOW = 20_000
@@ -98,7 +98,7 @@ def rules(lang: str = "en") -> tuple[str, ...]:
     out = ["wrap", "quotes", "bangs", "marks"]
     if lang == "en":
         out.append("abbr")
-    if lang in ("zh", "ja"):
+    if profile(lang).cjk_stops:
         out.append("cjk")
     return (*out, "max")
 
@@ -298,7 +298,7 @@ def _repair(block: str, starts: list[int], lang: str = "en") -> list[int]:
     # ``quotes``: split where a quoted sentence ends and a quoted one begins
     extra = [m.end() for m in _QUOTE_BOUNDARY.finditer(block)]
     extra += [m.end() for m in _BANGS.finditer(block)]  # ``bangs``
-    if lang in ("zh", "ja"):  # ``cjk``
+    if profile(lang).cjk_stops:  # ``cjk``
         for m in _CJK_END.finditer(block):
             extra.append(m.end() + len(block[m.end() :]) - len(block[m.end() :].lstrip()))
     return sorted(set(kept) | {p for p in extra if p < len(block)})

@@ -94,7 +94,7 @@ class Profile:
 
 
 # pysbd 0.3.4's languages
-_PYSBD = _codes("am ar bg da de el en es fa fr hi hy it ja kk mr my nl pl ru sk ur zh")
+PYSBD = _codes("am ar bg da de el en es fa fr hi hy it ja kk mr my nl pl ru sk ur zh")
 _DECIMAL_COMMA = _codes(
     "de fr es it pt nl ru pl cs sk sl hr sr bs uk bg ro tr sv da no nb nn fi et lv lt hu el id "
     "vi ca gl eu is az kk ka mk sq be"
@@ -107,7 +107,7 @@ def profile(code: str) -> Profile:
         code=code,
         bleu_tokenize={"zh": "zh", "ja": "ja-mecab", "ko": "ko-mecab"}.get(code, "13a"),
         ter_asian=code in ("zh", "ja", "ko"),
-        pysbd=code in _PYSBD,
+        pysbd=code in PYSBD,
         cjk_stops=code in ("zh", "ja"),
         names="en_core_web_sm" if code == "en" else None,
         negation=code == "en",

@@ -34,6 +34,7 @@ from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Metric as SacreMetric
 
 from mtdrift.metrics.base import Signature
+from mtdrift.metrics.language import profile
 
 Level = Literal["sentence", "corpus"]
 
@@ -97,7 +98,7 @@ class LexicalMetric:
             corpus = sentence = CHRF(word_order=word_order)
             num_stats = 3 * corpus.order
         elif self.name == "ter":
-            asian = self.trg_lang in ASIAN_TER
+            asian = profile(self.trg_lang).ter_asian
             corpus = sentence = TER(normalized=asian, asian_support=asian)
             num_stats = 2
         else:
@@ -155,7 +156,7 @@ class LexicalMetric:
 
             ter = self._corpus
             assert isinstance(ter, TER)  # set in __post_init__
-            prep = None if self.trg_lang not in ASIAN_TER else ter._preprocess_segment
+            prep = ter._preprocess_segment if profile(self.trg_lang).ter_asian else None
             return ter_stats(list(hyps), list(refs), preprocess=prep).reshape(len(hyps), self.num_stats)
         # The statistics do not depend on effective order, so one extraction serves both
         # levels. This is the loop sacrebleu's own sentence_score and corpus_score run;
@@ -278,8 +279,6 @@ def get_lexical(name: str, *, trg_lang: str = "en", tokenize: str | None = None)
     return LexicalMetric(name, trg_lang, tokenize)
 
 
-ASIAN_TER: frozenset[str] = frozenset({"zh", "ja", "ko"})
-"""Targets whose TER runs with ``normalized`` and ``asian_support`` (see :class:`LexicalMetric`)."""
 
 # The packages each of sacrebleu's optional tokenizers needs (sacrebleu[ja], sacrebleu[ko]).
 _TOKENIZER_PACKAGES: dict[str, str] = {
@@ -302,9 +301,7 @@ def tokenizers() -> tuple[str, ...]:
 
 def bleu_tokenizer(trg_lang: str, tokenize: str | None = None) -> str:
     """The BLEU tokenizer used for ``trg_lang``: ``tokenize`` if given, else sacrebleu's choice."""
-    if tokenize is not None:
-        return tokenize
-    return {"zh": "zh", "ja": "ja-mecab", "ko": "ko-mecab"}.get(trg_lang, BLEU.TOKENIZER_DEFAULT)
+    return tokenize if tokenize is not None else profile(trg_lang).bleu_tokenize
 
 
 def _bleu(tokenize: str | None, trg_lang: str, *, effective_order: bool) -> BLEU:
