@@ -43,10 +43,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mtdrift.metrics.base import Signature
-from mtdrift.metrics.embed import TokenVectors
+from mtdrift.metrics.encoders import TokenVectors
 from mtdrift.metrics.numeric import on_one_blas_thread
 from mtdrift.metrics.progress import Progress, quiet
+from mtdrift.metrics.signature import Signature
 
 Bead = tuple[tuple[int, ...], tuple[int, ...]]
 """An aligned unit: the reference sentence indices and the candidate sentence indices."""

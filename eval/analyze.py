@@ -37,10 +37,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mtdrift.eval.explain import DRIFT_LABELS
-from mtdrift.eval.pairing import common_units
-from mtdrift.eval.read import InputError
-from mtdrift.metrics.base import Signature
+from mtdrift.eval.errors import InputError
+from mtdrift.eval.judge import DRIFT_LABELS
+from mtdrift.eval.pairwise import common_units
+from mtdrift.metrics.signature import Signature
 
 FREQ_CUTOFFS: tuple[int, ...] = (1, 2, 3, 4, 5, 10, 100, 1000)  # compare-mt's FreqWordBucketer
 LENGTH_CUTOFFS: tuple[int, ...] = (10, 20, 30, 40, 50, 60)  # compare-mt's LengthSentenceBucketer
@@ -334,7 +334,7 @@ def ngram_differences(
 
 @dataclass(frozen=True)
 class Unit:
-    """A run of reference sentences both systems can be compared on (``eval.pairing``), with
+    """A run of reference sentences both systems can be compared on (``eval.pairwise``), with
     each system's candidate text, mean score of its beads there and worst drift label."""
 
     index: int
@@ -568,7 +568,7 @@ def analyze(
 
 def reason_kind(label: str) -> str:
     """The kind of a finding from its label as ``segments.csv`` shows it
-    (``metrics.base.Finding.label``): ``omission``, ``addition``, ``low fidelity (0.55)`` ->
+    (``metrics.findings.Finding.label``): ``omission``, ``addition``, ``low fidelity (0.55)`` ->
     ``semantic``, ``entity: A -> B`` -> ``entity``."""
     if label.startswith("low fidelity"):
         return "semantic"
@@ -577,7 +577,7 @@ def reason_kind(label: str) -> str:
 
 
 def beads_of(evaluation: Any, system: str) -> list[AnalysisBead]:
-    """A system of an ``eval.run.Evaluation`` as analysis beads (every metric it carries)."""
+    """A system of an ``eval.results.Evaluation`` as analysis beads (every metric it carries)."""
     out = []
     names = [m.name for m in evaluation.metrics]
     for b in evaluation.system(system).beads:

@@ -3,7 +3,7 @@
 The two runs may align the reference differently (one merges sentences 3 and 4 into a 2-1
 bead, the other keeps them apart), so beads are matched through the reference sentences they
 cover: both runs' beads are grouped into the coarsest common units of reference sentences
-(``eval.pairing.common_units``, the units of the paired tests), and each unit is compared as a
+(``eval.pairwise.common_units``, the units of the paired tests), and each unit is compared as a
 whole. An added candidate sentence joins the unit before it.
 
 A unit is
@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from mtdrift.eval.pairing import RefIds, common_units, unit_index
+from mtdrift.eval.pairwise import RefIds, common_units, unit_index
 
 FIDELITY_STEP = 0.01  # the fidelity metric's default tolerance in ``mtdrift check``
 RANK: dict[str, int] = {"none": 0, "minor": 1, "major": 2}

@@ -119,7 +119,7 @@ def _parser() -> argparse.ArgumentParser:
         "the macro mean over the sets.",
     )
     # --data, --official and --name land in one list, in command-line order, so that each
-    # --official and --name can be paired with the --data before it (eval.metarun.pair_sets).
+    # --official and --name can be paired with the --data before it (eval.meta.sets.pair_sets).
     m.add_argument(
         "--data",
         dest="sets",
@@ -235,7 +235,7 @@ def _history_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def _history(args: argparse.Namespace) -> int:
     from mtdrift import api
-    from mtdrift.eval.read import InputError
+    from mtdrift.eval.errors import InputError
     from mtdrift.eval.render.history import history_md
 
     _warnings_to_stderr()
@@ -289,7 +289,7 @@ def _analyze_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def _analyze(args: argparse.Namespace) -> int:
     from mtdrift import api
-    from mtdrift.eval.read import InputError
+    from mtdrift.eval.errors import InputError
 
     try:
         result = api.analyze(
@@ -380,8 +380,9 @@ def _warnings_to_stderr() -> None:
 
 def _meta(args: argparse.Namespace) -> int:
     from mtdrift import api
-    from mtdrift.eval.metarun import pair_sets, report_md
-    from mtdrift.eval.read import InputError
+    from mtdrift.eval.errors import InputError
+    from mtdrift.eval.meta.sets import pair_sets
+    from mtdrift.eval.render.meta import report_md
 
     try:
         specs = pair_sets(args.sets, lower_is_better=args.lower_is_better)
@@ -403,7 +404,7 @@ def _meta(args: argparse.Namespace) -> int:
 
 
 def _model_option(p: argparse.ArgumentParser) -> None:
-    from mtdrift.metrics.embed import DEFAULT_MODEL, model_names
+    from mtdrift.metrics.encoders import DEFAULT_MODEL, model_names
 
     p.add_argument(
         "--model",
@@ -445,7 +446,7 @@ def _fail(message: str) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     _warnings_to_stderr()
     from mtdrift.api import check_options, output_dir
-    from mtdrift.eval.read import InputError
+    from mtdrift.eval.errors import InputError
     from mtdrift.metrics.significance import Resampling
 
     if args.data and (args.ref or args.hyp or args.name):
@@ -501,8 +502,8 @@ def _check(args: argparse.Namespace) -> int:
     import os
 
     from mtdrift import api
-    from mtdrift.eval.read import InputError
-    from mtdrift.eval.render.check import check_text
+    from mtdrift.eval.errors import InputError
+    from mtdrift.eval.render.regression import check_text
 
     ci = {"junit": args.junit, "step_summary": os.environ.get("GITHUB_STEP_SUMMARY") or None}
     try:

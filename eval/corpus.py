@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mtdrift.eval.read import NORMALIZATION, InputError, check_segments, decode_text, gunzip, read_bytes
+from mtdrift.eval.errors import InputError
+from mtdrift.eval.read import NORMALIZATION, check_segments, decode_text, gunzip, read_bytes
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "doc_id": ("doc_id",),

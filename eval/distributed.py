@@ -1,11 +1,11 @@
 """The same evaluation on a Dask cluster: partitions of whole documents, scored on the workers
-by the functions of ``eval.run``, put back together on the client.
+by the functions of ``eval.pipeline``, put back together on the client.
 
 A corpus is cut into partitions of whole documents (:func:`mtdrift.eval.corpus.iter_parts`,
 streamed from disk, or :func:`split_corpus` for one in memory); each partition is one task,
-``eval.run.evaluate_corpus`` on that sub-corpus. The per-bead results (beads and their
+``eval.pipeline.evaluate_corpus`` on that sub-corpus. The per-bead results (beads and their
 sufficient statistics) come back to the client, in partition order, and
-``eval.run.concat`` joins them, so corpus scores, significance and reports are computed from
+``eval.results.concat`` joins them, so corpus scores, significance and reports are computed from
 the same statistics as in one process, and the outputs are byte-identical. A document pair
 (``--ref``/``--hyp``) is one partition: alignment needs both documents whole.
 
@@ -37,20 +37,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from mtdrift.eval.config import Document, RunConfig
 from mtdrift.eval.corpus import Corpus, corpus_paths, iter_parts, read_rows
-from mtdrift.eval.read import InputError
-from mtdrift.eval.run import (
-    Document,
-    Evaluation,
-    RunConfig,
-    concat,
-    evaluate,
-    evaluate_corpus,
-    resolve_language,
-)
+from mtdrift.eval.errors import InputError
+from mtdrift.eval.pipeline import evaluate, evaluate_corpus, resolve_language
+from mtdrift.eval.results import Evaluation, concat
 from mtdrift.metrics.cache import Cache, CachedEncoder
-from mtdrift.metrics.checks import FactChecker
-from mtdrift.metrics.embed import DEFAULT_MODEL, Encoder, SentenceEncoder
+from mtdrift.metrics.encoders import DEFAULT_MODEL, Encoder, SentenceEncoder
+from mtdrift.metrics.facts.checker import FactChecker
 from mtdrift.metrics.language import DETECT_CHARS
 
 PARTITION_ROWS = 1_000
@@ -70,7 +64,7 @@ class WorkerSpec:
     """What a worker builds once: the encoder, the checker and the cache.
 
     Attributes:
-        model: a key of ``metrics.embed.MODELS``.
+        model: a key of ``metrics.encoders.MODELS``.
         device: torch device on the worker.
         threads: torch threads per worker (``None``: torch's default).
         cache_dir: the cache directory as the worker's host sees it; ``None``: no cache.
@@ -254,13 +248,13 @@ def evaluate_corpus_dask(
     log: RunLog | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Evaluation:
-    """``eval.run.evaluate_corpus`` on a Dask cluster, with the same result.
+    """``eval.pipeline.evaluate_corpus`` on a Dask cluster, with the same result.
 
     Args:
         source: a corpus file or glob of shards (streamed in partitions: only the partitions in
             flight are in memory), or a :class:`Corpus` already read.
         address: ``local``, ``local:N`` or a scheduler address (see :func:`connect`).
-        model: the packaged encoder (a key of ``metrics.embed.MODELS``).
+        model: the packaged encoder (a key of ``metrics.encoders.MODELS``).
         config: settings; defaults when ``None``.
         cache_dir: the cache directory (on each worker's host); ``None``: no cache.
         device: torch device on the workers.
@@ -307,7 +301,7 @@ def evaluate_dask(
     connect_timeout: float = CONNECT_TIMEOUT,
     client: Any = None,
 ) -> Evaluation:
-    """``eval.run.evaluate`` (a reference document and its candidates) on a Dask cluster: one
+    """``eval.pipeline.evaluate`` (a reference document and its candidates) on a Dask cluster: one
     partition, since alignment needs the documents whole. Same arguments as
     :func:`evaluate_corpus_dask`."""
     cfg = config or RunConfig()

@@ -6,7 +6,7 @@ label (a commit, a model version), its time, the mtdrift version, the reference 
 SHA-256, segments), every signature, the metrics block of ``summary.json``, and per system
 the corpus scores, their bootstrap 95 % intervals and the per-bead statistics with the
 reference sentence ids of each bead (what the paired test needs to pair two runs aligned
-differently, ``eval.pairing``).
+differently, ``eval.pairwise``).
 
 Appending takes an exclusive ``fcntl`` lock and writes the whole line with one ``O_APPEND``
 write, so that two runs appended at once both land, each on its own line. Reading never
@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from mtdrift.eval.check import Incomparable, signature_changes, summary_metrics
-from mtdrift.eval.pairing import RefIds, common_units, unit_stats
+from mtdrift.eval.pairwise import RefIds, common_units, unit_stats
+from mtdrift.eval.regression import Incomparable, signature_changes, summary_metrics
 from mtdrift.metrics.registry import CorpusMetric
 from mtdrift.metrics.significance import Resampler, Resampling, holm, interval, p_value
 

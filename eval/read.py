@@ -1,8 +1,7 @@
 """Reading user files: the only place that turns bytes into text.
 
 Every failure is an :class:`InputError` whose message is one line naming the file, what was
-expected, what came, and what to do.
-"""
+expected, what came, and what to do."""
 
 from __future__ import annotations
 
@@ -14,12 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
+from mtdrift.eval.errors import InputError
+
 NORMALIZATION: Final = "NFC"
 """The Unicode normalisation applied to every input; recorded in the signatures."""
-
-
-class InputError(Exception):
-    """Bad input from the user: a one-line message naming the file and what to do."""
 
 
 def decode_text(data: bytes, *, source: str) -> str:

@@ -28,8 +28,16 @@ from typing import Any
 
 import numpy as np
 
-from mtdrift.metrics.base import Signature
-from mtdrift.metrics.embed import Encoded, Encoder, TokenVectors, covers, has_tokens, is_fitted, languages_of
+from mtdrift.metrics.encoders import (
+    Encoded,
+    Encoder,
+    TokenVectors,
+    covers,
+    has_tokens,
+    is_fitted,
+    languages_of,
+)
+from mtdrift.metrics.signature import Signature
 
 _log = logging.getLogger("mtdrift.cache")
 
@@ -206,7 +214,7 @@ class CachedEncoder:
     def signature(self) -> Signature:
         return self.inner.signature()
 
-    # the inner encoder's capabilities (``metrics.embed.languages_of`` and friends)
+    # the inner encoder's capabilities (``metrics.encoders.languages_of`` and friends)
     @property
     def languages(self) -> frozenset[str] | None:
         return languages_of(self.inner)

@@ -33,8 +33,8 @@ import sacrebleu
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Metric as SacreMetric
 
-from mtdrift.metrics.base import Signature
 from mtdrift.metrics.language import profile
+from mtdrift.metrics.signature import Signature
 
 Level = Literal["sentence", "corpus"]
 

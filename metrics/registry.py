@@ -11,7 +11,7 @@ that installed packages add as plug-ins.
 a class or a zero-argument factory; mtdrift calls it once and expects an object with
 
 - ``name`` (str, the entry point's name), ``higher_is_better`` (bool), ``num_stats`` (int, k);
-- ``signature()``: a :class:`~mtdrift.metrics.base.Signature` (or its one-line string) naming
+- ``signature()``: a :class:`~mtdrift.metrics.signature.Signature` (or its one-line string) naming
   everything that changes the numbers (model, version, settings);
 - ``stats(*, hyps, refs)``: per-segment statistics, an ``(N, k)`` array; a segment's row must
   depend on that segment alone (an empty ``hyps[i]`` is an omitted sentence, an empty
@@ -37,8 +37,8 @@ from typing import Any, Final, Protocol
 
 import numpy as np
 
-from mtdrift.metrics.base import Signature
 from mtdrift.metrics.lexical import LEXICAL_METRICS, get_lexical
+from mtdrift.metrics.signature import Signature
 
 MEAN_METRICS: tuple[str, ...] = ("semantic", "tokenmatch", "fidelity")
 METRICS: tuple[str, ...] = (*LEXICAL_METRICS, *MEAN_METRICS)
@@ -74,7 +74,7 @@ class CorpusMetric(Protocol):
 
     ``display`` is the name tables show, ``digits`` the decimals of a corpus score there, and
     ``source`` one of ``"builtin"``, ``"plugin"`` or ``"scores"`` (external per-segment
-    scores, ``eval.scores``).
+    scores, ``eval.external``).
     """
 
     @property

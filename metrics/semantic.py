@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mtdrift.metrics.embed import TokenVectors
+from mtdrift.metrics.encoders import TokenVectors
 from mtdrift.metrics.numeric import gram
 
 _WORDLIKE = re.compile(r"\w", re.UNICODE)

@@ -27,10 +27,10 @@ from functools import cached_property
 
 import numpy as np
 
-from mtdrift.metrics.base import Signature
 from mtdrift.metrics.progress import Progress, quiet
 from mtdrift.metrics.ranking import Ranking, build_ranking
 from mtdrift.metrics.registry import CorpusMetric, get_metric
+from mtdrift.metrics.signature import Signature
 
 DEFAULT_SEED = 12345
 

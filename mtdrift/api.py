@@ -19,11 +19,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from mtdrift.eval.check import CheckResult, Incomparable, parse_tolerances
+from mtdrift.eval.config import Document, RunConfig
 from mtdrift.eval.corpus import Corpus, build_corpus, read_corpus
-from mtdrift.eval.read import InputError, read_text
-from mtdrift.eval.run import Document, Evaluation, RunConfig
-from mtdrift.metrics.embed import DEFAULT_MODEL, MODELS
+from mtdrift.eval.errors import InputError
+from mtdrift.eval.read import read_text
+from mtdrift.eval.regression import CheckResult, Incomparable, parse_tolerances
+from mtdrift.eval.results import Evaluation
+from mtdrift.metrics.encoders import DEFAULT_MODEL, MODELS
 from mtdrift.metrics.progress import Progress, quiet
 from mtdrift.metrics.progress import of as progress_of
 from mtdrift.metrics.significance import Comparison, Resampling
@@ -32,10 +34,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mtdrift.eval.history import Trend
-    from mtdrift.eval.metarun import DataSpec, MultiMeta
+    from mtdrift.eval.meta.evaluation import MultiMeta
+    from mtdrift.eval.meta.sets import DataSpec
     from mtdrift.metrics.cache import Cache
-    from mtdrift.metrics.checks import FactChecker
-    from mtdrift.metrics.embed import Encoder
+    from mtdrift.metrics.encoders import Encoder
+    from mtdrift.metrics.facts.checker import FactChecker
     from mtdrift.metrics.registry import MetricInfo
 
 Source = str | os.PathLike[str] | Document
@@ -61,7 +64,7 @@ class Result:
     """One evaluation and the comparison of its systems: everything the reports are made of.
 
     Attributes:
-        evaluation: the typed evaluation (``mtdrift.eval.run.Evaluation``): every bead of every
+        evaluation: the typed evaluation (``mtdrift.eval.results.Evaluation``): every bead of every
             system, its scores, drift label and reasons, and each metric's per-bead statistics.
         comparison: CIs of every system and paired tests against the baseline
             (``mtdrift.metrics.significance.Comparison``).
@@ -151,7 +154,7 @@ class Result:
         Raises:
             ValueError: an unknown name.
         """
-        from mtdrift.eval.render import compare as cmp
+        from mtdrift.eval.render import pairwise as cmp
         from mtdrift.eval.render import tables
         from mtdrift.eval.render.html import report_html
 
@@ -181,7 +184,7 @@ class Result:
     def terminal(self) -> str:
         """The plain-text tables ``mtdrift evaluate`` prints: corpus scores and counts, then
         (with several systems) the comparison."""
-        from mtdrift.eval.render import compare as cmp
+        from mtdrift.eval.render import pairwise as cmp
         from mtdrift.eval.render.tables import terminal_table
 
         text = terminal_table(self.evaluation)
@@ -214,7 +217,8 @@ class Result:
                 write_segments_parquet(self.evaluation, directory / "segments.parquet")
                 written.append(directory / "segments.parquet")
         if plots:
-            from mtdrift.eval.render.plots import plot_systems, write_plots
+            from mtdrift.eval.render.figures import write_plots
+            from mtdrift.eval.render.figures.systems import plot_systems
 
             written += write_plots(self.evaluation, directory)
             plot_systems(self.comparison, self.primary, directory / "systems.png", self.alpha)
@@ -229,8 +233,8 @@ class Evaluator:
         model: a packaged encoder, ``"mpnet"`` (default) or ``"minilm"``, each with its own
             fitted fidelity; ``"usem3"`` (multilingual, sentence vectors only); or the directory or
             hub name (in the Hugging Face cache) of any sentence-transformers model
-            (``mtdrift.metrics.embed.resolve_model``). The last two use the encoder-free judge
-            for fidelity (``mtdrift.eval.explain.fidelity_params``).
+            (``mtdrift.metrics.encoders.resolve_model``). The last two use the encoder-free judge
+            for fidelity (``mtdrift.eval.judge.fidelity_params``).
         token_layer: the hidden layer of the token vectors (``None``: the model's default).
         device: torch device of the model (``"cpu"``, ``"cuda"``).
         threads: torch threads (``None``: torch's default).
@@ -258,7 +262,7 @@ class Evaluator:
     ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the models are on disk; never try the hub
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from mtdrift.metrics.embed import USEM3, resolve_model
+        from mtdrift.metrics.encoders import USEM3, resolve_model
 
         if model == USEM3:
             if token_layer is not None:
@@ -284,9 +288,9 @@ class Evaluator:
         workers: int = 1,
     ) -> Evaluator:
         """An evaluator over an encoder of one's own (any object with ``encode`` and
-        ``signature``, see ``mtdrift.metrics.embed.Encoder``); its fidelity and drift labels use
+        ``signature``, see ``mtdrift.metrics.encoders.Encoder``); its fidelity and drift labels use
         the shipped parameters of the default encoder unless it names a packaged model."""
-        from mtdrift.metrics.checks import FactChecker
+        from mtdrift.metrics.facts.checker import FactChecker
 
         self = cls(workers=workers, cache=False, progress=False)
         self.model = encoder.signature().as_dict().get("model", "custom")
@@ -297,8 +301,8 @@ class Evaluator:
         """The encoder (behind the cache), the checker and the cache, built on first use."""
         if self._parts is None:
             from mtdrift.metrics.cache import Cache, CachedEncoder, default_cache_dir
-            from mtdrift.metrics.checks import FactChecker
-            from mtdrift.metrics.embed import load_encoder
+            from mtdrift.metrics.encoders import load_encoder
+            from mtdrift.metrics.facts.checker import FactChecker
 
             encoder: Encoder = _model_errors(
                 lambda: load_encoder(
@@ -369,8 +373,8 @@ class Evaluator:
                 baseline, mismatched line counts with ``aligned``; a cluster that cannot be
                 reached.
         """
-        from mtdrift.eval.run import evaluate
-        from mtdrift.eval.scores import attach_scores, load_scores
+        from mtdrift.eval.external import attach_scores, load_scores
+        from mtdrift.eval.pipeline import evaluate
 
         specs = _scores(scores, lower_is_better, metrics, primary)
         ref_doc = _document(ref, "ref")
@@ -438,8 +442,8 @@ class Evaluator:
                 two references for one segment, an unknown baseline; a scores file that lacks
                 a segment or system, repeats one, or holds a non-number.
         """
-        from mtdrift.eval.run import evaluate_corpus
-        from mtdrift.eval.scores import attach_scores, load_scores
+        from mtdrift.eval.external import attach_scores, load_scores
+        from mtdrift.eval.pipeline import evaluate_corpus
 
         specs = _scores(scores, lower_is_better, metrics, primary)
         if dask is not None:
@@ -507,8 +511,8 @@ class Evaluator:
         Raises:
             InputError: a missing or malformed file, mismatched lengths of the arguments.
         """
-        from mtdrift.eval.metarun import DataSpec, set_name
-        from mtdrift.eval.scores import parse_scores_options
+        from mtdrift.eval.external import parse_scores_options
+        from mtdrift.eval.meta.sets import DataSpec, set_name
 
         paths = [data] if isinstance(data, str | os.PathLike) else list(data)
         if official is None or isinstance(official, str | os.PathLike):
@@ -550,13 +554,13 @@ class Evaluator:
         resamples: int = 1000,
         seed: int = 12345,
     ) -> MultiMeta:
-        """:meth:`meta` over data sets given as ``mtdrift.eval.metarun.DataSpec`` values (what
+        """:meth:`meta` over data sets given as ``mtdrift.eval.meta.sets.DataSpec`` values (what
         ``mtdrift meta`` builds from its options).
 
         Raises:
             InputError: as :meth:`meta`.
         """
-        from mtdrift.eval.metarun import run_meta
+        from mtdrift.eval.meta.evaluation import run_meta
 
         if resamples < 1:
             raise InputError(f"--resamples must be positive, got {resamples}")
@@ -709,7 +713,7 @@ def check(
         baseline: a ``summary.json`` path, its parsed document, or a :class:`Result`.
         current: the same for the run to check.
         max_drop: allowed drop per metric, as ``{"chrf": 1.0}`` or ``["chrF=1.0"]`` (defaults:
-            ``mtdrift.eval.check.DEFAULT_TOLERANCES``).
+            ``mtdrift.eval.regression.DEFAULT_TOLERANCES``).
         alpha: significance level of the paired test.
 
     Returns:
@@ -719,7 +723,7 @@ def check(
         InputError: an unreadable or malformed summary, an unknown metric in ``max_drop``, or
             two summaries that cannot be compared (different reference or signatures).
     """
-    from mtdrift.eval.check import check as check_summaries
+    from mtdrift.eval.regression import check as check_summaries
 
     if max_drop is None:
         tolerances: dict[str, float] = {}
@@ -766,7 +770,7 @@ def write_check(
     Raises:
         InputError: a path that cannot be created or written.
     """
-    from mtdrift.eval.render.check import check_json, check_junit, check_md, error_junit, error_md
+    from mtdrift.eval.render.regression import check_json, check_junit, check_md, error_junit, error_md
 
     files: list[tuple[Path, str, str]] = []  # path, text, mode
     if isinstance(result, str):
@@ -885,8 +889,8 @@ def write_meta(meta: MultiMeta, out: str | os.PathLike[str]) -> list[Path]:
     Raises:
         InputError: ``out`` cannot be created.
     """
-    from mtdrift.eval.metarun import report_md
-    from mtdrift.eval.render.plots import plot_meta, plot_meta_sets
+    from mtdrift.eval.render.figures.meta import plot_meta, plot_meta_sets
+    from mtdrift.eval.render.meta import report_md
 
     directory = output_dir(out)
     doc = meta.to_dict()
@@ -1135,7 +1139,7 @@ def check_options(
     Raises:
         InputError: the first problem, in one line.
     """
-    from mtdrift.eval.scores import NEEDS_SEGMENTS
+    from mtdrift.eval.external import NEEDS_SEGMENTS
 
     specs = _scores(scores, lower_is_better, metrics, primary)
     if specs and not aligned:
@@ -1147,8 +1151,8 @@ def _scores(
 ) -> tuple[Any, ...]:
     """The ``scores`` options parsed, and ``primary`` checked against every metric of the run,
     before anything is read or scored."""
-    from mtdrift.eval.compare import check_primary
-    from mtdrift.eval.scores import parse_scores_options
+    from mtdrift.eval.external import parse_scores_options
+    from mtdrift.eval.pairwise import check_primary
 
     if isinstance(scores, str):
         scores = [scores]
@@ -1169,7 +1173,7 @@ def _result(
     resampling: Resampling | None,
     progress: Progress = quiet,
 ) -> Result:
-    from mtdrift.eval.compare import compare_systems
+    from mtdrift.eval.pairwise import compare_systems
 
     comparison = compare_systems(evaluation, baseline=baseline, resampling=resampling, progress=progress)
     if primary not in comparison.metrics:
@@ -1180,7 +1184,7 @@ def _result(
 
 def _model_errors(call: Any) -> Any:
     """``call()``, with a packaged model that cannot be loaded reported as an :class:`InputError`."""
-    from mtdrift.metrics.embed import ModelUnavailableError
+    from mtdrift.metrics.encoders import ModelUnavailableError
 
     try:
         return call()

@@ -67,7 +67,7 @@ sys.path.insert(0, {root!r})
 import torch
 from sentence_transformers import SentenceTransformer
 from mtdrift.eval.corpus import read_corpus
-from mtdrift.metrics.embed import model_dir
+from mtdrift.metrics.encoders import model_dir
 corpus = read_corpus({data!r})
 texts = list(dict.fromkeys([*corpus.refs, *(h for hs in corpus.hyps.values() for h in hs)]))
 torch.set_num_threads({threads})
@@ -97,8 +97,8 @@ _PARTS = """
 import json, sys, time
 sys.path.insert(0, {root!r})
 from mtdrift.eval.corpus import read_corpus
-from mtdrift.eval.run import lexical_stats
-from mtdrift.metrics import checks
+from mtdrift.eval.text_stats import lexical_stats
+from mtdrift.metrics.facts import checker as checks
 corpus = read_corpus({data!r})
 hyps = [h for hs in corpus.hyps.values() for h in hs]
 refs = [r for _ in corpus.hyps for r in corpus.refs]

@@ -2,7 +2,7 @@
 
 Usage: python scripts/bench_align.py [--segments 2000] [--large 10000] [--data DIR]
 
-Builds one long document pair from the MQM dev corpora in DIR (``eval.synth.document_pair``:
+Builds one long document pair from the MQM dev corpora in DIR (``tests.support.synth.document_pair``:
 whole documents, each against one system's output, every 7th candidate segment dropped and
 every 11th merged with the next in the running text), then in the same run, each in a fresh
 process without cache:
@@ -49,7 +49,7 @@ def _aligner(ref: str, hyp: str) -> None:
     """Child: segment, encode and align one pair; print the times and peak memory as JSON."""
     from mtdrift.eval.align import align
     from mtdrift.eval.segment import split_sentences
-    from mtdrift.metrics.embed import MiniLMEncoder
+    from mtdrift.metrics.encoders import MiniLMEncoder
 
     t0 = time.perf_counter()
     rs = [s.text for s in split_sentences(Path(ref).read_text(encoding="utf-8"))]
@@ -103,7 +103,7 @@ def main() -> None:
     ap.add_argument("--model", default="minilm", help="scoring encoder (default minilm: the README figures)")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
-    from mtdrift.eval.synth import document_pair
+    from tests.support.synth import document_pair
 
     paths = [Path(args.data) / c for c in CORPORA]
     if not all(p.is_file() for p in paths):

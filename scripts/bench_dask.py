@@ -5,7 +5,7 @@ these figures, an estimate for 10 million pairs on N workers.
 Every run scores with an empty cache (none), the model already loaded (the single process
 warms up first; a cluster's workers load it when they start, which is timed apart as start-up).
 
-1. single process: ``eval.run.evaluate_corpus``, as ``mtdrift evaluate --data`` runs it;
+1. single process: ``eval.pipeline.evaluate_corpus``, as ``mtdrift evaluate --data`` runs it;
 2. ``local:1`` and ``local:2``: ``eval.distributed.evaluate_corpus_dask``, partitions of
    ``--partition-rows`` rows (default 1,000: 9 partitions), from the first submit to the last
    result back on the client;
@@ -46,10 +46,10 @@ def main() -> None:
 
     from mtdrift.eval.corpus import iter_parts, read_corpus
     from mtdrift.eval.distributed import ModelPlugin, RunLog, WorkerSpec, evaluate_corpus_dask, split_corpus
+    from mtdrift.eval.pipeline import evaluate_corpus
     from mtdrift.eval.render.tables import segments_csv
-    from mtdrift.eval.run import evaluate_corpus
-    from mtdrift.metrics.checks import FactChecker
-    from mtdrift.metrics.embed import SentenceEncoder
+    from mtdrift.metrics.encoders import SentenceEncoder
+    from mtdrift.metrics.facts.checker import FactChecker
 
     cores = os.cpu_count() or 1
     corpus = read_corpus(args.data)

@@ -1,7 +1,7 @@
 """`make bench-encoders`: what each packaged encoder costs, beside how well its fitted fidelity agrees
 with people when the data set was left out of the fit.
 
-Cost: for each encoder of ``metrics.embed.MODELS``, in a fresh process (the model loaded first,
+Cost: for each encoder of ``metrics.encoders.MODELS``, in a fresh process (the model loaded first,
 loading timed on its own): ``SentenceEncoder(model).encode(texts, tokens=True)``, the pipeline's
 own call (sentence and token vectors from one forward pass), over the first ``--texts`` distinct
 references and candidates of the WMT23 zh-en dev set (without ``../shared``: the seed sentences
@@ -29,7 +29,7 @@ _RUN = """
 import json, os, resource, sys, time
 os.environ["HF_HUB_OFFLINE"] = "1"; os.environ["TRANSFORMERS_OFFLINE"] = "1"
 sys.path.insert(0, {root!r})
-from mtdrift.metrics.embed import SentenceEncoder
+from mtdrift.metrics.encoders import SentenceEncoder
 texts = json.loads(open({texts!r}, encoding="utf-8").read())
 enc = SentenceEncoder({model!r}, threads={threads})
 t0 = time.perf_counter(); enc.model; load = time.perf_counter() - t0
@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     import tempfile
 
-    from mtdrift.eval.explain import params_file
-    from mtdrift.metrics.embed import MODELS
+    from mtdrift.eval.judge import params_file
+    from mtdrift.metrics.encoders import MODELS
 
     sample = texts(args.texts)
     chars = sum(len(t) for t in sample) / len(sample)

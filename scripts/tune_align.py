@@ -3,7 +3,7 @@
 Usage: python scripts/tune_align.py [--data ../shared/data/mqm/wmt23_zhen_mqm.dev.jsonl.gz]
 
 Each problem: consecutive WMT23 documents (about 30 segments), the references against one
-system's outputs (a system drawn per problem), edited at random by ``eval.synth.perturb``;
+system's outputs (a system drawn per problem), edited at random by ``tests.support.synth.perturb``;
 four passes over the documents with seeds ``SEED`` to ``SEED + 3`` (72 problems), never
 drawing ``CHECKED``: the test suite checks on its outputs (seed 12345). Prints the mean strict
 bead F1 of each setting in a small grid around the defaults, best last.
@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from mtdrift.eval.align import AlignConfig, align
-from mtdrift.eval.synth import bead_f1, mqm_problems
-from mtdrift.metrics.embed import MiniLMEncoder, TokenVectors
+from mtdrift.metrics.encoders import MiniLMEncoder, TokenVectors
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support: the generated problems
+from tests.support.synth import bead_f1, mqm_problems
 
 SEED = 20261122
 PASSES = 4

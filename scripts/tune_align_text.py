@@ -6,7 +6,7 @@ Usage: python scripts/tune_align_text.py [--problems 24] [--grid]
 Problems: ten consecutive documents of the MQM dev corpora (WMT23 zh-en without the ten
 documents of ``wmt23-dev``, WMT23 he-en, WMT21 TED zh-en), each document against the output
 of a system drawn at random (never GPT4-5shot, which ``tests/test_align.py`` checks on),
-edited by ``eval.synth.text_problem`` (seed ``SEED + k``); half of them with a full stop added
+edited by ``tests.support.synth.text_problem`` (seed ``SEED + k``); half of them with a full stop added
 to segments without final punctuation (as ``wmt23-dev``), half as real text. Prints the mean
 link F1 of the defaults (and with ``--grid`` of a few settings around them).
 """
@@ -14,6 +14,7 @@ link F1 of the defaults (and with ``--grid`` of a few settings around them).
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,8 +22,10 @@ import numpy as np
 
 from mtdrift.eval.align import AlignConfig, align
 from mtdrift.eval.segment import split_sentences
-from mtdrift.eval.synth import TextProblem, link_scores, mqm_documents, text_problem
-from mtdrift.metrics.embed import MiniLMEncoder, TokenVectors
+from mtdrift.metrics.encoders import MiniLMEncoder, TokenVectors
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support: the generated problems
+from tests.support.synth import TextProblem, link_scores, mqm_documents, text_problem
 
 SEED = 20261202
 CHECKED = "GPT4-5shot"

@@ -19,8 +19,8 @@ os.environ.pop("GITHUB_STEP_SUMMARY", None)
 # the CLI's default cache: a fresh one per test session, never the user's
 os.environ.setdefault("MTDRIFT_CACHE_DIR", tempfile.mkdtemp(prefix="mtdrift-test-cache-"))
 
-from mtdrift.metrics.base import Signature
-from mtdrift.metrics.embed import Encoded, TokenVectors
+from mtdrift.metrics.encoders import Encoded, TokenVectors
+from mtdrift.metrics.signature import Signature
 
 
 def _own_tests_package() -> None:
@@ -94,14 +94,14 @@ def fake_encoder() -> FakeEncoder:
 
 @pytest.fixture(scope="session")
 def real_encoder():  # type: ignore[no-untyped-def]
-    from mtdrift.metrics.embed import MiniLMEncoder
+    from mtdrift.metrics.encoders import MiniLMEncoder
 
     return MiniLMEncoder(threads=2)
 
 
 @pytest.fixture(scope="session")
 def checker():  # type: ignore[no-untyped-def]
-    from mtdrift.metrics.checks import FactChecker
+    from mtdrift.metrics.facts.checker import FactChecker
 
     return FactChecker()
 

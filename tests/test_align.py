@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from mtdrift.eval.align import AlignConfig, Bead, align
 from mtdrift.eval.read import read_text
 from mtdrift.eval.segment import split_sentences
-from mtdrift.eval.synth import Perturbation, Problem, bead_f1, mqm_problems, perturb, split_in_two
-from mtdrift.metrics.base import Signature
+from mtdrift.metrics.signature import Signature
 from tests.conftest import HYP, REF, SEEDS, SHARED, FakeEncoder, need_mqm
+from tests.support.synth import Perturbation, Problem, bead_f1, mqm_problems, perturb, split_in_two
 
 SHARED_ALIGN = SHARED / "data" / "align" / "wmt23-dev"
 REF_SENTS = [s.text for s in split_sentences(read_text(REF))]
@@ -230,7 +230,7 @@ def test_one_sentence_rendered_as_five(real_encoder) -> None:  # type: ignore[no
     """WMT23 zh-en: GPT4-5shot's output of one long segment cut into five or more sentences,
     between the outputs of its neighbours: one 1-N bead (the DP's largest is 1-3; the second
     pass takes in the rest). Without the second pass, some become additions."""
-    from mtdrift.eval.synth import mqm_documents
+    from tests.support.synth import mqm_documents
 
     docs = mqm_documents(need_mqm())
     segs = next(
@@ -268,7 +268,7 @@ def test_link_f1_on_running_text(real_encoder, record_property) -> None:  # type
     the data's own segments; half with full stops added, half as real text), from GPT4-5shot's
     outputs, which ``scripts/tune_align_text.py`` never draws, with wmt23-dev's documents left
     out; segmented by ``split_sentences``, scored as ``align_score.py`` scores."""
-    from mtdrift.eval.synth import link_scores, mqm_documents, text_problem
+    from tests.support.synth import link_scores, mqm_documents, text_problem
 
     mqm = need_mqm()
     dev = SHARED_ALIGN / "ref.txt"

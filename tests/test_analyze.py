@@ -21,7 +21,7 @@ from mtdrift.eval.analyze import (
     word_accuracy,
 )
 from mtdrift.eval.cli import main
-from mtdrift.eval.read import InputError
+from mtdrift.eval.errors import InputError
 
 NONE = AnalysisConfig(tokenize="none")
 

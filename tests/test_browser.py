@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from mtdrift.eval.compare import compare_systems
+from mtdrift.eval.config import Document
+from mtdrift.eval.pairwise import compare_systems
+from mtdrift.eval.pipeline import evaluate
 from mtdrift.eval.render.html import report_html
 from mtdrift.eval.render.tables import segments_csv
-from mtdrift.eval.run import Document, evaluate
 from tests.conftest import HYP, REF
 
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")

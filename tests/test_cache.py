@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mtdrift.eval.config import Document
+from mtdrift.eval.pipeline import evaluate
 from mtdrift.eval.render.tables import segments_csv, summary_json
-from mtdrift.eval.run import Document, evaluate
 from mtdrift.metrics.cache import FILE_NAME, Cache, CachedEncoder, cached_rows
 from tests.conftest import HYP, REF, ROOT
 
@@ -25,7 +26,7 @@ def _evaluate(encoder, checker, cache):  # type: ignore[no-untyped-def]
 
 
 def test_cache_never_changes_a_score(tmp_path: Path, fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
-    from mtdrift.metrics.checks import FactChecker
+    from mtdrift.metrics.facts.checker import FactChecker
 
     plain = _evaluate(fake_encoder, checker, None)
     cache = Cache(tmp_path)
@@ -39,7 +40,7 @@ def test_cache_never_changes_a_score(tmp_path: Path, fake_encoder, checker) -> N
 
 
 def test_findings_are_cached_so_a_warm_run_neither_parses_nor_checks(tmp_path: Path, checker) -> None:  # type: ignore[no-untyped-def]
-    from mtdrift.metrics.checks import FactChecker
+    from mtdrift.metrics.facts.checker import FactChecker
 
     pairs = [
         ("The Harir Air Base is in Erbil.", "The Khalil Air Base is in Erbil."),  # a changed name

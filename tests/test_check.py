@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mtdrift.eval.check import DEFAULT_TOLERANCES, check, parse_tolerances
 from mtdrift.eval.cli import main
+from mtdrift.eval.regression import DEFAULT_TOLERANCES, check, parse_tolerances
 from tests.conftest import HYP, REF, ROOT
 
 BASELINE = ROOT / "reports" / "baseline.json"

@@ -1,4 +1,4 @@
-"""Tests of metrics.checks: names, numbers and negation that changed between ref and hyp.
+"""Tests of metrics.facts: names, numbers and negation that changed between ref and hyp.
 
 Every sentence here is written for these tests (generic news-like English), none is taken
 from the seed texts.
@@ -13,18 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mtdrift.metrics.base import Finding
-from mtdrift.metrics.checks import (
-    ENTITY_LABELS,
-    Entity,
-    FactChecker,
-    country_table,
-    entity_findings,
-    extract_numbers,
-    negation_findings,
-    number_findings,
-    sort_findings,
-)
+from mtdrift.metrics.facts.checker import FactChecker
+from mtdrift.metrics.facts.names import ENTITY_LABELS, Entity, country_table, entity_findings
+from mtdrift.metrics.facts.negation import negation_findings
+from mtdrift.metrics.facts.numbers import extract_numbers, number_findings
+from mtdrift.metrics.findings import Finding, sort_findings
 
 
 def _labels(findings: list[Finding]) -> list[str]:

@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mtdrift.eval.compare import compare_systems, paired_stats
+from mtdrift.eval.config import RunConfig
 from mtdrift.eval.corpus import read_corpus
-from mtdrift.eval.pairing import common_units, unit_stats
-from mtdrift.eval.read import InputError
-from mtdrift.eval.render import compare as cmp
+from mtdrift.eval.errors import InputError
+from mtdrift.eval.pairwise import common_units, compare_systems, paired_stats, unit_stats
+from mtdrift.eval.pipeline import evaluate_corpus
+from mtdrift.eval.render import pairwise as cmp
 from mtdrift.eval.render.tables import segments_csv
-from mtdrift.eval.run import RunConfig, evaluate_corpus
-from mtdrift.metrics.embed import Encoded
+from mtdrift.metrics.encoders import Encoded
 from mtdrift.metrics.lexical import get_lexical
 from mtdrift.metrics.registry import METRICS, corpus_score, get_metric
 from mtdrift.metrics.significance import Resampling
@@ -201,7 +201,8 @@ def test_common_units_pair_differently_aligned_systems() -> None:
 
 
 def test_paired_units_keep_every_corpus_score(fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
-    from mtdrift.eval.run import Document, evaluate
+    from mtdrift.eval.config import Document
+    from mtdrift.eval.pipeline import evaluate
     from tests.conftest import HYP, REF
 
     ref = Document("ref", REF.read_text())
@@ -260,7 +261,8 @@ def test_comparison_outputs(tmp_path: Path, fake_encoder, checker) -> None:  # t
 
 
 def test_many_system_plots_are_written_and_reproducible(tmp_path: Path, fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
-    from mtdrift.eval.render.plots import plot_systems, write_plots
+    from mtdrift.eval.render.figures import write_plots
+    from mtdrift.eval.render.figures.systems import plot_systems
 
     rows = [{**r, "system": f"S{k}", "hyp": r["hyp"][: 5 + 3 * k]} for k in range(6) for r in ROWS[3:]]
     (tmp_path / "c.jsonl").write_text(_jsonl(rows))
@@ -299,12 +301,12 @@ def test_chunked_corpus_evaluation_equals_one_pass(tmp_path: Path, fake_encoder,
 def test_lexical_worker_process_gives_the_same_numbers(
     tmp_path: Path, fake_encoder, checker, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    import mtdrift.eval.run
+    import mtdrift.eval.pipeline
 
     (tmp_path / "c.jsonl").write_text(_jsonl(ROWS))
     corpus = read_corpus(tmp_path / "c.jsonl")
     alone = evaluate_corpus(corpus, encoder=fake_encoder, checker=checker, config=RunConfig(workers=0))
-    monkeypatch.setattr(mtdrift.eval.run, "PARALLEL_MIN_PAIRS", 1)
+    monkeypatch.setattr(mtdrift.eval.pipeline, "PARALLEL_MIN_PAIRS", 1)
     beside = evaluate_corpus(corpus, encoder=fake_encoder, checker=checker, config=RunConfig(workers=1))
     assert segments_csv(beside) == segments_csv(alone)
     for a, b in zip(alone.systems, beside.systems, strict=True):

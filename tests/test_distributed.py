@@ -19,10 +19,12 @@ from typing import Any
 import pytest
 from conftest import HYP, REF, need_mqm
 
+from mtdrift.eval.config import Document
 from mtdrift.eval.distributed import ClusterError, evaluate_corpus_dask, evaluate_dask
+from mtdrift.eval.pipeline import evaluate, evaluate_corpus
 from mtdrift.eval.read import read_text
 from mtdrift.eval.render.tables import segments_csv, summary_json
-from mtdrift.eval.run import Document, Evaluation, evaluate, evaluate_corpus
+from mtdrift.eval.results import Evaluation
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 

@@ -11,8 +11,10 @@ import pytest
 import sacrebleu
 
 from mtdrift.eval.cli import main
+from mtdrift.eval.config import Document
+from mtdrift.eval.pipeline import evaluate
 from mtdrift.eval.read import read_text
-from mtdrift.eval.run import Document, Evaluation, evaluate
+from mtdrift.eval.results import Evaluation
 from tests.conftest import HYP, REF
 
 pytestmark = pytest.mark.model
@@ -21,7 +23,7 @@ pytestmark = pytest.mark.model
 @pytest.fixture(scope="module", params=["minilm", "mpnet"])
 def seed_eval(request, real_encoder, checker) -> Evaluation:  # type: ignore[no-untyped-def]
     """The seed pair with each packaged encoder (and its own fitted fidelity)."""
-    from mtdrift.metrics.embed import SentenceEncoder
+    from mtdrift.metrics.encoders import SentenceEncoder
 
     encoder = real_encoder if request.param == "minilm" else SentenceEncoder("mpnet", threads=2)
     return evaluate(
@@ -67,7 +69,7 @@ def test_semantic_score_is_the_real_models(seed_eval: Evaluation) -> None:
     """Recompute one bead's cosine with sentence-transformers directly from the packaged model."""
     from sentence_transformers import SentenceTransformer
 
-    from mtdrift.metrics.embed import MODELS, model_dir
+    from mtdrift.metrics.encoders import MODELS, model_dir
 
     key = next(k for k, spec in MODELS.items() if f"model:{spec.name}|" in seed_eval.signatures["semantic"])
     model = SentenceTransformer(str(model_dir(key)), device="cpu", local_files_only=True)

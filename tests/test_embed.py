@@ -1,4 +1,4 @@
-"""The packaged encoders (``metrics.embed``): both load from disk with the hub off, each has its
+"""The packaged encoders (``metrics.encoders``): both load from disk with the hub off, each has its
 own signature (and so its own cache namespace and fitted parameters), and all-mpnet-base-v2 is
 rebuilt from its five wheel parts exactly once."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mtdrift.metrics.embed import MODELS, ModelUnavailableError, SentenceEncoder, _mpnet_dir, model_home
+from mtdrift.metrics.encoders import MODELS, ModelUnavailableError, SentenceEncoder, _mpnet_dir, model_home
 
 pytestmark = pytest.mark.model
 

@@ -18,8 +18,8 @@ import pytest
 from conftest import HYP, REF
 
 from mtdrift.eval.cli import main
-from mtdrift.eval.explain import DriftConfig, fidelity_params, params_file
-from mtdrift.metrics.embed import (
+from mtdrift.eval.judge import DriftConfig, fidelity_params, params_file
+from mtdrift.metrics.encoders import (
     MODELS,
     ModelUnavailableError,
     SentenceEncoder,

@@ -13,15 +13,9 @@ import pytest
 from conftest import HYP, REF, SHARED
 
 from mtdrift.eval.cli import main
-from mtdrift.eval.meta import join_scores, read_official
-from mtdrift.eval.metarun import (
-    MultiMeta,
-    Provenance,
-    SetTable,
-    load_set,
-    meta_sets,
-    pair_sets,
-)
+from mtdrift.eval.meta.evaluation import MultiMeta, meta_sets
+from mtdrift.eval.meta.scoring import Provenance, SetTable
+from mtdrift.eval.meta.sets import join_scores, load_set, pair_sets, read_official
 
 MQM_DIR = SHARED / "data" / "mqm"
 ENDE = MQM_DIR / "wmt23_ende_mqm.dev.jsonl.gz"

@@ -1,4 +1,4 @@
-"""The fitted fidelity models (``eval.explain``, ``metrics/params/fidelity-v2-<encoder>.json``):
+"""The fitted fidelity models (``eval.judge``, ``metrics/params/fidelity-v2-<encoder>.json``):
 each encoder's file loads, its hash is in the signature, fidelity is a 0-1 number, monotone where
 it promises to be, the encoder in use picks its own file, and re-fitting on the four MQM dev sets
 reproduces the leave-one-data-set-out figures the file (and the README) state."""
@@ -14,7 +14,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from mtdrift.eval.explain import (
+from mtdrift.eval.judge import (
     ENCODER_EVIDENCE,
     ENCODER_FREE,
     EVIDENCE,
@@ -23,7 +23,7 @@ from mtdrift.eval.explain import (
     FidelityModel,
     params_file,
 )
-from mtdrift.metrics.embed import DEFAULT_MODEL, MODELS
+from mtdrift.metrics.encoders import DEFAULT_MODEL, MODELS
 from tests.conftest import ROOT, need_mqm
 
 SHIPPED = DriftConfig.load()

@@ -13,8 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mtdrift.eval.cli import main
-from mtdrift.eval.read import InputError, decode_text
-from mtdrift.eval.run import Document, RunConfig, evaluate
+from mtdrift.eval.config import Document, RunConfig
+from mtdrift.eval.errors import InputError
+from mtdrift.eval.pipeline import evaluate
+from mtdrift.eval.read import decode_text
 from tests.conftest import HYP, REF, FakeEncoder
 from tests.test_segment import documents
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import html
 import re
 
-from mtdrift.eval.compare import compare_systems
+from mtdrift.eval.config import Document
+from mtdrift.eval.pairwise import compare_systems
+from mtdrift.eval.pipeline import evaluate
 from mtdrift.eval.render.html import bead_id, report_html
-from mtdrift.eval.run import Document, evaluate
 from mtdrift.metrics.significance import Resampling
 from tests.conftest import HYP, REF
 

@@ -20,7 +20,8 @@ from conftest import HYP, REF, SHARED
 from sacrebleu.metrics import BLEU, CHRF, TER
 
 from mtdrift.eval.segment import split_sentences
-from mtdrift.metrics.checks import FactChecker, NumberStyle, checks_for, extract_numbers, number_findings
+from mtdrift.metrics.facts.checker import FactChecker, checks_for
+from mtdrift.metrics.facts.numbers import NumberStyle, extract_numbers, number_findings
 from mtdrift.metrics.language import LanguageError, check_code, detect, off_target, profile
 from mtdrift.metrics.lexical import LEXICAL_METRICS, get_lexical
 
@@ -344,7 +345,8 @@ def test_no_false_alarm_on_dev_outputs(name: str, trg: str) -> None:
 
 @pytest.mark.model
 def test_three_translated_sentences_are_exactly_three_off_target_beads(real_encoder, checker) -> None:  # type: ignore[no-untyped-def]
-    from mtdrift.eval.run import Document, evaluate
+    from mtdrift.eval.config import Document
+    from mtdrift.eval.pipeline import evaluate
 
     text, _ = _offtarget_candidate()
     ev = evaluate(Document(str(REF), REF.read_text(encoding="utf-8")), [("mixed", Document("mixed", text))],
@@ -405,7 +407,7 @@ def test_an_english_only_encoder_on_german_says_so_and_decides_nothing(real_enco
     """MiniLM on 30 WMT23 en-de paragraphs: a warning, ``covers:no`` in the semantic signature,
     and fidelity from the judge that reads no encoder (the same with any other encoder)."""
     from mtdrift.eval.corpus import Corpus
-    from mtdrift.eval.run import evaluate_corpus
+    from mtdrift.eval.pipeline import evaluate_corpus
 
     refs, hyps = _de_pair()
     refs, hyps = refs[:30], hyps[:30]
@@ -440,6 +442,6 @@ def test_an_english_only_encoder_on_german_says_so_and_decides_nothing(real_enco
     ],
 )  # fmt: skip
 def test_pair_off_target(beads: list, off: list[bool], expected: tuple) -> None:  # type: ignore[type-arg]
-    from mtdrift.eval.run import pair_off_target
+    from mtdrift.eval.pipeline import pair_off_target
 
     assert pair_off_target(beads, off) == expected

@@ -26,8 +26,8 @@ from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Metric as SacreMetric
 from sacrebleu.utils import sum_of_lists
 
-from mtdrift.metrics.base import Signature
 from mtdrift.metrics.lexical import LEXICAL_METRICS, Level, LexicalMetric, get_lexical
+from mtdrift.metrics.signature import Signature
 
 MQM_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mqm"
 MQM_ROWS = MQM_DIR / "wmt23_zhen_mqm.dev.jsonl.gz"

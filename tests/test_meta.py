@@ -1,4 +1,4 @@
-"""Meta-evaluation (``eval.meta``): hand-computed cases, the bootstrap, reading, and the
+"""Meta-evaluation (``eval.meta.agreement``): hand-computed cases, the bootstrap, reading, and the
 README figures of ``../shared/data/mqm`` reproduced from the official TSV."""
 
 from __future__ import annotations
@@ -14,18 +14,14 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from mtdrift.eval.meta import (
+from mtdrift.eval.errors import InputError
+from mtdrift.eval.meta.agreement import (
     Interval,
-    MetaResult,
     _Bootstrap,
     _draws,
     bootstrap_ci,
-    join_scores,
     kendall_by_item,
-    meta_evaluate,
-    metric_columns,
     pairwise_accuracy,
-    read_official,
     seg_kendall,
     seg_pearson,
     sys_accuracy,
@@ -33,7 +29,8 @@ from mtdrift.eval.meta import (
     sys_pearson,
     system_means,
 )
-from mtdrift.eval.read import InputError
+from mtdrift.eval.meta.evaluation import MetaResult, meta_evaluate
+from mtdrift.eval.meta.sets import join_scores, metric_columns, read_official
 
 MQM_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mqm"
 OFFICIAL = MQM_DIR / "wmt23_zhen_official_metric_seg_scores.dev.tsv.gz"
@@ -49,7 +46,7 @@ README = {
 
 def readme_round(x: float) -> float:
     """How the README's table was rounded: to 4 decimals, then to 3, halves up (0.16947 ->
-    0.1695 -> 0.170). Rounding once gives 0.169 there; see the ``eval.meta`` docstring."""
+    0.1695 -> 0.170). Rounding once gives 0.169 there; see the ``eval.meta.agreement`` docstring."""
     four = Decimal(repr(x)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
     return float(four.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP))
 

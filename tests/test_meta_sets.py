@@ -15,22 +15,11 @@ import pandas as pd
 import pytest
 
 from mtdrift.eval.cli import main
-from mtdrift.eval.meta import join_scores, read_official
-from mtdrift.eval.metarun import (
-    MACRO_FIGURES,
-    DataSpec,
-    MultiMeta,
-    Provenance,
-    SetTable,
-    display_names,
-    load_set,
-    meta_md,
-    meta_sets,
-    pair_sets,
-    report_md,
-    set_name,
-)
-from mtdrift.eval.read import InputError
+from mtdrift.eval.errors import InputError
+from mtdrift.eval.meta.evaluation import MACRO_FIGURES, MultiMeta, display_names, meta_sets
+from mtdrift.eval.meta.scoring import Provenance, SetTable
+from mtdrift.eval.meta.sets import DataSpec, join_scores, load_set, pair_sets, read_official, set_name
+from mtdrift.eval.render.meta import meta_md, report_md
 from tests.conftest import SHARED
 
 MQM_DIR = SHARED / "data" / "mqm"
@@ -320,7 +309,7 @@ def test_report_md_says_which_human_translations_were_left_out(tmp_path: Path) -
 
 
 def test_plot_meta_sets_writes_a_png(tmp_path: Path) -> None:
-    from mtdrift.eval.render.plots import plot_meta_sets
+    from mtdrift.eval.render.figures.meta import plot_meta_sets
 
     sets = [
         small_set("one", 0.5, {"ours": "up", "COMET-refA": "up"}),
@@ -336,7 +325,7 @@ def test_plot_meta_sets_writes_a_png(tmp_path: Path) -> None:
 
 def round_twice(x: float) -> float:
     """How the README's zh-en table was rounded: to 4 decimals, then to 3, halves up (see the
-    ``eval.meta`` docstring)."""
+    ``eval.meta.agreement`` docstring)."""
     four = Decimal(repr(x)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
     return float(four.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP))
 
@@ -487,7 +476,7 @@ def test_dev_sets_reports(dev_meta: MultiMeta, tmp_path: Path) -> None:
     assert ted["human_systems"] == ["ref-A"] and ted["human_systems_kept"] is False
     assert ted["official"] is None and ted["n_systems"] == 13
     assert doc["macro"]["metrics"]["bleu"]["n_datasets"] == 3
-    from mtdrift.eval.render.plots import plot_meta_sets
+    from mtdrift.eval.render.figures.meta import plot_meta_sets
 
     plot_meta_sets(doc, ["bleu"], tmp_path / "meta.png")
     assert (tmp_path / "meta.png").stat().st_size > 10_000

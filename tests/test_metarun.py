@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from mtdrift.eval.cli import main
-from mtdrift.eval.meta import meta_evaluate, read_official
+from mtdrift.eval.meta.evaluation import meta_evaluate
+from mtdrift.eval.meta.sets import read_official
 from tests.conftest import MQM, need_mqm
 
 OFFICIAL = MQM.parent / "wmt23_zhen_official_metric_seg_scores.dev.tsv.gz"
@@ -70,8 +71,9 @@ def test_meta_needs_human_scores(tmp_path: Path, capsys) -> None:  # type: ignor
 
 def test_span_scores_count_characters(tmp_path: Path, fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
     from mtdrift.eval.corpus import read_corpus, read_rows
-    from mtdrift.eval.metarun import gold_spans, span_scores
-    from mtdrift.eval.run import evaluate_corpus
+    from mtdrift.eval.meta.scoring import span_scores
+    from mtdrift.eval.meta.sets import gold_spans
+    from mtdrift.eval.pipeline import evaluate_corpus
 
     hyp = "He paid 30 dollars for the old car."
     rows = [

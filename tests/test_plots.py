@@ -8,10 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mtdrift.eval.render.plots import _bead_positions, plot_alignment, plot_drift, write_plots
-from mtdrift.eval.run import BeadResult, Evaluation, RunConfig, SystemResult
+from mtdrift.eval.config import RunConfig
+from mtdrift.eval.render.figures import write_plots
+from mtdrift.eval.render.figures.alignment import plot_alignment
+from mtdrift.eval.render.figures.drift import _bead_positions, plot_drift
+from mtdrift.eval.results import BeadResult, Evaluation, SystemResult
 from mtdrift.eval.segment import Sentence
-from mtdrift.metrics.base import Finding
+from mtdrift.metrics.findings import Finding
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -14,15 +14,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mtdrift.eval import run
-from mtdrift.eval.check import check
-from mtdrift.eval.compare import compare_systems
+from mtdrift.eval import pipeline
+from mtdrift.eval.config import RunConfig
 from mtdrift.eval.corpus import build_corpus
-from mtdrift.eval.read import InputError
-from mtdrift.eval.render import compare as cmp
+from mtdrift.eval.errors import InputError
+from mtdrift.eval.pairwise import compare_systems
+from mtdrift.eval.pipeline import evaluate_corpus
+from mtdrift.eval.regression import check
+from mtdrift.eval.render import pairwise as cmp
 from mtdrift.eval.render.html import report_html
 from mtdrift.eval.render.tables import segments_csv, summary, summary_json
-from mtdrift.eval.run import RunConfig, evaluate_corpus
 from mtdrift.metrics import registry
 from mtdrift.metrics.registry import MetricError, PluginMetric, describe_metrics, get_metric, load_plugin
 from mtdrift.metrics.significance import Resampling
@@ -99,7 +100,7 @@ def test_library_computes_the_plugin_through_every_report(  # type: ignore[no-un
     charoverlap_plugin: str, fake_encoder, checker, monkeypatch, workers: int
 ) -> None:
     if workers:  # the lexical stage's worker process loads the plug-in by name
-        monkeypatch.setattr(run, "PARALLEL_MIN_PAIRS", 1)
+        monkeypatch.setattr(pipeline, "PARALLEL_MIN_PAIRS", 1)
     corpus = build_corpus(iter(corpus_rows()), name="c.jsonl")
     config = RunConfig(metrics=(charoverlap_plugin,), workers=workers)
     ev = evaluate_corpus(corpus, encoder=fake_encoder, checker=checker, config=config)
@@ -155,11 +156,11 @@ def test_unknown_or_builtin_metric_is_an_input_error(charoverlap_plugin: str) ->
         InputError,
         match=r"--metric nope: no metric 'nope': not built in .* \(installed plug-ins: [^)]*charoverlap",
     ):
-        run.plugin_metrics(RunConfig(metrics=("nope",)))
+        pipeline.plugin_metrics(RunConfig(metrics=("nope",)))
     with pytest.raises(InputError, match=r"--metric bleu: bleu is built in and always computed"):
-        run.plugin_metrics(RunConfig(metrics=("bleu",)))
+        pipeline.plugin_metrics(RunConfig(metrics=("bleu",)))
     with pytest.raises(InputError, match=r"--metric charoverlap is given twice"):
-        run.plugin_metrics(RunConfig(metrics=("charoverlap", "charoverlap")))
+        pipeline.plugin_metrics(RunConfig(metrics=("charoverlap", "charoverlap")))
 
 
 # ---------------------------------------------------------------------------- broken plug-ins

@@ -42,7 +42,7 @@ def test_significance_reports_each_metric() -> None:
 
 
 def test_the_checker_reports_each_distinct_text(checker) -> None:  # type: ignore[no-untyped-def]
-    from mtdrift.metrics.checks import FactChecker
+    from mtdrift.metrics.facts.checker import FactChecker
 
     seen = Recorder()
     FactChecker(nlp=checker.nlp, progress=seen).entities(["Paris is big.", "Rome too.", "Paris is big."])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mtdrift.eval.corpus import read_corpus
-from mtdrift.eval.render import compare as render
+from mtdrift.eval.render import pairwise as render
 from mtdrift.metrics.lexical import get_lexical
 from mtdrift.metrics.ranking import PairTest, Ranking, bootstrap_ranks, rank_ranges
 from mtdrift.metrics.significance import Resampling, compare

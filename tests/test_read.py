@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from mtdrift.eval.cli import main
-from mtdrift.eval.read import InputError, decode_text, read_text
+from mtdrift.eval.errors import InputError
+from mtdrift.eval.read import decode_text, read_text
 from mtdrift.eval.segment import split_lines, split_sentences
 from tests.conftest import HYP, REF
 

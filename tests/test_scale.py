@@ -17,11 +17,12 @@ import pytest
 
 from mtdrift.eval.corpus import Corpus, iter_parts, read_corpus
 from mtdrift.eval.distributed import ClusterError, parse_address, split_corpus
-from mtdrift.eval.read import InputError
+from mtdrift.eval.errors import InputError
+from mtdrift.eval.pipeline import evaluate_corpus
 from mtdrift.eval.render import html as html_render
 from mtdrift.eval.render.parquet import write_segments_parquet
 from mtdrift.eval.render.tables import segments_csv
-from mtdrift.eval.run import concat, evaluate_corpus
+from mtdrift.eval.results import concat
 
 SYSTEMS = ("A", "B")
 

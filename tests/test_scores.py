@@ -16,18 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mtdrift.eval.check import Incomparable, check
 from mtdrift.eval.cli import main
-from mtdrift.eval.compare import compare_systems
+from mtdrift.eval.config import Document, RunConfig
 from mtdrift.eval.corpus import Corpus, build_corpus, read_rows
-from mtdrift.eval.meta import read_official
-from mtdrift.eval.metarun import DataSpec, SetTable, load_set, meta_sets, pair_sets
-from mtdrift.eval.read import InputError
-from mtdrift.eval.render import compare as cmp
-from mtdrift.eval.render.html import report_html
-from mtdrift.eval.render.tables import segments_csv, summary, summary_json, terminal_table
-from mtdrift.eval.run import Document, Evaluation, RunConfig, evaluate, evaluate_corpus
-from mtdrift.eval.scores import (
+from mtdrift.eval.errors import InputError
+from mtdrift.eval.external import (
     ScoresSpec,
     attach_scores,
     load_scores,
@@ -35,6 +28,16 @@ from mtdrift.eval.scores import (
     parse_scores_options,
     read_scores,
 )
+from mtdrift.eval.meta.evaluation import meta_sets
+from mtdrift.eval.meta.scoring import SetTable
+from mtdrift.eval.meta.sets import DataSpec, load_set, pair_sets, read_official
+from mtdrift.eval.pairwise import compare_systems
+from mtdrift.eval.pipeline import evaluate, evaluate_corpus
+from mtdrift.eval.regression import Incomparable, check
+from mtdrift.eval.render import pairwise as cmp
+from mtdrift.eval.render.html import report_html
+from mtdrift.eval.render.tables import segments_csv, summary, summary_json, terminal_table
+from mtdrift.eval.results import Evaluation
 from mtdrift.metrics.significance import Resampling
 from tests.conftest import SHARED
 from tests.test_meta_sets import HEEN_FIGURES, HEEN_README, ZHEN_FIGURES, ZHEN_README, round_once, round_twice
@@ -361,7 +364,7 @@ def test_official_comet_is_carried_everywhere(zhen: tuple[Corpus, Evaluation], t
     assert segments_csv(ev).splitlines()[0].endswith(",COMET-22,MetricX-23")
     assert "COMET-22" in cmp.to_tex(comparison, "chrf", ev.signatures)
     assert "\nGPT4-5shot,COMET-22,0," in cmp.to_csv(comparison, "chrf")
-    from mtdrift.eval.render.plots import plot_systems
+    from mtdrift.eval.render.figures.systems import plot_systems
 
     plot_systems(comparison, "COMET-22", tmp_path / "systems.png")
     assert (tmp_path / "systems.png").read_bytes().startswith(b"\x89PNG")

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mtdrift.eval.read import InputError, decode_text, read_text
+from mtdrift.eval.errors import InputError
+from mtdrift.eval.read import decode_text, read_text
 from mtdrift.eval.segment import MAX_CHARS, signature, split_lines, split_sentences
 from tests.conftest import HYP, REF, SHARED, need_mqm
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from mtdrift.eval.corpus import read_corpus
-from mtdrift.metrics.base import Signature
 from mtdrift.metrics.lexical import get_lexical
 from mtdrift.metrics.registry import METRICS, MeanMetric, PluginMetric, corpus_score, get_metric, plugin_names
+from mtdrift.metrics.signature import Signature
 from mtdrift.metrics.significance import (
     Resampler,
     Resampling,
@@ -170,7 +170,8 @@ def test_metric_contract(name: str, request: pytest.FixtureRequest) -> None:
 
 
 def test_signatures_round_trip_through_json(fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
-    from mtdrift.eval.run import RunConfig, signatures
+    from mtdrift.eval.config import RunConfig
+    from mtdrift.eval.pipeline import signatures
 
     sigs = signatures(encoder=fake_encoder, checker=checker, config=RunConfig())
     for name in [*METRICS, "align", "input", "checks"]:

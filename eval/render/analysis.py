@@ -163,7 +163,7 @@ def plot(a: Analysis, directory: Path) -> list[Path]:
     """``analysis_words.png`` (F-measure by bucket), ``analysis_lengths.png`` (mean score by
     reference-length bucket) and, for a pair, ``analysis_scatter.png`` (fidelity X against Y,
     coloured by the worse drift label of the two)."""
-    from mtdrift.eval.render.plots import _esc, _figure, _save, _style
+    from mtdrift.eval.render.figures.common import _esc, _figure, _save, _style
 
     out = []
     colours = ["#1f77b4", "#ff7f0e"]

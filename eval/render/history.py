@@ -10,8 +10,8 @@ import base64
 import html
 from pathlib import Path
 
-from mtdrift.eval.check import format_p
 from mtdrift.eval.history import Step, StepTest, Trend
+from mtdrift.eval.regression import format_p
 
 LAST = 20  # runs in the tables of history.md and history.html
 _GREEN = "#2ca02c"
@@ -90,7 +90,15 @@ def _md(text: str) -> str:
 
 def plot_history(trend: Trend, path: Path) -> None:
     """``history.png``: one panel per metric; x is the run, labelled."""
-    from mtdrift.eval.render.plots import _RED, _SYSTEM_COLOURS, _esc, _figure, _save, _shorten, _style
+    from mtdrift.eval.render.figures.common import (
+        _RED,
+        _SYSTEM_COLOURS,
+        _esc,
+        _figure,
+        _save,
+        _shorten,
+        _style,
+    )
 
     n = len(trend.metrics)
     xs = list(range(len(trend.runs)))

@@ -14,9 +14,9 @@ import html
 from collections.abc import Mapping
 from dataclasses import replace
 
-from mtdrift.eval.render.compare import significant
+from mtdrift.eval.render.pairwise import significant
 from mtdrift.eval.render.tables import bead_spans, corpus_rows, mark_spans
-from mtdrift.eval.run import BeadResult, Evaluation
+from mtdrift.eval.results import BeadResult, Evaluation
 from mtdrift.metrics.significance import Comparison
 
 _COLOURS = (
@@ -303,7 +303,7 @@ def report_html(
     added = sum(1 for s in evaluation.systems for b in s.beads if b.kind == "addition")
     compare_html = ""
     if comparison is not None and len(systems) > 1:
-        from mtdrift.eval.render.compare import wide_rows
+        from mtdrift.eval.render.pairwise import wide_rows
 
         head, rows = wide_rows(comparison, primary, alpha)
         compare_html = (

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mtdrift.eval.render.tables import SEGMENT_COLUMNS, segment_columns, segment_rows
-from mtdrift.eval.run import Evaluation
+from mtdrift.eval.results import Evaluation
 
 ROWS_PER_FILE = 500_000
 """Rows per file of ``segments.parquet/`` (about 100-200 MB of text per file)."""

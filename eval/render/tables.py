@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from mtdrift.eval.run import BeadResult, Evaluation, SystemResult
+from mtdrift.eval.results import BeadResult, Evaluation, SystemResult
 from mtdrift.metrics.registry import MetricInfo
 
 SEGMENT_COLUMNS: tuple[str, ...] = (

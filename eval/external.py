@@ -12,7 +12,7 @@ Three file layouts (:func:`read_scores`; gzip allowed, by the suffix ``.gz``):
 
 Rows of systems or segments the evaluation does not have are ignored (a file may cover more
 than the run); a segment of the evaluation missing for one of its systems, a key given twice,
-or a score that is not a finite number is an :class:`~mtdrift.eval.read.InputError` naming the
+or a score that is not a finite number is an :class:`~mtdrift.eval.errors.InputError` naming the
 file and the line. In a corpus (``--data``) a segment is its ``(doc_id, seg_id)``; in
 line-parallel files (``--aligned``) ``seg_id`` is the 1-based line number and ``doc_id`` is
 empty. In document mode mtdrift aligns sentences itself, so no external segment score has a
@@ -20,8 +20,7 @@ bead to go to: :func:`attach_scores` refuses.
 
 An attached metric's statistics are ``[score, 1]`` per segment and its corpus score is their
 mean (:class:`~mtdrift.metrics.registry.MeanMetric`), so the paired bootstrap, approximate
-randomization, ``mtdrift check`` and every report treat it as they treat mtdrift's own.
-"""
+randomization, ``mtdrift check`` and every report treat it as they treat mtdrift's own."""
 
 from __future__ import annotations
 
@@ -35,12 +34,13 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import numpy as np
 
 from mtdrift.eval.corpus import Key, jsonl_rows
-from mtdrift.eval.read import InputError, decode_text, gunzip, read_bytes
-from mtdrift.metrics.base import Signature
+from mtdrift.eval.errors import InputError
+from mtdrift.eval.read import decode_text, gunzip, read_bytes
 from mtdrift.metrics.registry import METRICS, NAME_PATTERN, MeanMetric, corpus_score
+from mtdrift.metrics.signature import Signature
 
 if TYPE_CHECKING:  # at run time only dataclasses.replace touches them (keeps `check` light)
-    from mtdrift.eval.run import Evaluation, SystemResult
+    from mtdrift.eval.results import Evaluation, SystemResult
 
 Format = Literal["rows", "column", "mt-metrics-eval"]
 SCORE: Final = "score"

@@ -6,8 +6,7 @@ from the baseline is significant: paired approximate randomization, Holm-correct
 every (system, metric) comparison, below ``alpha``. With several systems, each metric also
 carries every system's rank, 95 % bootstrap rank range and cluster (``metrics.ranking``: the
 WMT17-19 rule), shown as findings tables show them: a cluster column and a line between
-clusters.
-"""
+clusters."""
 
 from __future__ import annotations
 

