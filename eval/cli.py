@@ -8,8 +8,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from mtdrift.metrics.registry import METRICS
+from mtdrift.metrics.significance import ALPHA, DEFAULT_PRIMARY, DEFAULT_SEED, Resampling
+
 EXIT_OK, EXIT_REGRESSED, EXIT_INPUT = 0, 1, 2
-METRIC_NAMES = ("bleu", "chrf", "chrfpp", "ter", "semantic", "tokenmatch", "fidelity")
+
 
 
 def _version() -> str:
@@ -61,16 +64,28 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--baseline", help="the system the others are compared with (default: the first)")
     e.add_argument(
         "--primary",
-        default="chrf",
-        help=f"metric to sort systems by: {', '.join(METRIC_NAMES)}, or a --scores or --metric NAME "
-        "(default chrf)",
+        default=DEFAULT_PRIMARY,
+        help=f"metric to sort systems by: {', '.join(METRICS)}, or a --scores or --metric NAME "
+        f"(default {DEFAULT_PRIMARY})",
     )
-    e.add_argument("--seed", type=int, default=12345, help="seed of every resampling (default 12345)")
-    e.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
     e.add_argument(
-        "--trials", type=int, default=10000, help="approximate randomization trials (default 10000)"
+        "--seed", type=int, default=DEFAULT_SEED, help=f"seed of every resampling (default {DEFAULT_SEED})"
     )
-    e.add_argument("--alpha", type=float, default=0.05, help="significance level of the marks (default 0.05)")
+    e.add_argument(
+        "--bootstrap",
+        type=int,
+        default=Resampling.bootstrap,
+        help=f"bootstrap resamples (default {Resampling.bootstrap})",
+    )
+    e.add_argument(
+        "--trials",
+        type=int,
+        default=Resampling.trials,
+        help=f"approximate randomization trials (default {Resampling.trials})",
+    )
+    e.add_argument(
+        "--alpha", type=float, default=ALPHA, help=f"significance level of the marks (default {ALPHA})"
+    )
     e.add_argument("--out", required=True, help="output directory")
     e.add_argument("--aligned", action="store_true", help="inputs are line-parallel, one segment per line")
     e.add_argument("--threads", type=int, default=None, help="torch threads for the model")
@@ -173,9 +188,14 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--out", default="reports/meta", help="output directory (default reports/meta)")
     m.add_argument("--human", default="mqm", help="the human score column (default mqm)")
     m.add_argument(
-        "--resamples", type=int, default=1000, help="bootstrap resamples for the CIs (default 1000)"
+        "--resamples",
+        type=int,
+        default=Resampling.bootstrap,
+        help=f"bootstrap resamples for the CIs (default {Resampling.bootstrap})",
     )
-    m.add_argument("--seed", type=int, default=12345)
+    m.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"seed of the bootstrap (default {DEFAULT_SEED})"
+    )
     m.add_argument("--threads", type=int, default=None, help="torch threads for the model")
     m.add_argument("--device", default="cpu")
     _model_option(m)
@@ -194,7 +214,7 @@ def _parser() -> argparse.ArgumentParser:
         "(Kocmi et al. 2024: 75%% of people notice), semantic/tokenmatch/fidelity 0.01; external "
         "scores have none: give one on their own scale",
     )
-    c.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    c.add_argument("--alpha", type=float, default=ALPHA, help=f"significance level (default {ALPHA})")
     c.add_argument(
         "--out",
         help="also write check.md (the verdict and every changed bead, ready for a pull-request "
@@ -230,7 +250,9 @@ def _history_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     s.add_argument("--out", required=True, help="output directory")
     s.add_argument("--since", metavar="LABEL", help="start at the last run with this label")
     s.add_argument("--metric", action="extend", nargs="+", metavar="M", help="metrics to draw (default all)")
-    s.add_argument("--alpha", type=float, default=0.05, help="significance level of the steps (default 0.05)")
+    s.add_argument(
+        "--alpha", type=float, default=ALPHA, help=f"significance level of the steps (default {ALPHA})"
+    )
 
 
 def _history(args: argparse.Namespace) -> int:

@@ -38,7 +38,7 @@ import numpy as np
 from mtdrift.eval.pairwise import RefIds, common_units, unit_stats
 from mtdrift.eval.regression import Incomparable, signature_changes, summary_metrics
 from mtdrift.metrics.registry import CorpusMetric
-from mtdrift.metrics.significance import Resampler, Resampling, holm, interval, p_value
+from mtdrift.metrics.significance import ALPHA, Resampler, Resampling, holm, interval, p_value
 
 FORMAT = "mtdrift-history/1"
 DIGITS = 6
@@ -549,7 +549,7 @@ def trend(
     source: str = "",
     since: str | None = None,
     metrics: Sequence[str] | None = None,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
     resampling: Resampling | None = None,
     warnings: Sequence[str] = (),
 ) -> Trend:

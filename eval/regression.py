@@ -34,27 +34,9 @@ import numpy as np
 from mtdrift.eval.changes import BeadChanges, bead_changes
 from mtdrift.eval.external import PROVENANCE_FIELDS, SIGNATURE_NAME
 from mtdrift.eval.pairwise import common_units, unit_stats
-from mtdrift.metrics.registry import DISPLAY, METRICS, CorpusMetric, MeanMetric, MetricError, get_metric
-from mtdrift.metrics.significance import Comparison, Resampling, compare, delta_for_agreement
+from mtdrift.metrics.registry import METRICS, CorpusMetric, MeanMetric, MetricError, get_metric
+from mtdrift.metrics.significance import ALPHA, Comparison, Resampling, compare
 
-AGREEMENT_FOR_TOLERANCE = 75.0  # percent of people who would notice the drop
-
-
-def _calibrated(metric: str) -> float:
-    value = delta_for_agreement(metric, AGREEMENT_FOR_TOLERANCE)
-    assert value is not None  # both calibrations reach 75 %
-    return round(value, 2)
-
-
-DEFAULT_TOLERANCES: dict[str, float] = {
-    "bleu": _calibrated("bleu"),
-    "chrf": _calibrated("chrf"),
-    "chrfpp": _calibrated("chrf"),
-    "ter": _calibrated("bleu"),
-    "semantic": 0.01,
-    "tokenmatch": 0.01,
-    "fidelity": 0.01,
-}
 IGNORED_SIGNATURES: frozenset[str] = frozenset({"mtdrift"})
 
 
@@ -110,7 +92,9 @@ class CheckResult:
 
     def shown(self, metric: str) -> str:
         """The name tables show for ``metric``."""
-        return self.display.get(metric) or DISPLAY.get(metric, metric)
+        if metric in self.display:
+            return self.display[metric]
+        return get_metric(metric).display if metric in METRICS else metric
 
     @property
     def regressed(self) -> bool:
@@ -125,7 +109,7 @@ def parse_tolerances(items: Sequence[str]) -> dict[str, float]:
     Raises:
         ValueError: malformed item, or a negative tolerance.
     """
-    by_name = {m: m for m in METRICS} | {DISPLAY[m].lower(): m for m in METRICS}
+    by_name = {m: m for m in METRICS} | {get_metric(m).display.lower(): m for m in METRICS}
     out: dict[str, float] = {}
     for item in items:
         name, sep, value = item.partition("=")
@@ -147,7 +131,7 @@ def check(
     current: Mapping[str, Any],
     *,
     tolerances: Mapping[str, float] | None = None,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
     resampling: Resampling | None = None,
 ) -> CheckResult:
     """Compare two parsed ``summary.json`` documents.
@@ -215,7 +199,7 @@ def summary_metrics(doc: Mapping[str, Any]) -> dict[str, CorpusMetric]:
 def _tolerances(objects: Mapping[str, CorpusMetric], given: Mapping[str, float]) -> dict[str, float]:
     by_name = {n: n for n in objects} | {n.lower(): n for n in objects}
     by_name |= {m.display.lower(): n for n, m in objects.items()}
-    tol: dict[str, float] = {n: DEFAULT_TOLERANCES[n] for n in objects if n in DEFAULT_TOLERANCES}
+    tol: dict[str, float] = {}
     for name, delta in given.items():
         metric = by_name.get(name, by_name.get(name.lower()))
         if metric is None:
@@ -225,7 +209,7 @@ def _tolerances(objects: Mapping[str, CorpusMetric], given: Mapping[str, float])
     for name, m in objects.items():
         if name in tol:
             continue
-        default = getattr(m, "max_drop", None)
+        default = m.max_drop
         if default is None:
             what = "external scores" if m.source == "scores" else "a plug-in without max_drop"
             raise Incomparable(

@@ -33,14 +33,37 @@ import sacrebleu
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.metrics.base import Metric as SacreMetric
 
+from mtdrift.metrics.calibration import calibrated_drop
 from mtdrift.metrics.language import profile
 from mtdrift.metrics.signature import Signature
 
 Level = Literal["sentence", "corpus"]
 
-LEXICAL_METRICS: tuple[str, ...] = ("bleu", "chrf", "chrfpp", "ter")
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """What a reader and ``mtdrift check`` need to know of one lexical metric."""
+
+    display: str
+    scale: str
+    calibration: str  # the published agreement curve its default tolerance follows
+
+
+_KINDS: dict[str, _Kind] = {
+    "bleu": _Kind(
+        "BLEU",
+        "0-100, higher is better (corpus: sacrebleu over all beads, omitted reference sentences "
+        "scored against an empty candidate, added ones against an empty reference)",
+        "bleu",
+    ),
+    "chrf": _Kind("chrF", "0-100, higher is better", "chrf"),
+    "chrfpp": _Kind("chrF++", "0-100, higher is better", "chrf"),
+    "ter": _Kind("TER", "0-100+, lower is better", "bleu"),
+}
+
+LEXICAL_METRICS: tuple[str, ...] = tuple(_KINDS)
 """Names of the lexical metrics, in the order reports list them."""
-_DISPLAY: dict[str, str] = {"bleu": "BLEU", "chrf": "chrF", "chrfpp": "chrF++", "ter": "TER"}
 
 SACREBLEU_VERSION: str = sacrebleu.__version__
 """The sacrebleu version whose arithmetic the score functions reproduce (recorded in signatures)."""
@@ -112,7 +135,18 @@ class LexicalMetric:
     @property
     def display(self) -> str:
         """The name tables show: ``BLEU``, ``chrF``, ``chrF++``, ``TER``."""
-        return _DISPLAY[self.name]
+        return _KINDS[self.name].display
+
+    @property
+    def scale(self) -> str:
+        """What the numbers mean, as ``summary.json``'s ``scales`` says it."""
+        return _KINDS[self.name].scale
+
+    @property
+    def max_drop(self) -> float:
+        """``mtdrift check``'s default tolerance: the drop three people in four would notice
+        (Kocmi et al. 2024's curve of BLEU for BLEU and TER, of chrF for chrF and chrF++)."""
+        return calibrated_drop(_KINDS[self.name].calibration)
 
     @property
     def digits(self) -> int:

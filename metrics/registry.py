@@ -17,8 +17,9 @@ a class or a zero-argument factory; mtdrift calls it once and expects an object 
   depend on that segment alone (an empty ``hyps[i]`` is an omitted sentence, an empty
   ``refs[i]`` an added one);
 - ``corpus_scores(summed)``: ``(B, k)`` summed statistics -> ``(B,)`` scores;
-- optionally ``display`` (table name), ``digits`` (decimals shown, default 3) and ``max_drop``
-  (the default tolerance of ``mtdrift check``; without it the user must give one).
+- optionally ``display`` (table name), ``digits`` (decimals shown, default 3), ``scale`` (what
+  the numbers mean, for ``summary.json``) and ``max_drop`` (the default tolerance of
+  ``mtdrift check``; without it the user must give one).
 
 Construction and ``signature()`` must be cheap (load models in ``stats``): listing the
 metrics builds every installed plug-in. A plug-in that cannot be loaded or breaks this
@@ -40,21 +41,6 @@ import numpy as np
 from mtdrift.metrics.lexical import LEXICAL_METRICS, get_lexical
 from mtdrift.metrics.signature import Signature
 
-MEAN_METRICS: tuple[str, ...] = ("semantic", "tokenmatch", "fidelity")
-METRICS: tuple[str, ...] = (*LEXICAL_METRICS, *MEAN_METRICS)
-"""The built-in metrics, in the order reports list them."""
-
-# The names people read in tables.
-DISPLAY: dict[str, str] = {
-    "bleu": "BLEU",
-    "chrf": "chrF",
-    "chrfpp": "chrF++",
-    "ter": "TER",
-    "semantic": "semantic",
-    "tokenmatch": "tokenmatch",
-    "fidelity": "fidelity",
-}
-
 PLUGIN_GROUP: Final = "mtdrift.metrics"
 """The entry-point group in which packages declare metric plug-ins."""
 
@@ -72,9 +58,11 @@ class MetricError(ValueError):
 class CorpusMetric(Protocol):
     """What the significance tests, the regression check and the reports need from a metric.
 
-    ``display`` is the name tables show, ``digits`` the decimals of a corpus score there, and
+    ``display`` is the name tables show, ``digits`` the decimals of a corpus score there,
     ``source`` one of ``"builtin"``, ``"plugin"`` or ``"scores"`` (external per-segment
-    scores, ``eval.external``).
+    scores, ``eval.external``), ``scale`` what the numbers mean (``summary.json``'s
+    ``scales``) and ``max_drop`` the default tolerance of ``mtdrift check`` (``None``: the user
+    must give one, on the metric's own scale).
     """
 
     @property
@@ -95,6 +83,12 @@ class CorpusMetric(Protocol):
     @property
     def source(self) -> str: ...
 
+    @property
+    def scale(self) -> str: ...
+
+    @property
+    def max_drop(self) -> float | None: ...
+
     def corpus_scores(self, summed: np.ndarray) -> np.ndarray: ...
 
 
@@ -106,8 +100,11 @@ class MeanMetric:
         name: one of ``MEAN_METRICS``, or the name of external scores.
         higher_is_better: the direction of the values.
         num_stats: always 2.
-        title: the name tables show (default: ``DISPLAY``'s, else ``name``).
+        title: the name tables show (default: ``name``).
         source: ``"builtin"`` or ``"scores"`` (external per-segment scores).
+        scale: what the values mean; external scores get a standard text.
+        max_drop: the default tolerance of ``mtdrift check``; ``None`` for external scores,
+            whose scale mtdrift does not know.
     """
 
     name: str
@@ -115,10 +112,22 @@ class MeanMetric:
     num_stats: int = 2
     title: str = ""
     source: str = "builtin"
+    scale: str = ""
+    max_drop: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.scale and self.source == "scores":
+            better = "higher" if self.higher_is_better else "lower"
+            object.__setattr__(
+                self,
+                "scale",
+                f"external per-segment scores (the file, its SHA-256 and column in signatures), on "
+                f"that tool's scale, {better} is better; corpus: their mean over segments",
+            )
 
     @property
     def display(self) -> str:
-        return self.title or DISPLAY.get(self.name, self.name)
+        return self.title or self.name
 
     @property
     def digits(self) -> int:
@@ -139,6 +148,30 @@ class MeanMetric:
         out = np.zeros(s.shape[0], dtype=np.float64)
         np.divide(s[:, 0], s[:, 1], out=out, where=s[:, 1] > 0)
         return out
+
+
+_MEANS: tuple[MeanMetric, ...] = (
+    MeanMetric(
+        "semantic", scale="0-1 mean sentence cosine over beads (omission/addition count 0)", max_drop=0.01
+    ),
+    MeanMetric(
+        "tokenmatch",
+        scale="0-1 mean greedy token-match F1 over beads (omission/addition count 0)",
+        max_drop=0.01,
+    ),
+    MeanMetric(
+        "fidelity",
+        scale="0-1 mean bead fidelity (the fitted model named in signatures.fidelity, "
+        "metrics/params/fidelity-v2-<encoder>.json; omission/addition count 0)",
+        max_drop=0.01,
+    ),
+)
+
+MEAN_METRICS: tuple[str, ...] = tuple(m.name for m in _MEANS)
+"""The built-in scores that are means over beads (from the encoder and the judge)."""
+
+METRICS: tuple[str, ...] = (*LEXICAL_METRICS, *MEAN_METRICS)
+"""The built-in metrics, in the order reports list them."""
 
 
 class PluginMetric:
@@ -164,6 +197,11 @@ class PluginMetric:
         self.digits: int = int(getattr(obj, "digits", 3))
         drop = getattr(obj, "max_drop", None)
         self.max_drop: float | None = None if drop is None else float(drop)
+        better = "higher" if self.higher_is_better else "lower"
+        self.scale: str = str(
+            getattr(obj, "scale", "")
+            or f"plug-in metric (signatures names it), {better} is better; corpus: from summed statistics"
+        )
         self._signature = _as_signature(name, obj.signature())
 
     def signature(self) -> Signature:
@@ -321,7 +359,7 @@ def get_metric(name: str) -> CorpusMetric:
     if name in LEXICAL_METRICS:
         return get_lexical(name)
     if name in MEAN_METRICS:
-        return MeanMetric(name)
+        return _MEANS[MEAN_METRICS.index(name)]
     return load_plugin(name)
 
 

@@ -20,29 +20,26 @@ here it gets p = 1. On distinct systems exact ties do not occur and the p-values
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
 
+from mtdrift.metrics.calibration import agreement
 from mtdrift.metrics.progress import Progress, quiet
 from mtdrift.metrics.ranking import Ranking, build_ranking
 from mtdrift.metrics.registry import CorpusMetric, get_metric
 from mtdrift.metrics.signature import Signature
 
 DEFAULT_SEED = 12345
+"""The one seed of every resampling in mtdrift (sacrebleu's default)."""
 
-# Kocmi et al. 2024, "Navigating the Metrics Maze: Reconciling Score Magnitudes and
-# Accuracies" (ACL): the share of human judgements (percent) that agree with a metric's
-# ranking of two systems whose scores differ by ``delta`` points:
-# acc = a / (1 + exp(-b * delta)). Published for BLEU and chrF only.
-AGREEMENT: dict[str, tuple[float, float]] = {
-    "bleu": (88.33, 0.9664),
-    "chrf": (93.00, 1.1143),
-}
+DEFAULT_PRIMARY = "chrf"
+"""The metric systems are sorted and tested by unless ``--primary`` says otherwise."""
 
+ALPHA = 0.05
+"""The significance level at which reports mark a difference (and ``mtdrift check`` fails)."""
 
 @dataclass(frozen=True)
 class Resampling:
@@ -189,26 +186,6 @@ def holm(pvalues: Sequence[float | None]) -> list[float | None]:
         running = max(running, min(1.0, (m - rank) * p))
         out[k] = running
     return out
-
-
-def agreement(metric: str, delta: float) -> float | None:
-    """Percent of people expected to agree with a ranking decided by ``delta`` points of
-    ``metric`` (Kocmi et al. 2024); ``None`` where no calibration is published."""
-    if metric not in AGREEMENT:
-        return None
-    a, b = AGREEMENT[metric]
-    return a / (1.0 + math.exp(-b * abs(delta)))
-
-
-def delta_for_agreement(metric: str, percent: float) -> float | None:
-    """The smallest delta at which ``agreement(metric, delta)`` reaches ``percent``
-    (``None`` without a calibration, or where the curve never gets there)."""
-    if metric not in AGREEMENT:
-        return None
-    a, b = AGREEMENT[metric]
-    if not 0 < percent < a:
-        return None
-    return max(0.0, -math.log(a / percent - 1.0) / b)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from mtdrift.eval.results import Evaluation
 from mtdrift.metrics.encoders import DEFAULT_MODEL, MODELS
 from mtdrift.metrics.progress import Progress, quiet
 from mtdrift.metrics.progress import of as progress_of
-from mtdrift.metrics.significance import Comparison, Resampling
+from mtdrift.metrics.significance import ALPHA, DEFAULT_PRIMARY, Comparison, Resampling
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,7 +45,7 @@ Source = str | os.PathLike[str] | Document
 """A text to evaluate: a ``str`` is the text itself, a path (``pathlib.Path``) names a UTF-8
 file, a :class:`Document` is a named text."""
 
-DEFAULT_PRIMARY = "chrf"
+
 OUTPUTS: tuple[str, ...] = (
     "segments.csv",
     "summary.json",
@@ -75,7 +75,7 @@ class Result:
     evaluation: Evaluation
     comparison: Comparison
     primary: str = DEFAULT_PRIMARY
-    alpha: float = 0.05
+    alpha: float = ALPHA
 
     @property
     def signatures(self) -> dict[str, str]:
@@ -338,7 +338,7 @@ class Evaluator:
         metrics: Sequence[str] = (),
         baseline: str | None = None,
         primary: str = DEFAULT_PRIMARY,
-        alpha: float = 0.05,
+        alpha: float = ALPHA,
         resampling: Resampling | None = None,
         dask: str | None = None,
         lang: str | None = None,
@@ -413,7 +413,7 @@ class Evaluator:
         metrics: Sequence[str] = (),
         baseline: str | None = None,
         primary: str = DEFAULT_PRIMARY,
-        alpha: float = 0.05,
+        alpha: float = ALPHA,
         resampling: Resampling | None = None,
         dask: str | None = None,
         partition_rows: int | None = None,
@@ -625,7 +625,7 @@ def evaluate(
     metrics: Sequence[str] = (),
     baseline: str | None = None,
     primary: str = DEFAULT_PRIMARY,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
     resampling: Resampling | None = None,
     lang: str | None = None,
     tokenize: str | None = None,
@@ -666,7 +666,7 @@ def evaluate_corpus(
     metrics: Sequence[str] = (),
     baseline: str | None = None,
     primary: str = DEFAULT_PRIMARY,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
     resampling: Resampling | None = None,
     dask: str | None = None,
     partition_rows: int | None = None,
@@ -705,15 +705,15 @@ def check(
     current: str | os.PathLike[str] | Mapping[str, Any] | Result,
     *,
     max_drop: Mapping[str, float] | Sequence[str] | None = None,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
 ) -> CheckResult:
     """Whether ``current`` regressed against ``baseline`` (what ``mtdrift check`` decides).
 
     Args:
         baseline: a ``summary.json`` path, its parsed document, or a :class:`Result`.
         current: the same for the run to check.
-        max_drop: allowed drop per metric, as ``{"chrf": 1.0}`` or ``["chrF=1.0"]`` (defaults:
-            ``mtdrift.eval.regression.DEFAULT_TOLERANCES``).
+        max_drop: allowed drop per metric, as ``{"chrf": 1.0}`` or ``["chrF=1.0"]`` (defaults: each
+            metric's ``max_drop``, e.g. ``get_metric("bleu").max_drop``).
         alpha: significance level of the paired test.
 
     Returns:
@@ -837,7 +837,7 @@ def history_show(
     out: str | os.PathLike[str] | None = None,
     since: str | None = None,
     metrics: Sequence[str] | None = None,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
 ) -> Trend:
     """The trend of a history (what ``mtdrift history show`` draws): the runs from the last
     one labelled ``since`` on, every step between consecutive comparable runs tested with the

@@ -10,15 +10,14 @@ import numpy as np
 import pytest
 
 from mtdrift.eval.corpus import read_corpus
+from mtdrift.metrics.calibration import agreement, delta_for_agreement
 from mtdrift.metrics.lexical import get_lexical
 from mtdrift.metrics.registry import METRICS, MeanMetric, PluginMetric, corpus_score, get_metric, plugin_names
 from mtdrift.metrics.signature import Signature
 from mtdrift.metrics.significance import (
     Resampler,
     Resampling,
-    agreement,
     compare,
-    delta_for_agreement,
     holm,
     interval,
 )

@@ -60,8 +60,9 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-DEFAULT_SEED: Final = 12345
-DEFAULT_RESAMPLES: Final = 1000
+from mtdrift.metrics.significance import DEFAULT_SEED, Resampling
+
+DEFAULT_RESAMPLES: Final = Resampling.bootstrap
 DEFAULT_LEVEL: Final = 0.95
 
 FloatArray = NDArray[np.float64]

@@ -17,9 +17,9 @@ from mtdrift.eval.results import Evaluation
 from mtdrift.metrics.cache import Cache
 from mtdrift.metrics.encoders import Encoder
 from mtdrift.metrics.facts.checker import FactChecker
+from mtdrift.metrics.registry import METRICS
 
 # mtdrift's scores as meta-evaluated, all oriented higher = better (TER negated).
-OURS: tuple[str, ...] = ("bleu", "chrf", "chrfpp", "ter", "semantic", "tokenmatch", "fidelity")
 
 
 def score_table(evaluation: Evaluation) -> pd.DataFrame:
@@ -48,7 +48,7 @@ def score_table(evaluation: Evaluation) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     table["seg_id"] = pd.to_numeric(table["seg_id"], errors="raise").astype(np.int64)
     # a score not computed (tokenmatch without token vectors) is left out, never filled in
-    return table.drop(columns=[c for c in OURS if table[c].isna().all()])
+    return table.drop(columns=[c for c in METRICS if table[c].isna().all()])
 
 
 def span_scores(evaluation: Evaluation, gold: dict[Key3, dict[str, set[int]]]) -> dict[str, dict[str, float]]:
@@ -131,7 +131,7 @@ def score_set(
     evaluation = evaluate_corpus(loaded.corpus, encoder=encoder, checker=checker, cache=cache)
     spec = loaded.spec
     scores = score_table(evaluation)
-    ours = tuple(c for c in OURS if c in scores.columns)
+    ours = tuple(c for c in METRICS if c in scores.columns)
     table = join_scores(loaded.table, scores, source=f"mtdrift scores of {spec.data}")
     return SetTable(
         name=spec.name,

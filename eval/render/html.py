@@ -17,7 +17,7 @@ from dataclasses import replace
 from mtdrift.eval.render.pairwise import significant
 from mtdrift.eval.render.tables import bead_spans, corpus_rows, mark_spans
 from mtdrift.eval.results import BeadResult, Evaluation
-from mtdrift.metrics.significance import Comparison
+from mtdrift.metrics.significance import ALPHA, DEFAULT_PRIMARY, Comparison
 
 _COLOURS = (
     "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#7f7f7f", "#bcbd22", "#e377c2",
@@ -285,8 +285,8 @@ def report_html(
     evaluation: Evaluation,
     comparison: Comparison | None = None,
     *,
-    primary: str = "chrf",
-    alpha: float = 0.05,
+    primary: str = DEFAULT_PRIMARY,
+    alpha: float = ALPHA,
     signatures: Mapping[str, str] | None = None,
 ) -> str:
     """The whole page as one string (UTF-8, no external references)."""

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mtdrift.eval.meta.evaluation import MACRO_FIGURES, MacroMetric, MetaResult, MultiMeta, SetMeta
-from mtdrift.eval.meta.scoring import OURS
+from mtdrift.metrics.registry import METRICS
 
 
 def _f(x: float | None) -> str:
@@ -25,7 +25,7 @@ def _ci(ci: Sequence[float | None] | None) -> str:
 
 def meta_md(
     result: MetaResult,
-    ours: Sequence[str] = OURS,
+    ours: Sequence[str] = METRICS,
     spans: dict[str, dict[str, float]] | None = None,
     *,
     notes: Sequence[str] = (),

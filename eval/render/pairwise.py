@@ -18,9 +18,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from mtdrift.metrics.ranking import RULE, RULE_TEXT, Ranking
-from mtdrift.metrics.significance import Comparison, MetricResult
+from mtdrift.metrics.significance import ALPHA, Comparison, MetricResult
 
-ALPHA = 0.05
 DIGITS = 6
 """Decimals of the numbers in compare.json and compare.csv (the tables print fewer)."""
 CSV_COLUMNS: tuple[str, ...] = (

@@ -17,13 +17,13 @@ from typing import Any
 
 from mtdrift.eval.render.tables import SEGMENT_COLUMNS, segment_columns, segment_rows
 from mtdrift.eval.results import Evaluation
+from mtdrift.metrics.registry import METRICS
 
 ROWS_PER_FILE = 500_000
 """Rows per file of ``segments.parquet/`` (about 100-200 MB of text per file)."""
 PARQUET_MIN_BEADS = 1_000_000
 """From this many beads on (all systems), the CLI writes ``segments.parquet/`` even without
 ``--parquet``: a CSV of a million rows is past what a spreadsheet opens."""
-_SCORES = ("semantic", "tokenmatch", "bleu", "chrf", "chrfpp", "ter", "fidelity")
 
 
 def _schema(columns: list[str]) -> Any:
@@ -35,7 +35,7 @@ def _schema(columns: list[str]) -> Any:
         "bead": pa.int64(),
         "ref_ids": pa.list_(pa.int64()),
         "hyp_ids": pa.list_(pa.int64()),
-        **dict.fromkeys(_SCORES, pa.float64()),
+        **dict.fromkeys(METRICS, pa.float64()),
         **dict.fromkeys(columns[len(SEGMENT_COLUMNS) :], pa.float64()),
     }
     return pa.schema([(c, types.get(c, pa.string())) for c in columns])

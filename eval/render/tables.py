@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from mtdrift.eval.results import BeadResult, Evaluation, SystemResult
-from mtdrift.metrics.registry import MetricInfo
+from mtdrift.metrics.registry import METRICS, MetricInfo, get_metric
 
 SEGMENT_COLUMNS: tuple[str, ...] = (
     "system", "bead", "kind", "ref_ids", "hyp_ids", "ref", "hyp",
@@ -112,16 +112,8 @@ def summary(evaluation: Evaluation) -> dict[str, Any]:
         },
         "language": _language(evaluation),
         "scales": {
-            "bleu": "0-100, higher is better (corpus: sacrebleu over all beads, omitted reference "
-            "sentences scored against an empty candidate, added ones against an empty reference)",
-            "chrf": "0-100, higher is better",
-            "chrfpp": "0-100, higher is better",
-            "ter": "0-100+, lower is better",
-            "semantic": "0-1 mean sentence cosine over beads (omission/addition count 0)",
-            "tokenmatch": "0-1 mean greedy token-match F1 over beads (omission/addition count 0)",
-            "fidelity": "0-1 mean bead fidelity (the fitted model named in signatures.fidelity, "
-            "metrics/params/fidelity-v2-<encoder>.json; omission/addition count 0)",
-            **{m.name: _scale(m.source, m.higher_is_better) for m in evaluation.extra},
+            **{name: get_metric(name).scale for name in METRICS},
+            **{m.name: m.scale for m in evaluation.extra},
         },
         "metrics": {
             m.name: {
@@ -135,16 +127,6 @@ def summary(evaluation: Evaluation) -> dict[str, Any]:
         "systems": systems,
         "signatures": dict(sorted(evaluation.signatures.items())),
     }
-
-
-def _scale(source: str, higher_is_better: bool) -> str:
-    better = "higher" if higher_is_better else "lower"
-    if source == "scores":
-        return (
-            f"external per-segment scores (the file, its SHA-256 and column in signatures), on that "
-            f"tool's scale, {better} is better; corpus: their mean over segments"
-        )
-    return f"plug-in metric (signatures names it), {better} is better; corpus: from summed statistics"
 
 
 def _language(evaluation: Evaluation) -> dict[str, Any]:

@@ -12,12 +12,12 @@ import numpy as np
 from mtdrift.eval.render.figures.common import _esc, _figure, _save, _style
 from mtdrift.metrics.lexical import LEXICAL_METRICS
 from mtdrift.metrics.registry import MEAN_METRICS
-from mtdrift.metrics.significance import Comparison
+from mtdrift.metrics.significance import ALPHA, Comparison
 
 # --- systems ----------------------------------------------------------------------------
 
 
-def plot_systems(comparison: Comparison, primary: str, path: Path, alpha: float = 0.05) -> None:
+def plot_systems(comparison: Comparison, primary: str, path: Path, alpha: float = ALPHA) -> None:
     """``systems.png``: one panel per metric, each system's score with its 95 % bootstrap
     interval, systems sorted best first by ``primary``; the baseline drawn in black, systems
     significantly different from it filled, the others hollow."""
