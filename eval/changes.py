@@ -25,11 +25,12 @@ summary gives a :class:`BeadChanges` with ``note`` set and no units.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from mtdrift.eval.pairwise import RefIds, common_units, unit_index
+from mtdrift.eval.summary import SegmentBlock, Summary, SystemBlock
 
 FIDELITY_STEP = 0.01  # the fidelity metric's default tolerance in ``mtdrift check``
 RANK: dict[str, int] = {"none": 0, "minor": 1, "major": 2}
@@ -123,35 +124,29 @@ NO_TEXTS = (
 )
 
 
-def _has_texts(doc: Mapping[str, Any], system: Mapping[str, Any]) -> bool:
-    seg = system.get("segments") or {}
+def _has_texts(doc: Summary, system: SystemBlock) -> bool:
+    seg = system.segments
     return (
-        "sentences" in doc.get("reference", {})
-        and all(k in seg for k in ("ref_ids", "hyp_ids", "drift", "hyp_sentences"))
-        and "fidelity" in seg.get("stats", {})
+        doc.reference.sentences is not None and seg is not None and seg.has_texts and "fidelity" in seg.stats
     )
 
 
-def bead_changes(
-    baseline: Mapping[str, Any],
-    current: Mapping[str, Any],
-    b: Mapping[str, Any],
-    c: Mapping[str, Any],
-) -> BeadChanges:
+def bead_changes(baseline: Summary, current: Summary, b: SystemBlock, c: SystemBlock) -> BeadChanges:
     """The units of reference sentences whose translation changed from system ``b`` of the
     ``baseline`` summary to system ``c`` of the ``current`` one (same reference).
 
     Raises:
-        KeyError, ValueError: a malformed summary (the caller reports it).
+        ValueError: beads and their labels or statistics that do not match (the caller
+            reports it).
     """
-    system = str(c["system"])
+    system = c.system
     for side, doc, s in (("baseline", baseline, b), ("current", current, c)):
         if not _has_texts(doc, s):
             return BeadChanges(system, (), 0, NO_TEXTS.format(side=side))
-    ref = [str(t) for t in baseline["reference"]["sentences"]]
-    sb, sc = b["segments"], c["segments"]
-    beads_b = [tuple(int(i) for i in ids) for ids in sb["ref_ids"]]
-    beads_c = [tuple(int(i) for i in ids) for ids in sc["ref_ids"]]
+    ref = baseline.reference.sentences or ()
+    sb, sc = b.segments, c.segments
+    assert sb is not None and sc is not None  # _has_texts
+    beads_b, beads_c = list(sb.ref_ids), list(sc.ref_ids)
     units = common_units(len(ref), [beads_b, beads_c])
     side_b = _Side(units, beads_b, sb)
     side_c = _Side(units, beads_c, sc)
@@ -208,10 +203,10 @@ def _order(u: UnitChange) -> tuple[int, int, int, float, int]:
 class _Side:
     """One run's beads grouped into the common units."""
 
-    def __init__(self, units: Sequence[RefIds], beads: Sequence[RefIds], seg: Mapping[str, Any]) -> None:
-        hyp_ids = [tuple(int(j) for j in ids) for ids in seg["hyp_ids"]]
-        drift = [str(d) for d in seg["drift"]]
-        fid = seg["stats"]["fidelity"]
+    def __init__(self, units: Sequence[RefIds], beads: Sequence[RefIds], seg: SegmentBlock) -> None:
+        hyp_ids = list(seg.hyp_ids or ())
+        drift = list(seg.drift or ())
+        fid = seg.stats["fidelity"]
         if not len(hyp_ids) == len(drift) == len(fid) == len(beads):
             raise ValueError(
                 f"{len(beads)} beads but {len(hyp_ids)} hyp_ids, {len(drift)} drift labels and "
@@ -220,7 +215,7 @@ class _Side:
         unknown = sorted(set(drift) - set(RANK))
         if unknown:
             raise ValueError(f"unknown drift label(s) {unknown}")
-        self.hyp_sentences = [str(t) for t in seg["hyp_sentences"]]
+        self.hyp_sentences = list(seg.hyp_sentences or ())
         self.members: list[list[int]] = [[] for _ in units]
         for k, u in enumerate(unit_index(units, beads)):
             self.members[u].append(k)

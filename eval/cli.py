@@ -14,7 +14,6 @@ from mtdrift.metrics.significance import ALPHA, DEFAULT_PRIMARY, DEFAULT_SEED, R
 EXIT_OK, EXIT_REGRESSED, EXIT_INPUT = 0, 1, 2
 
 
-
 def _version() -> str:
     import importlib.metadata
 

@@ -36,7 +36,8 @@ from typing import Any
 import numpy as np
 
 from mtdrift.eval.pairwise import RefIds, common_units, unit_stats
-from mtdrift.eval.regression import Incomparable, signature_changes, summary_metrics
+from mtdrift.eval.regression import Incomparable, metric_objects, signature_changes, summary_metrics
+from mtdrift.eval.summary import MetricBlock, Summary, SystemBlock
 from mtdrift.metrics.registry import CorpusMetric
 from mtdrift.metrics.significance import ALPHA, Resampler, Resampling, holm, interval, p_value
 
@@ -72,7 +73,7 @@ def parse_time(text: str | None, *, now: datetime | None = None) -> str:
 
 
 def record(
-    summary: Mapping[str, Any], *, label: str, time: str, resampling: Resampling | None = None
+    summary: Summary, *, label: str, time: str, resampling: Resampling | None = None
 ) -> dict[str, Any]:
     """The history line of one ``summary.json``: label, time, signatures, and per system the
     corpus scores, their bootstrap 95 % intervals (over the run's own units) and its bead
@@ -86,47 +87,47 @@ def record(
     cfg = resampling or Resampling()
     try:
         objects = summary_metrics(summary)
-        reference = summary["reference"]
-        n_ref = int(reference["segments"])
-        systems = [_system_record(s, objects, n_ref, cfg) for s in summary["systems"]]
-        head = {
-            "name": str(reference["name"]),
-            "sha256": str(reference["sha256"]),
-            "segments": n_ref,
-        }
     except Incomparable as err:
         raise HistoryError(str(err)) from None
-    except (KeyError, TypeError, ValueError) as err:
-        raise HistoryError(
-            f"malformed summary ({type(err).__name__}: {err}); regenerate it with mtdrift evaluate"
-        ) from None
-    described = summary.get("metrics") or {}
+    reference = summary.reference
+    systems = [_system_record(s, objects, reference.segments, cfg) for s in summary.systems]
+    head = {"name": reference.name, "sha256": reference.sha256, "segments": reference.segments}
     return {
         "format": FORMAT,
         "label": label,
         "time": time,
-        "mtdrift": summary.get("mtdrift"),
+        "mtdrift": summary.mtdrift,
         "reference": head,
-        "signatures": dict(sorted(summary["signatures"].items())),
-        "metrics": {
-            name: dict(described.get(name) or {"display": m.display, "higher_is_better": m.higher_is_better})
-            for name, m in objects.items()
-        },
+        "signatures": dict(sorted(summary.signatures.items())),
+        "metrics": {name: _described(summary.metrics.get(name), m) for name, m in objects.items()},
         "ci": str(cfg.signature()),
         "systems": systems,
     }
 
 
+def _described(block: MetricBlock | None, m: CorpusMetric) -> dict[str, Any]:
+    """A metric as the history's ``metrics`` block keeps it: as its summary described it, or
+    (a built-in metric of an older summary) its name and direction."""
+    if block is None:
+        return {"display": m.display, "higher_is_better": m.higher_is_better}
+    return {
+        "display": block.display,
+        "higher_is_better": block.higher_is_better,
+        "num_stats": block.num_stats,
+        "source": block.source,
+    }
+
+
 def _system_record(
-    s: Mapping[str, Any], objects: Mapping[str, CorpusMetric], n_ref: int, cfg: Resampling
+    s: SystemBlock, objects: Mapping[str, CorpusMetric], n_ref: int, cfg: Resampling
 ) -> dict[str, Any]:
-    corpus = {m: round(float(s["corpus"][m]), DIGITS) for m in objects if m in s["corpus"]}
-    seg = s.get("segments")
-    out: dict[str, Any] = {"system": str(s["system"]), "corpus": corpus, "ci": None, "segments": None}
-    if not seg:
+    corpus = {m: round(float(s.corpus[m]), DIGITS) for m in objects if m in s.corpus}
+    seg = s.segments
+    out: dict[str, Any] = {"system": s.system, "corpus": corpus, "ci": None, "segments": None}
+    if seg is None:
         return out
-    beads = [tuple(int(i) for i in ids) for ids in seg["ref_ids"]]
-    stats = {m: np.asarray(seg["stats"][m], dtype=np.float64) for m in corpus if m in seg["stats"]}
+    beads = list(seg.ref_ids)
+    stats = {m: seg.matrix(m) for m in corpus if m in seg.stats}
     units = common_units(n_ref, [beads])
     summed = unit_stats(units, beads, stats)
     rs = Resampler(len(units), cfg)
@@ -135,7 +136,10 @@ def _system_record(
         iv = interval(rs.bootstrap_scores(objects[m], matrix))
         ci[m] = [round(iv.low, DIGITS), round(iv.high, DIGITS)]
     out["ci"] = ci
-    out["segments"] = {"ref_ids": [list(b) for b in beads], "stats": {m: seg["stats"][m] for m in stats}}
+    out["segments"] = {
+        "ref_ids": [list(b) for b in beads],
+        "stats": {m: [list(r) for r in seg.stats[m]] for m in stats},
+    }
     return out
 
 
@@ -501,9 +505,9 @@ def _metric_objects(run: Run) -> dict[str, CorpusMetric]:
     plug-in that is not installed is left out (its scores are drawn, not tested)."""
     out: dict[str, CorpusMetric] = {}
     for name in dict.fromkeys(m for s in run.systems.values() for m in s.corpus):
-        doc = {"metrics": run.metrics, "systems": [{"corpus": {name: 0.0}}]}
+        described = {n: MetricBlock.parse(n, d) for n, d in run.metrics.items()}
         try:
-            out.update(summary_metrics(doc))
+            out.update(metric_objects([name], described))
         except Incomparable:
             continue
     return out

@@ -27,14 +27,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
 
 from mtdrift.eval.changes import BeadChanges, bead_changes
 from mtdrift.eval.external import PROVENANCE_FIELDS, SIGNATURE_NAME
 from mtdrift.eval.pairwise import common_units, unit_stats
+from mtdrift.eval.summary import MetricBlock, Summary, SystemBlock
 from mtdrift.metrics.registry import METRICS, CorpusMetric, MeanMetric, MetricError, get_metric
+from mtdrift.metrics.signature import Signature
 from mtdrift.metrics.significance import ALPHA, Comparison, Resampling, compare
 
 IGNORED_SIGNATURES: frozenset[str] = frozenset({"mtdrift"})
@@ -127,14 +126,14 @@ def parse_tolerances(items: Sequence[str]) -> dict[str, float]:
 
 
 def check(
-    baseline: Mapping[str, Any],
-    current: Mapping[str, Any],
+    baseline: Summary,
+    current: Summary,
     *,
     tolerances: Mapping[str, float] | None = None,
     alpha: float = ALPHA,
     resampling: Resampling | None = None,
 ) -> CheckResult:
-    """Compare two parsed ``summary.json`` documents.
+    """Compare two summaries (``summary.json`` read back by :meth:`Summary.parse`).
 
     Raises:
         Incomparable: different reference, different signatures, or a baseline system
@@ -144,48 +143,50 @@ def check(
     _same_signatures(baseline, current)
     objects = summary_metrics(baseline)
     tol = _tolerances(objects, tolerances or {})
-    pairs = _pair_systems(baseline["systems"], current["systems"])
+    pairs = _pair_systems(baseline.systems, current.systems)
     checks: list[MetricCheck] = []
     paired: dict[str, int | None] = {}
     changes: dict[str, BeadChanges] = {}
     for b, c in pairs:
-        changes[c["system"]] = bead_changes(baseline, current, b, c)
-        metrics = [m for m in objects.values() if m.name in b["corpus"] and m.name in c["corpus"]]
-        tested = _paired_test(b, c, metrics, int(baseline["reference"]["segments"]), resampling)
-        paired[c["system"]] = None if tested is None else tested.n_segments
+        changes[c.system] = bead_changes(baseline, current, b, c)
+        metrics = [m for m in objects.values() if m.name in b.corpus and m.name in c.corpus]
+        tested = _paired_test(b, c, metrics, baseline.reference.segments, resampling)
+        paired[c.system] = None if tested is None else tested.n_segments
         for metric in metrics:
             m = metric.name
             p = None if tested is None else tested.get("current", m).p_holm
-            old, new = float(b["corpus"][m]), float(c["corpus"][m])
+            old, new = float(b.corpus[m]), float(c.corpus[m])
             drop = round((old - new) if metric.higher_is_better else (new - old), 9)
             regressed = drop > tol[m] or (drop > 0 and p is not None and p < alpha)
-            checks.append(MetricCheck(c["system"], m, old, new, drop, tol[m], p, regressed))
+            checks.append(MetricCheck(c.system, m, old, new, drop, tol[m], p, regressed))
     display = {m.name: m.display for m in objects.values()}
     return CheckResult(tuple(checks), paired, alpha, display, changes)
 
 
-def summary_metrics(doc: Mapping[str, Any]) -> dict[str, CorpusMetric]:
+def summary_metrics(doc: Summary) -> dict[str, CorpusMetric]:
+    """The metrics ``doc``'s systems carry, as :func:`metric_objects` builds them."""
+    return metric_objects(list(dict.fromkeys(m for s in doc.systems for m in s.corpus)), doc.metrics)
+
+
+def metric_objects(names: Sequence[str], described: Mapping[str, MetricBlock]) -> dict[str, CorpusMetric]:
     """The metrics a ``summary.json`` carries, in its order: the built-in ones, then those its
     ``metrics`` block describes (external scores rebuilt from it; plug-ins loaded by name).
 
     Raises:
         Incomparable: a metric the summary does not describe, or a plug-in not installed here.
     """
-    described = doc.get("metrics") or {}
-    names = list(dict.fromkeys(m for s in doc["systems"] for m in s["corpus"]))
     out: dict[str, CorpusMetric] = {}
     for name in names:
         if name in METRICS:
             out[name] = get_metric(name)
             continue
         info = described.get(name)
-        if not isinstance(info, Mapping):
+        if info is None:
             raise Incomparable(f"metric {name!r} is not described in the summary's 'metrics' block")
-        if info.get("source") == "scores":
+        if info.source == "scores":
             out[name] = MeanMetric(
-                name, higher_is_better=bool(info["higher_is_better"]), title=str(info.get("display") or name),
-                source="scores",
-            )  # fmt: skip
+                name, higher_is_better=info.higher_is_better, title=info.display or name, source="scores"
+            )
             continue
         try:
             out[name] = get_metric(name)
@@ -220,26 +221,13 @@ def _tolerances(objects: Mapping[str, CorpusMetric], given: Mapping[str, float])
     return tol
 
 
-def _same_reference(baseline: Mapping[str, Any], current: Mapping[str, Any]) -> None:
-    try:
-        b, c = baseline["reference"], current["reference"]
-    except KeyError:
+def _same_reference(baseline: Summary, current: Summary) -> None:
+    b, c = baseline.reference, current.reference
+    if b.sha256 != c.sha256:
         raise Incomparable(
-            "a summary lacks its 'reference' block; re-run mtdrift evaluate to rewrite it"
-        ) from None
-    if b["sha256"] != c["sha256"]:
-        raise Incomparable(
-            f"different references: baseline scored {b['name']} ({b['segments']} segments, sha256 "
-            f"{b['sha256'][:12]}), current {c['name']} ({c['segments']} segments, sha256 {c['sha256'][:12]})"
+            f"different references: baseline scored {b.name} ({b.segments} segments, sha256 "
+            f"{b.sha256[:12]}), current {c.name} ({c.segments} segments, sha256 {c.sha256[:12]})"
         )
-
-
-def _fields(sig: str) -> dict[str, str]:
-    out = {}
-    for part in sig.split("|"):
-        key, sep, value = part.partition(":")
-        out[key] = value if sep else ""
-    return out
 
 
 @dataclass(frozen=True)
@@ -272,7 +260,7 @@ def signature_changes(b: Mapping[str, str], c: Mapping[str, str]) -> list[Signat
             continue
         if b[name] != c[name]:
             fb, fc = _fields(b[name]), _fields(c[name])
-            if SIGNATURE_NAME in fb and SIGNATURE_NAME in fc:  # external scores: not provenance
+            if fb[NAME] == fc[NAME] == SIGNATURE_NAME:  # external scores: not provenance
                 fb, fc = ({k: v for k, v in f.items() if k not in PROVENANCE_FIELDS} for f in (fb, fc))
                 if fb == fc:
                     continue
@@ -283,8 +271,22 @@ def signature_changes(b: Mapping[str, str], c: Mapping[str, str]) -> list[Signat
     return out
 
 
-def _same_signatures(baseline: Mapping[str, Any], current: Mapping[str, Any]) -> None:
-    for change in signature_changes(baseline.get("signatures", {}), current.get("signatures", {})):
+NAME = "(name)"
+"""The key of a signature's name among its fields, in :class:`SignatureChange`."""
+
+
+def _fields(sig: str) -> dict[str, str]:
+    """A signature's name (under :data:`NAME`) and fields; a part that is not ``key:value``
+    (a summary written by hand, or damaged) counts as a field of that name with no value."""
+    name, *parts = sig.split("|")
+    try:
+        return {NAME: name, **Signature.parse("|".join(["", *parts])).as_dict()}
+    except ValueError:
+        return {NAME: name, **{k: v for k, _, v in (p.partition(":") for p in parts)}}
+
+
+def _same_signatures(baseline: Summary, current: Summary) -> None:
+    for change in signature_changes(baseline.signatures, current.signatures):
         if change.missing:
             raise Incomparable(f"signature {change.name!r} is missing from the {change.missing} summary")
         raise Incomparable(
@@ -294,42 +296,37 @@ def _same_signatures(baseline: Mapping[str, Any], current: Mapping[str, Any]) ->
 
 
 def _pair_systems(
-    baseline: Sequence[Mapping[str, Any]], current: Sequence[Mapping[str, Any]]
-) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+    baseline: Sequence[SystemBlock], current: Sequence[SystemBlock]
+) -> list[tuple[SystemBlock, SystemBlock]]:
     if len(baseline) == 1 and len(current) == 1:
         return [(baseline[0], current[0])]
-    by_name = {s["system"]: s for s in current}
-    missing = [s["system"] for s in baseline if s["system"] not in by_name]
+    by_name = {s.system: s for s in current}
+    missing = [s.system for s in baseline if s.system not in by_name]
     if missing:
         raise Incomparable(
             f"baseline system(s) {', '.join(map(repr, missing))} not in the current summary "
             f"(it has {', '.join(map(repr, by_name))})"
         )
-    return [(s, by_name[s["system"]]) for s in baseline]
+    return [(s, by_name[s.system]) for s in baseline]
 
 
 def _paired_test(
-    b: Mapping[str, Any],
-    c: Mapping[str, Any],
+    b: SystemBlock,
+    c: SystemBlock,
     metrics: Sequence[CorpusMetric],
     n_ref: int,
     resampling: Resampling | None,
 ) -> Comparison | None:
     """The paired tests of ``metrics`` between the two systems' segment statistics (AR p-values
     Holm-corrected over the metrics), or ``None`` when a side has none."""
-    sb, sc = b.get("segments"), c.get("segments")
-    if not sb or not sc or not metrics:
+    sb, sc = b.segments, c.segments
+    if sb is None or sc is None or not metrics:
         return None
-    beads_b = [tuple(ids) for ids in sb["ref_ids"]]
-    beads_c = [tuple(ids) for ids in sc["ref_ids"]]
+    beads_b, beads_c = list(sb.ref_ids), list(sc.ref_ids)
     units = common_units(n_ref, [beads_b, beads_c])
     names = [m.name for m in metrics]
     stats = {
-        "baseline": unit_stats(
-            units, beads_b, {m: np.asarray(sb["stats"][m], dtype=np.float64) for m in names}
-        ),
-        "current": unit_stats(
-            units, beads_c, {m: np.asarray(sc["stats"][m], dtype=np.float64) for m in names}
-        ),
+        "baseline": unit_stats(units, beads_b, {m: sb.matrix(m) for m in names}),
+        "current": unit_stats(units, beads_c, {m: sc.matrix(m) for m in names}),
     }
     return compare(stats, baseline="baseline", metrics=metrics, resampling=resampling)

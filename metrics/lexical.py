@@ -40,7 +40,6 @@ from mtdrift.metrics.signature import Signature
 Level = Literal["sentence", "corpus"]
 
 
-
 @dataclass(frozen=True)
 class _Kind:
     """What a reader and ``mtdrift check`` need to know of one lexical metric."""
@@ -311,7 +310,6 @@ def get_lexical(name: str, *, trg_lang: str = "en", tokenize: str | None = None)
         TokenizerError: an unknown tokenizer, or one whose packages are missing.
     """
     return LexicalMetric(name, trg_lang, tokenize)
-
 
 
 # The packages each of sacrebleu's optional tokenizers needs (sacrebleu[ja], sacrebleu[ko]).

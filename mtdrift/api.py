@@ -25,6 +25,7 @@ from mtdrift.eval.errors import InputError
 from mtdrift.eval.read import read_text
 from mtdrift.eval.regression import CheckResult, Incomparable, parse_tolerances
 from mtdrift.eval.results import Evaluation
+from mtdrift.eval.summary import Summary, SummaryError
 from mtdrift.metrics.encoders import DEFAULT_MODEL, MODELS
 from mtdrift.metrics.progress import Progress, quiet
 from mtdrift.metrics.progress import of as progress_of
@@ -738,10 +739,8 @@ def check(
     except Incomparable as err:
         pair = f"{_label(current, 'current')} with {_label(baseline, 'baseline')}"
         raise InputError(f"cannot compare {pair}: {err}") from None
-    except (KeyError, TypeError, ValueError) as err:
-        raise InputError(
-            f"malformed summary ({type(err).__name__}: {err}); regenerate it with mtdrift evaluate"
-        ) from None
+    except ValueError as err:
+        raise InputError(f"malformed summary ({err}); regenerate it with mtdrift evaluate") from None
 
 
 def write_check(
@@ -1096,9 +1095,9 @@ def output_dir(out: str | os.PathLike[str]) -> Path:
     return directory
 
 
-def _summary(source: str | os.PathLike[str] | Mapping[str, Any] | Result, label: str) -> Mapping[str, Any]:
+def _summary(source: str | os.PathLike[str] | Mapping[str, Any] | Result, label: str) -> Summary:
     if isinstance(source, Result):
-        return json.loads(source.render("summary.json"))
+        return Summary.of(source.evaluation)
     if isinstance(source, Mapping):
         doc: Any = source
         where = f"the {label} summary"
@@ -1116,11 +1115,12 @@ def _summary(source: str | os.PathLike[str] | Mapping[str, Any] | Result, label:
                 f"{path}: not a readable summary.json ({err}); "
                 f"give the {label} summary written by mtdrift evaluate"
             ) from None
-    if not isinstance(doc, Mapping) or "systems" not in doc or "signatures" not in doc:
+    try:
+        return Summary.parse(doc)
+    except SummaryError as err:
         raise InputError(
-            f"{where}: not an mtdrift summary.json (no 'systems'/'signatures'); give the {label} summary"
-        )
-    return doc
+            f"{where}: {err}; give the {label} summary.json written by mtdrift evaluate"
+        ) from None
 
 
 def check_options(

@@ -12,6 +12,7 @@ import pytest
 
 from mtdrift.eval.cli import main
 from mtdrift.eval.regression import check, parse_tolerances
+from mtdrift.eval.summary import Summary
 from mtdrift.metrics.registry import get_metric
 from tests.conftest import HYP, REF, ROOT
 
@@ -187,5 +188,6 @@ def test_two_deleted_sentences_fail_against_the_committed_baseline(capsys, tmp_p
         "mtdrift check: REGRESSION in 7 metric(s): roundtrip BLEU, roundtrip chrF"
     )
     assert check(
-        json.loads(BASELINE.read_text()), json.loads((out_dir / "summary.json").read_text())
+        Summary.parse(json.loads(BASELINE.read_text())),
+        Summary.parse(json.loads((out_dir / "summary.json").read_text())),
     ).regressed

@@ -12,6 +12,7 @@ from junitparser import Error, Failure, JUnitXml
 
 from mtdrift.eval.changes import bead_changes
 from mtdrift.eval.cli import main
+from mtdrift.eval.summary import Summary
 from tests.conftest import ROOT
 
 BASELINE = ROOT / "reports" / "baseline.json"
@@ -129,10 +130,10 @@ def test_restoring_the_sentences_lists_them_as_improved(seed_summary) -> None:  
     assert changes.units[0].baseline_hyp == "" and changes.units[0].current_drift == "none"
 
 
-def _doc(beads: list[tuple[list[int], list[int], str, float]], hyp: list[str]) -> dict:  # type: ignore[type-arg]
+def _doc(beads: list[tuple[list[int], list[int], str, float]], hyp: list[str]) -> Summary:
     """A summary of the four reference sentences A-D with the given beads (ref ids, hyp ids,
-    drift label, fidelity)."""
-    return {
+    drift label, fidelity), read back as ``mtdrift check`` reads one."""
+    return Summary.parse({
         "reference": {"name": "r", "sha256": "ab" * 32, "segments": 4, "sentences": ["A.", "B.", "C.", "D."]},
         "signatures": {},
         "systems": [
@@ -148,7 +149,7 @@ def _doc(beads: list[tuple[list[int], list[int], str, float]], hyp: list[str]) -
                 },
             }
         ],
-    }
+    })
 
 
 def test_beads_aligned_differently_pair_up_through_the_reference() -> None:
@@ -167,7 +168,7 @@ def test_beads_aligned_differently_pair_up_through_the_reference() -> None:
         ([3], [], "major", 0.0),
     ]
     cur = _doc(realigned, ["A.", "B and C.", "Extra."])
-    result = bead_changes(base, cur, base["systems"][0], cur["systems"][0])
+    result = bead_changes(base, cur, base.systems[0], cur.systems[0])
     assert result.n_units == 3  # (0), (1, 2), (3): the merge joins B and C in both runs
     assert [u.ref_ids for u in result.units] == [(3,), (1, 2)]  # newly omitted first
     omitted, merged = result.units
@@ -183,5 +184,5 @@ def test_beads_aligned_differently_pair_up_through_the_reference() -> None:
         "drift none -> major",
         "fidelity 0.85 -> 0.35 (-0.50)",
     ]
-    back = bead_changes(cur, base, cur["systems"][0], base["systems"][0])
+    back = bead_changes(cur, base, cur.systems[0], base.systems[0])
     assert [(u.ref_ids, u.direction) for u in back.units] == [((3,), "better"), ((1, 2), "better")]

@@ -12,6 +12,7 @@ import pytest
 import mtdrift
 from mtdrift.eval.cli import main
 from mtdrift.eval.history import FORMAT, read, record
+from mtdrift.eval.summary import Summary
 from scripts.history_demo import RUNS, build_history
 from tests.conftest import ROOT
 
@@ -88,7 +89,9 @@ def test_since_and_metric_choose_what_is_shown(demo: Path) -> None:
 
 def _baseline_record(label: str) -> dict:  # type: ignore[type-arg]
     return record(
-        json.loads(BASELINE.read_text(encoding="utf-8")), label=label, time="2026-12-03T00:00:00+00:00"
+        Summary.parse(json.loads(BASELINE.read_text(encoding="utf-8"))),
+        label=label,
+        time="2026-12-03T00:00:00+00:00",
     )
 
 

@@ -23,7 +23,8 @@ from mtdrift.eval.pipeline import evaluate_corpus
 from mtdrift.eval.regression import check
 from mtdrift.eval.render import pairwise as cmp
 from mtdrift.eval.render.html import report_html
-from mtdrift.eval.render.tables import segments_csv, summary, summary_json
+from mtdrift.eval.render.tables import segments_csv, summary_json
+from mtdrift.eval.summary import Summary
 from mtdrift.metrics import registry
 from mtdrift.metrics.registry import MetricError, PluginMetric, describe_metrics, get_metric, load_plugin
 from mtdrift.metrics.significance import Resampling
@@ -126,7 +127,7 @@ def test_library_computes_the_plugin_through_every_report(  # type: ignore[no-un
     assert "<th>charF1</th>" in page and "<th data-type='num'>charF1</th>" in page
     assert segments_csv(ev).splitlines()[0].endswith(",charoverlap")
     # `mtdrift check` reloads it by name; its default tolerance is the plug-in's max_drop
-    base = summary(ev)
+    base = Summary.of(ev)
     result = check(base, base)
     (tol,) = {c.tolerance for c in result.checks if c.metric == "charoverlap"}
     assert tol == 1.0 and not result.regressed

@@ -38,6 +38,7 @@ from mtdrift.eval.render import pairwise as cmp
 from mtdrift.eval.render.html import report_html
 from mtdrift.eval.render.tables import segments_csv, summary, summary_json, terminal_table
 from mtdrift.eval.results import Evaluation
+from mtdrift.eval.summary import Summary
 from mtdrift.metrics.significance import Resampling
 from tests.conftest import SHARED
 from tests.test_meta_sets import HEEN_FIGURES, HEEN_README, ZHEN_FIGURES, ZHEN_README, round_once, round_twice
@@ -396,13 +397,13 @@ def lowered(tmp_path: Path, corpus: Corpus, column: str, by: float) -> Path:
 def test_check_catches_a_drop_in_comet(zhen_plain: tuple[Corpus, Evaluation], tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     corpus, plain = zhen_plain
     base = attach_scores(plain, [read_scores(parse_scores_option(f"COMET-22={ZHEN_OFFICIAL}:{COMET}"))])
-    base_doc = summary(base)
+    base_doc = Summary.of(base)
     (tmp_path / "base.json").write_text(summary_json(base))
     # every score lowered by 0.01 (of COMET's 0-1): a file with another SHA-256 is comparable
     path = lowered(tmp_path, corpus, COMET, 0.01)
     worse = attach_scores(plain, [read_scores(parse_scores_option(f"COMET-22={path}"))])
     (tmp_path / "worse.json").write_text(summary_json(worse))
-    result = check(base_doc, json.loads(summary_json(worse)), tolerances={"COMET-22": 0.05})
+    result = check(base_doc, Summary.parse(json.loads(summary_json(worse))), tolerances={"COMET-22": 0.05})
     bad = [c for c in result.checks if c.regressed]
     assert {c.metric for c in bad} == {"COMET-22"} and len(bad) == 15  # within tolerance, but significant
     assert all(c.drop == pytest.approx(0.01, abs=1e-9) for c in bad)
@@ -432,7 +433,7 @@ def test_check_refuses_a_changed_direction(zhen: tuple[Corpus, Evaluation]) -> N
     flipped = copy.deepcopy(base)
     flipped["signatures"]["COMET-22"] = flipped["signatures"]["COMET-22"].replace("higher:yes", "higher:no")
     with pytest.raises(Incomparable, match=r"signatures differ for COMET-22 \(higher: yes vs no\)"):
-        check(base, flipped, tolerances={"COMET-22": 0.01, "MetricX-23": 0.1})
+        check(Summary.parse(base), Summary.parse(flipped), tolerances={"COMET-22": 0.01, "MetricX-23": 0.1})
 
 
 @pytest.mark.model

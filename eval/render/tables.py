@@ -8,15 +8,15 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from mtdrift.eval.results import BeadResult, Evaluation, SystemResult
-from mtdrift.metrics.registry import METRICS, MetricInfo, get_metric
+from mtdrift.eval.results import BeadResult, Evaluation
+from mtdrift.eval.summary import DIGITS, Summary
+from mtdrift.metrics.registry import MetricInfo
 
 SEGMENT_COLUMNS: tuple[str, ...] = (
     "system", "bead", "kind", "ref_ids", "hyp_ids", "ref", "hyp",
     "semantic", "tokenmatch", "bleu", "chrf", "chrfpp", "ter",
     "fidelity", "drift", "reasons", "ref_spans", "hyp_spans", "doc_id", "seg_id",
 )  # fmt: skip
-DIGITS = 6
 
 
 def _num(x: float) -> str:
@@ -66,92 +66,9 @@ def segments_csv(evaluation: Evaluation) -> str:
     return buf.getvalue()
 
 
-def _coverage(evaluation: Evaluation, s: SystemResult) -> dict[str, Any]:
-    n_ref, n_hyp = len(evaluation.ref_sentences), len(s.hyp_sentences)
-    omitted = [i for b in s.beads if not b.hyp_ids for i in b.ref_ids]
-    added = [j for b in s.beads if not b.ref_ids for j in b.hyp_ids]
-    return {
-        "ref_sentences": n_ref,
-        "hyp_sentences": n_hyp,
-        "ref_aligned": round((n_ref - len(omitted)) / n_ref, DIGITS) if n_ref else None,
-        "hyp_aligned": round((n_hyp - len(added)) / n_hyp, DIGITS) if n_hyp else None,
-        "omitted_ref_ids": omitted,
-        "added_hyp_ids": added,
-    }
-
-
 def summary(evaluation: Evaluation) -> dict[str, Any]:
-    """The corpus-level summary as plain JSON-able data."""
-    systems = []
-    for s in evaluation.systems:
-        systems.append(
-            {
-                "system": s.system,
-                "hyp": s.hyp_name,
-                "corpus": {k: round(float(v), DIGITS) for k, v in s.corpus.items()},
-                "counts": {
-                    "sentences": {
-                        "ref": len(evaluation.ref_sentences),
-                        "hyp": len(s.hyp_sentences),
-                    },
-                    **s.counts(),
-                },
-                "coverage": _coverage(evaluation, s),
-                "gap_cost": None if s.gap_cost is None else round(s.gap_cost, DIGITS),
-                "segments": _segment_stats(s),
-            }
-        )
-    return {
-        "mtdrift": evaluation.signatures.get("mtdrift"),
-        "ref": evaluation.ref_name,
-        "reference": {
-            "name": evaluation.ref_name,
-            "sha256": evaluation.ref_digest,
-            "segments": len(evaluation.ref_sentences),
-            "sentences": [r.text for r in evaluation.ref_sentences],
-        },
-        "language": _language(evaluation),
-        "scales": {
-            **{name: get_metric(name).scale for name in METRICS},
-            **{m.name: m.scale for m in evaluation.extra},
-        },
-        "metrics": {
-            m.name: {
-                "display": m.display,
-                "higher_is_better": m.higher_is_better,
-                "num_stats": m.num_stats,
-                "source": m.source,
-            }
-            for m in evaluation.metrics
-        },
-        "systems": systems,
-        "signatures": dict(sorted(evaluation.signatures.items())),
-    }
-
-
-def _language(evaluation: Evaluation) -> dict[str, Any]:
-    """The language of the texts and how it was decided (``input`` signature has it too)."""
-    lang = evaluation.config.language
-    if lang is None:
-        return {"code": evaluation.config.lang, "source": None, "prob": None}
-    return {"code": lang.code, "source": lang.source, "prob": lang.prob}
-
-
-def _segment_stats(s: SystemResult) -> dict[str, Any]:
-    """Per-bead sufficient statistics, so that ``mtdrift check`` can run paired tests, and what
-    it needs to name the beads that changed: each bead's reference and candidate sentence ids,
-    its drift label and the candidate's sentences (the reference's are in ``reference``)."""
-    return {
-        "ref_ids": [list(b.ref_ids) for b in s.beads],
-        "hyp_ids": [list(b.hyp_ids) for b in s.beads],
-        "drift": [b.drift for b in s.beads],
-        "hyp_sentences": [h.text for h in s.hyp_sentences],
-        "stats": {m: [[_stat(x) for x in row] for row in s.stats[m].tolist()] for m in sorted(s.stats)},
-    }
-
-
-def _stat(x: float) -> float | int:
-    return int(x) if float(x).is_integer() and abs(x) < 2**53 else x
+    """The corpus-level summary as plain JSON-able data (:class:`~mtdrift.eval.summary.Summary`)."""
+    return Summary.of(evaluation).to_json()
 
 
 def summary_json(evaluation: Evaluation) -> str:
