@@ -897,9 +897,9 @@ def write_meta(meta: MultiMeta, out: str | os.PathLike[str]) -> list[Path]:
     paths[0].write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     paths[1].write_text(report_md(meta), encoding="utf-8")
     if len(meta.sets) == 1:
-        plot_meta(meta.sets[0].result.to_dict(), meta.sets[0].ours, paths[2])
+        plot_meta(meta.sets[0].result, meta.sets[0].ours, paths[2])
     else:
-        plot_meta_sets(doc, meta.sets[0].ours, paths[2])
+        plot_meta_sets(meta, meta.sets[0].ours, paths[2])
     return paths
 
 

@@ -316,7 +316,7 @@ def test_plot_meta_sets_writes_a_png(tmp_path: Path) -> None:
         small_set("two", -3.0, {"ours": "up", "COMET-refB": "up", "Only-refB": "flat"}),
     ]
     path = tmp_path / "meta.png"
-    plot_meta_sets(meta_sets(sets, n_resamples=10).to_dict(), ["ours"], path)
+    plot_meta_sets(meta_sets(sets, n_resamples=10), ["ours"], path)
     assert path.read_bytes().startswith(b"\x89PNG")
 
 
@@ -478,7 +478,7 @@ def test_dev_sets_reports(dev_meta: MultiMeta, tmp_path: Path) -> None:
     assert doc["macro"]["metrics"]["bleu"]["n_datasets"] == 3
     from mtdrift.eval.render.figures.meta import plot_meta_sets
 
-    plot_meta_sets(doc, ["bleu"], tmp_path / "meta.png")
+    plot_meta_sets(dev_meta, ["bleu"], tmp_path / "meta.png")
     assert (tmp_path / "meta.png").stat().st_size > 10_000
 
 

@@ -4,34 +4,29 @@ over several sets.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from mtdrift.eval.meta.agreement import Interval
+from mtdrift.eval.meta.evaluation import MacroGroup, MetaResult, MultiMeta
 from mtdrift.eval.render.figures.common import _esc, _figure, _save, _style
 
-# --- meta-evaluation --------------------------------------------------------------------
 
-
-def plot_meta(meta: dict[str, object], ours: Sequence[str], path: Path) -> None:
+def plot_meta(meta: MetaResult, ours: Sequence[str], path: Path) -> None:
     """``meta.png``: each metric's segment-level Kendall tau by item with its 95 % CI (left)
     and system-level pairwise accuracy (right); mtdrift's metrics in blue, the official ones in
     grey, both panels sorted by tau by item.
 
     Args:
-        meta: ``MetaResult.to_dict()``.
+        meta: one set's figures.
         ours: names of mtdrift's metrics.
         path: the PNG file to write.
     """
-    metrics = meta["metrics"]
-    assert isinstance(metrics, dict)
-    names = sorted(
-        metrics,
-        key=lambda m: (
-            -(metrics[m]["seg_kendall_by_item"] if metrics[m]["seg_kendall_by_item"] is not None else -9)
-        ),
-    )
+    metrics = meta.metrics
+    names = sorted(metrics, key=lambda m: -_or(metrics[m].seg_kendall_by_item, -9.0))
     height = 1.6 + 0.28 * len(names)
     with _style():
         fig = _figure((11.0, height))
@@ -40,14 +35,14 @@ def plot_meta(meta: dict[str, object], ours: Sequence[str], path: Path) -> None:
         for y, m in zip(ys, names, strict=True):
             r = metrics[m]
             colour = "#1f77b4" if m in ours else "#7f7f7f"
-            tau, ci = r["seg_kendall_by_item"], r["seg_kendall_by_item_ci"]
-            if tau is not None:
-                if ci and None not in ci:
-                    left.plot(ci, [y, y], color=colour, lw=1.4)
+            tau, ci = r.seg_kendall_by_item, r.seg_kendall_by_item_ci
+            if not math.isnan(tau):
+                if _defined(ci):
+                    left.plot([ci.low, ci.high], [y, y], color=colour, lw=1.4)
                 left.plot([tau], [y], "o", color=colour, ms=5)
-            if r["sys_accuracy"] is not None:
-                right.barh([y], [r["sys_accuracy"]], color=colour, height=0.6)
-                right.text(r["sys_accuracy"] + 0.005, y, f"{r['sys_accuracy']:.3f}", va="center", fontsize=7)
+            if not math.isnan(r.sys_accuracy):
+                right.barh([y], [r.sys_accuracy], color=colour, height=0.6)
+                right.text(r.sys_accuracy + 0.005, y, f"{r.sys_accuracy:.3f}", va="center", fontsize=7)
         left.set_yticks(ys)
         left.set_yticklabels([_esc(m) for m in names], fontsize=8)
         left.set_xlabel("segment-level Kendall tau-b by item (95 % CI)", fontsize=8.5)
@@ -59,8 +54,8 @@ def plot_meta(meta: dict[str, object], ours: Sequence[str], path: Path) -> None:
             for side in ("top", "right"):
                 ax.spines[side].set_visible(False)
         fig.suptitle(
-            _esc(f"Agreement with MQM · {meta['n_rows']} rows, {meta['n_items']} segments, "
-                 f"{meta['n_systems']} systems · blue: mtdrift"),
+            _esc(f"Agreement with MQM · {meta.n_rows} rows, {meta.n_items} segments, "
+                 f"{meta.n_systems} systems · blue: mtdrift"),
             fontsize=10, x=0.01, ha="left",
         )  # fmt: skip
         fig.subplots_adjust(
@@ -69,7 +64,7 @@ def plot_meta(meta: dict[str, object], ours: Sequence[str], path: Path) -> None:
         _save(fig, path)
 
 
-def plot_meta_sets(meta: dict[str, object], ours: Sequence[str], path: Path) -> None:
+def plot_meta_sets(meta: MultiMeta, ours: Sequence[str], path: Path) -> None:
     """``meta.png`` for several data sets: one panel per set, side by side, with each metric's
     segment-level Kendall tau by item and its 95 % CI, then a panel with the macro mean. Rows
     are metrics by their display name (official ones without ``-refA``/``-refB``, so one metric
@@ -80,29 +75,28 @@ def plot_meta_sets(meta: dict[str, object], ours: Sequence[str], path: Path) -> 
     compares with hollow. mtdrift's metrics in blue, the official ones in grey.
 
     Args:
-        meta: ``MultiMeta.to_dict()``.
+        meta: the sets' figures and their macro mean.
         ours: names of mtdrift's metrics.
         path: the PNG file to write.
     """
-    datasets = meta["datasets"]
-    macro = meta["macro"]
-    assert isinstance(datasets, dict) and isinstance(macro, dict)
-    full: dict[str, float | None] = {n: r["seg_kendall_by_item"] for n, r in macro["metrics"].items()}
+    datasets = {s.name: s for s in meta.sets}
+    macro = meta.macro
+    full = {n: r.seg_kendall_by_item for n, r in macro.metrics.items()}
     # every metric of the largest group of sets that not all metrics cover, mtdrift's included
-    subset = macro["subsets"][0] if macro["subsets"] else {"datasets": [], "metrics": {}}
-    fewer: dict[str, float | None] = {n: r["seg_kendall_by_item"] for n, r in subset["metrics"].items()}
-    single: dict[str, float | None] = {}
-    for n, set_name in macro["one_set_only"].items():
-        doc = datasets[set_name]
-        column = next(c for c in doc["metrics"] if doc["display_names"].get(c, c) == n)
-        single[n] = doc["metrics"][column]["seg_kendall_by_item"]
+    subset = macro.subsets[0] if macro.subsets else MacroGroup((), {})
+    fewer = {n: r.seg_kendall_by_item for n, r in subset.metrics.items()}
+    single: dict[str, float] = {}
+    for n, set_name in macro.one_set_only.items():
+        s = datasets[set_name]
+        column = next(c for c in s.result.metrics if s.display.get(c, c) == n)
+        single[n] = s.result.metrics[column].seg_kendall_by_item
 
-    def by_tau(group: dict[str, float | None]) -> list[str]:
+    def by_tau(group: dict[str, float]) -> list[str]:
         return sorted(group, key=lambda m: -_or(group[m], -9.0))
 
     rest = {n: t for n, t in fewer.items() if n not in full}
     names = by_tau(full) + by_tau({**rest, **single})
-    names += [n for g in macro["subsets"][1:] for n in g["metrics"] if n not in names]
+    names += [n for g in macro.subsets[1:] for n in g.metrics if n not in names]
     ys = dict(zip(names, np.arange(len(names))[::-1], strict=True))
     height = 1.9 + 0.26 * len(names)
     panels = len(datasets) + 1
@@ -110,28 +104,28 @@ def plot_meta_sets(meta: dict[str, object], ours: Sequence[str], path: Path) -> 
     with _style():
         fig = _figure((width, height))
         axes = fig.subplots(1, panels, sharey=True, sharex=True)
-        for ax, (set_name, doc) in zip(axes, datasets.items(), strict=False):
-            shown = doc["display_names"]
-            for column, r in doc["metrics"].items():
-                name = shown.get(column, column)
-                tau, ci = r["seg_kendall_by_item"], r["seg_kendall_by_item_ci"]
-                if name not in ys or tau is None:
+        for ax, (set_name, s) in zip(axes, datasets.items(), strict=False):
+            for column, r in s.result.metrics.items():
+                name = s.display.get(column, column)
+                tau, ci = r.seg_kendall_by_item, r.seg_kendall_by_item_ci
+                if name not in ys or math.isnan(tau):
                     continue
                 colour = "#1f77b4" if name in ours else "#7f7f7f"
-                if ci and None not in ci:
-                    ax.plot(ci, [ys[name]] * 2, color=colour, lw=1.3)
+                if _defined(ci):
+                    ax.plot([ci.low, ci.high], [ys[name]] * 2, color=colour, lw=1.3)
                 ax.plot([tau], [ys[name]], "o", color=colour, ms=4.5)
-            ax.set_title(_esc(f"{set_name}\n{doc['n_rows']} rows, {doc['n_systems']} systems"), fontsize=8.5)
+            n_rows, n_systems = s.result.n_rows, s.result.n_systems
+            ax.set_title(_esc(f"{set_name}\n{n_rows} rows, {n_systems} systems"), fontsize=8.5)
         last = axes[-1]
         for means, hollow in ((full, False), (fewer, True)):
             for name, tau in means.items():
-                if tau is None:
+                if math.isnan(tau):
                     continue
                 colour = "#1f77b4" if name in ours else "#7f7f7f"
                 last.plot([tau], [ys[name]], "D", ms=5, color=colour, mfc="white" if hollow else colour)
         title = "macro mean over all sets"
-        if subset["datasets"]:
-            title += _esc(f"\nhollow: over {', '.join(subset['datasets'])}")
+        if subset.datasets:
+            title += _esc(f"\nhollow: over {', '.join(subset.datasets)}")
         last.set_title(title, fontsize=8.5)
         axes[0].set_yticks(list(ys.values()))
         axes[0].set_yticklabels([_esc(n) for n in ys], fontsize=8)
@@ -152,5 +146,10 @@ def plot_meta_sets(meta: dict[str, object], ours: Sequence[str], path: Path) -> 
         _save(fig, path)
 
 
-def _or(x: object, default: float) -> float:
-    return float(x) if isinstance(x, (int, float)) else default
+def _or(x: float, default: float) -> float:
+    """``x``, or ``default`` where it is undefined (NaN)."""
+    return default if math.isnan(x) else x
+
+
+def _defined(ci: Interval) -> bool:
+    return not (math.isnan(ci.low) or math.isnan(ci.high))
