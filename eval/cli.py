@@ -9,18 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mtdrift.metrics.registry import METRICS
+from mtdrift.metrics.signature import version_of
 from mtdrift.metrics.significance import ALPHA, DEFAULT_PRIMARY, DEFAULT_SEED, Resampling
 
 EXIT_OK, EXIT_REGRESSED, EXIT_INPUT = 0, 1, 2
-
-
-def _version() -> str:
-    import importlib.metadata
-
-    try:
-        return importlib.metadata.version("mtdrift")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown (not installed)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,7 +20,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="mtdrift",
         description="Where did a translation keep the meaning, and where did it drift?",
     )
-    p.add_argument("--version", action="version", version=f"mtdrift {_version()}")
+    version = version_of("mtdrift", "unknown (not installed)")
+    p.add_argument("--version", action="version", version=f"mtdrift {version}")
     sub = p.add_subparsers(dest="command", required=True)
     e = sub.add_parser(
         "evaluate",
@@ -348,11 +341,9 @@ def _scores_options(p: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    import os
+    from mtdrift.metrics.encoders import hub_offline
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the models are on disk; never try the hub
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' weight-loading bar
+    hub_offline()
     if args.command == "check":
         return _check(args)
     if args.command == "meta":
@@ -468,7 +459,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     _warnings_to_stderr()
     from mtdrift.api import check_options, output_dir
     from mtdrift.eval.errors import InputError
-    from mtdrift.metrics.significance import Resampling
+    from mtdrift.options import Options
 
     if args.data and (args.ref or args.hyp or args.name):
         return _fail("give either --data or --ref/--hyp, not both")
@@ -481,35 +472,31 @@ def _evaluate(args: argparse.Namespace) -> int:
         return _fail(
             f"got {len(args.hyp)} --hyp but {len(names)} --name; give one name per candidate or none"
         )
-    options = {
-        "dask": args.dask,
-        "scores": args.scores,
-        "lower_is_better": args.lower_is_better,
-        "metrics": args.metric,
-        "baseline": args.baseline,
-        "primary": args.primary,
-        "alpha": args.alpha,
-        "resampling": Resampling(seed=args.seed, bootstrap=args.bootstrap, trials=args.trials),
-        "lang": args.lang,
-        "tokenize": args.tokenize,
-    }
+    options = Options(
+        aligned=bool(args.data) or args.aligned,
+        scores=args.scores,
+        lower_is_better=args.lower_is_better,
+        metrics=args.metric,
+        baseline=args.baseline,
+        primary=args.primary,
+        alpha=args.alpha,
+        resampling=Resampling(seed=args.seed, bootstrap=args.bootstrap, trials=args.trials),
+        dask=args.dask,
+        partition_rows=args.partition_rows if args.data else None,
+        lang=args.lang,
+        tokenize=args.tokenize,
+    )
     try:
-        check_options(
-            scores=args.scores,
-            lower_is_better=args.lower_is_better,
-            metrics=args.metric,
-            primary=args.primary,
-            aligned=bool(args.data) or args.aligned,
-        )
+        check_options(options)
         output_dir(args.out)  # before any scoring, so that a bad --out fails fast
         evaluator = _evaluator(args, progress=not args.quiet)
         if args.data:
-            result = evaluator.evaluate_corpus(args.data, partition_rows=args.partition_rows, **options)
+            result = evaluator.evaluate_corpus(args.data, options)
         else:
             hyps = {(names[k] if names else Path(h).stem): Path(h) for k, h in enumerate(args.hyp)}
             if len(hyps) != len(args.hyp):
                 raise InputError("system names must be distinct; give --name for each --hyp")
-            result = evaluator.evaluate(Path(args.ref), hyps, aligned=args.aligned, **options)
+            result = evaluator.evaluate(Path(args.ref), hyps, options)
         written = result.write(args.out, plots=not args.no_plots, parquet=args.parquet or None)
     except InputError as err:
         return _fail(str(err))

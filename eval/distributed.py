@@ -43,7 +43,7 @@ from mtdrift.eval.errors import InputError
 from mtdrift.eval.pipeline import evaluate, evaluate_corpus, resolve_language
 from mtdrift.eval.results import Evaluation, concat
 from mtdrift.metrics.cache import Cache, CachedEncoder
-from mtdrift.metrics.encoders import DEFAULT_MODEL, Encoder, SentenceEncoder
+from mtdrift.metrics.encoders import DEFAULT_MODEL, Encoder, SentenceEncoder, hub_offline
 from mtdrift.metrics.facts.checker import FactChecker
 from mtdrift.metrics.language import DETECT_CHARS
 
@@ -86,9 +86,7 @@ class WorkerSpec:
 def worker_state(spec: WorkerSpec) -> tuple[Encoder, FactChecker, Cache | None]:
     """The encoder, checker and cache of ``spec``, built once per process (the model is
     loaded here, not on the first task)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    hub_offline()
     inner = SentenceEncoder(spec.model, device=spec.device, threads=spec.threads)
     inner.encode(["warm up"])  # loads the model now
     cache = Cache(spec.cache_dir) if spec.cache_dir is not None else None

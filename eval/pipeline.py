@@ -8,7 +8,6 @@ and a typed :class:`~mtdrift.eval.results.Evaluation` comes out, which the rende
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -21,7 +20,7 @@ from mtdrift.eval.corpus import Corpus, Key
 from mtdrift.eval.errors import InputError
 from mtdrift.eval.judge import evidence, label
 from mtdrift.eval.read import NORMALIZATION, check_segments
-from mtdrift.eval.results import BeadResult, Evaluation, SystemResult, concat
+from mtdrift.eval.results import BeadResult, Evaluation, SystemResult, bead_kind, concat
 from mtdrift.eval.segment import Sentence, split_lines, split_sentences
 from mtdrift.eval.segment import signature as segmenter_signature
 from mtdrift.eval.text_stats import start_stats
@@ -52,7 +51,7 @@ from mtdrift.metrics.registry import (
     load_plugin,
 )
 from mtdrift.metrics.semantic import concat_tokens, cosine, token_match, unmatched_spans
-from mtdrift.metrics.signature import Signature
+from mtdrift.metrics.signature import Signature, version_of
 
 _log = logging.getLogger(__name__)
 
@@ -162,7 +161,7 @@ def signatures(
         out["align"] = Signature(
             sig.name, (*sig.fields, ("tokens", f"{tokens.get('model', '?')}@{tokens.get('rev', '?')}"))
         ).format()
-    out["mtdrift"] = _version("mtdrift")
+    out["mtdrift"] = version_of("mtdrift")
     return out
 
 
@@ -471,7 +470,6 @@ def _score(
     model = cfg.drift_config.fidelity_model
     results: list[BeadResult] = []
     for k, (r_ids, h_ids) in enumerate(beads):
-        kind = "omission" if not h_ids else "addition" if not r_ids else f"{len(r_ids)}-{len(h_ids)}"
         sem = fid = 0.0
         tm: float | None = 0.0 if tok is not None else None
         values: dict[str, float] | None = None
@@ -499,7 +497,7 @@ def _score(
                 r_spans = unmatched_spans(refs[k], rt.offsets, match.ref_best, thr)
                 h_spans = unmatched_spans(hyps[k], ht.offsets, match.hyp_best, thr)
         drift, reasons = label(
-            kind=kind,
+            kind=bead_kind(r_ids, h_ids),
             fidelity_=fid,
             findings=findings.get(k, []),
             config=cfg.drift_config,
@@ -597,10 +595,3 @@ def pair_off_target(beads: Sequence[Bead], off: Sequence[bool]) -> tuple[Bead, .
                     break
         k += 1
     return tuple(out)
-
-
-def _version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"

@@ -26,6 +26,16 @@ from mtdrift.metrics.registry import (
 )
 
 
+def bead_kind(ref_ids: tuple[int, ...], hyp_ids: tuple[int, ...]) -> str:
+    """``omission`` (no candidate side), ``addition`` (no reference side), else ``N-M``: how many
+    reference and candidate sentences the bead joins."""
+    if not hyp_ids:
+        return "omission"
+    if not ref_ids:
+        return "addition"
+    return f"{len(ref_ids)}-{len(hyp_ids)}"
+
+
 @dataclass(frozen=True)
 class BeadResult:
     """One aligned unit and everything measured on it.
@@ -66,11 +76,7 @@ class BeadResult:
 
     @property
     def kind(self) -> str:
-        if not self.hyp_ids:
-            return "omission"
-        if not self.ref_ids:
-            return "addition"
-        return f"{len(self.ref_ids)}-{len(self.hyp_ids)}"
+        return bead_kind(self.ref_ids, self.hyp_ids)
 
     def reason_text(self) -> str:
         return "; ".join(f.label() for f in self.reasons)

@@ -55,6 +55,14 @@ import numpy as np
 from mtdrift.metrics.signature import Signature
 
 
+def hub_offline() -> None:
+    """Keep the Hugging Face libraries off the network unless the user said otherwise: the
+    packaged models are on disk, and a model that is not must fail at once, not after a
+    download attempt (a user who wants the hub sets ``HF_HUB_OFFLINE=0`` before running)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' weight-loading bar
+
 class ModelUnavailableError(RuntimeError):
     """The packaged model is not installed or cannot be loaded."""
 
@@ -483,8 +491,7 @@ class SentenceEncoder:
     @property
     def model(self) -> Any:
         if self._model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            hub_offline()
             path = self.spec.locate()
             import torch
             from sentence_transformers import SentenceTransformer

@@ -50,6 +50,17 @@ class Signature:
         return self.format()
 
 
+def version_of(dist: str, missing: str = "unknown") -> str:
+    """The installed version of the distribution ``dist`` (what signatures record), or
+    ``missing`` where it is not installed."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return missing
+
+
 def _fmt(value: object) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"

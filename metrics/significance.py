@@ -20,6 +20,7 @@ here it gets p = 1. On distinct systems exact ties do not occur and the p-values
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -95,8 +96,7 @@ class Resampler:
     def counts(self) -> np.ndarray:
         """``(B, n)`` float64: how often each segment is drawn in each bootstrap resample."""
         b = self.config.bootstrap
-        rng = np.random.default_rng(self.config.seed)
-        idx = rng.choice(self.n, size=(b, self.n), replace=True)
+        idx = bootstrap_draws(self.n, b, self.config.seed)
         flat = (idx + np.arange(b)[:, None] * self.n).ravel()
         return np.bincount(flat, minlength=b * self.n).reshape(b, self.n).astype(np.float64)
 
@@ -163,12 +163,34 @@ class Interval:
         return 0.5 * (self.high - self.low)
 
 
+def bootstrap_draws(n: int, resamples: int, seed: int) -> np.ndarray:
+    """The bootstrap's draws: ``(resamples, n)`` indices into ``n`` segments (or items), drawn
+    with replacement from one generator seeded once. Every resampling of mtdrift draws here:
+    the systems' intervals and paired tests, and the meta-evaluation's intervals over items."""
+    rng = np.random.default_rng(seed)
+    return rng.choice(n, size=(resamples, n), replace=True)
+
+
 def interval(samples: np.ndarray) -> Interval:
     """Mean and 95 % bounds of resampled values, with sacrebleu's index rule
-    (the ``B // 40``-th smallest and largest)."""
+    (the ``B // 40``-th smallest and largest), so that a system's interval is sacrebleu's."""
     s = np.sort(np.asarray(samples, dtype=np.float64))
     lo = len(s) // 40
     return Interval(float(s.mean()), float(s[lo]), float(s[len(s) - lo - 1]))
+
+
+def quantile_interval(values: np.ndarray, level: float) -> Interval:
+    """Mean and ``level`` bounds of resampled values by linear quantiles (``numpy.quantile``),
+    the resamples where the value is undefined (NaN) left out; all bounds NaN when none is
+    defined. The meta-evaluation's rule: a correlation over items, compared with the WMT
+    metrics task's published intervals, not with sacrebleu."""
+    v = np.asarray(values, dtype=np.float64)
+    ok = v[~np.isnan(v)]
+    if len(ok) == 0:
+        return Interval(math.nan, math.nan, math.nan)
+    alpha = 1.0 - level
+    low, high = np.quantile(ok, [alpha / 2, 1 - alpha / 2])
+    return Interval(float(ok.mean()), float(low), float(high))
 
 
 def p_value(samples: np.ndarray, observed: float) -> float:

@@ -37,18 +37,10 @@ from mtdrift.api import (
     write_check,
     write_meta,
 )
+from mtdrift.metrics.signature import version_of
+from mtdrift.options import Options
 
-
-def _version() -> str:
-    import importlib.metadata
-
-    try:
-        return importlib.metadata.version("mtdrift")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
-__version__ = _version()
+__version__ = version_of("mtdrift")
 
 __all__ = [
     "ANALYSIS_OUTPUTS",
@@ -57,6 +49,7 @@ __all__ = [
     "Document",
     "Evaluator",
     "InputError",
+    "Options",
     "Resampling",
     "Result",
     "Source",

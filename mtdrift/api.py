@@ -29,7 +29,8 @@ from mtdrift.eval.summary import Summary, SummaryError
 from mtdrift.metrics.encoders import DEFAULT_MODEL, MODELS
 from mtdrift.metrics.progress import Progress, quiet
 from mtdrift.metrics.progress import of as progress_of
-from mtdrift.metrics.significance import ALPHA, DEFAULT_PRIMARY, Comparison, Resampling
+from mtdrift.metrics.significance import ALPHA, DEFAULT_PRIMARY, DEFAULT_SEED, Comparison, Resampling
+from mtdrift.options import Options, options_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -261,9 +262,9 @@ class Evaluator:
         progress: bool | None = None,
         workers: int = 1,
     ) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the models are on disk; never try the hub
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from mtdrift.metrics.encoders import USEM3, resolve_model
+        from mtdrift.metrics.encoders import USEM3, hub_offline, resolve_model
+
+        hub_offline()
 
         if model == USEM3:
             if token_layer is not None:
@@ -332,18 +333,8 @@ class Evaluator:
         self,
         ref: Source,
         hyps: Sequence[Source] | Mapping[str, Source],
-        *,
-        aligned: bool = False,
-        scores: Sequence[str] = (),
-        lower_is_better: Sequence[str] = (),
-        metrics: Sequence[str] = (),
-        baseline: str | None = None,
-        primary: str = DEFAULT_PRIMARY,
-        alpha: float = ALPHA,
-        resampling: Resampling | None = None,
-        dask: str | None = None,
-        lang: str | None = None,
-        tokenize: str | None = None,
+        options: Options | None = None,
+        **overrides: Any,
     ) -> Result:
         """Align, score and explain candidates against a reference, and compare them.
 
@@ -352,43 +343,29 @@ class Evaluator:
             hyps: the candidates: a mapping from system name to source, or a sequence (named by
                 file stem for paths, ``hyp1``, ``hyp2``... for texts, the document's name
                 otherwise).
-            aligned: the texts are line-parallel, one segment per line (no alignment).
-            scores: external per-segment scores as ``NAME=FILE[:COLUMN]`` (``--scores``; with
-                ``aligned`` only: the segments must be known), each one more metric.
-            lower_is_better: the ``scores`` names that are better when lower.
-            metrics: installed plug-in metrics to compute too (``--metric``).
-            baseline: the system the others are compared with (default: the first).
-            primary: the metric the comparison tables are sorted by.
-            alpha: significance level of the marks.
-            resampling: seed and sizes of the bootstrap and randomization (default: seed
-                12345, 1,000 resamples, 10,000 trials).
-            dask: run on a Dask cluster (``"local"``, ``"local:N"`` or ``"tcp://HOST:PORT"``;
-                the documents are one partition, evaluated on a worker); the same result.
-            lang: ISO 639-1 code of the reference's and the candidates' language (``--lang``);
-                ``None``: detected from the reference (``metrics.language``).
-            tokenize: BLEU's tokenizer, any of sacrebleu's (``--tokenize``); ``None``: the one
-                sacrebleu picks for the language (``zh``, ``ja-mecab``, ``ko-mecab``, else ``13a``).
+            options: how to evaluate (:class:`~mtdrift.options.Options`); keyword arguments
+                override its fields (``aligned=True``, ``lang="de"``, ...).
 
         Raises:
             InputError: unreadable files, no candidate, two systems with one name, an unknown
                 baseline, mismatched line counts with ``aligned``; a cluster that cannot be
                 reached.
+            TypeError: a keyword that is no option.
         """
         from mtdrift.eval.external import attach_scores, load_scores
         from mtdrift.eval.pipeline import evaluate
 
-        specs = _scores(scores, lower_is_better, metrics, primary)
+        o = options_of(options, overrides)
+        specs = _scores(o)
         ref_doc = _document(ref, "ref")
         named = _named_hyps(hyps)
-        _check_baseline(baseline, [n for n, _ in named])
-        external = load_scores(specs, aligned=aligned)
-        if dask is not None:
+        _check_baseline(o.baseline, [n for n, _ in named])
+        external = load_scores(specs, aligned=o.aligned)
+        config = self._config(o, aligned=o.aligned)
+        if o.dask is not None:
             from mtdrift.eval.distributed import evaluate_dask
 
-            evaluation = evaluate_dask(
-                ref_doc, named, address=dask, config=self._config(aligned, metrics, lang, tokenize),
-                **self._cluster(),
-            )
+            evaluation = evaluate_dask(ref_doc, named, address=o.dask, config=config, **self._cluster())
         else:
             encoder, checker, cache = self._load()
             evaluation = _model_errors(
@@ -397,29 +374,18 @@ class Evaluator:
                     named,
                     encoder=encoder,
                     checker=checker,
-                    config=self._config(aligned, metrics, lang, tokenize),
+                    config=config,
                     cache=cache,
                     progress=self._bars,
                 )
             )
-        evaluation = attach_scores(evaluation, external)
-        return _result(evaluation, baseline, primary, alpha, resampling, self._bars)
+        return _result(attach_scores(evaluation, external), o, self._bars)
 
     def evaluate_corpus(
         self,
         data: str | os.PathLike[str] | pd.DataFrame | Corpus,
-        *,
-        scores: Sequence[str] = (),
-        lower_is_better: Sequence[str] = (),
-        metrics: Sequence[str] = (),
-        baseline: str | None = None,
-        primary: str = DEFAULT_PRIMARY,
-        alpha: float = ALPHA,
-        resampling: Resampling | None = None,
-        dask: str | None = None,
-        partition_rows: int | None = None,
-        lang: str | None = None,
-        tokenize: str | None = None,
+        options: Options | None = None,
+        **overrides: Any,
     ) -> Result:
         """Score every system of a segment-level corpus, each row one bead, and compare them.
 
@@ -428,26 +394,24 @@ class Evaluator:
                 shards (``"shards/*.jsonl.gz"``), a pandas DataFrame, or a :class:`Corpus`. Files
                 and frames have the columns ``doc_id``, ``seg_id``, ``system``, ``ref`` (or
                 ``reference``), ``hyp`` (or ``hypothesis``); one row per (segment, system).
-            scores, lower_is_better, metrics: as for :meth:`evaluate`; a segment of ``scores``
-                is ``(doc_id, seg_id)``, and every file is checked before any scoring.
-            baseline, primary, alpha, resampling: as for :meth:`evaluate`.
-            dask: run on a Dask cluster (``"local"``, ``"local:N"``, ``"tcp://HOST:PORT"``), the
-                corpus partitioned by document (a file or glob streams from disk); the same
-                result, byte for byte.
-            partition_rows: rows per partition with ``dask`` (whole documents; default 1,000).
-            lang, tokenize: as for :meth:`evaluate` (the language is detected from the
-                references when ``lang`` is ``None``).
+            options: as for :meth:`evaluate` (a segment of ``scores`` is ``(doc_id, seg_id)``,
+                and every file is checked before any scoring; the language is detected from the
+                references when ``lang`` is ``None``; rows are aligned segments whatever
+                ``aligned`` says).
 
         Raises:
             InputError: an unreadable file, missing columns, a duplicate or missing segment,
                 two references for one segment, an unknown baseline; a scores file that lacks
                 a segment or system, repeats one, or holds a non-number.
+            TypeError: a keyword that is no option.
         """
         from mtdrift.eval.external import attach_scores, load_scores
         from mtdrift.eval.pipeline import evaluate_corpus
 
-        specs = _scores(scores, lower_is_better, metrics, primary)
-        if dask is not None:
+        o = options_of(options, overrides)
+        specs = _scores(o)
+        config = self._config(o, aligned=True)
+        if o.dask is not None:
             from mtdrift.eval.distributed import PARTITION_ROWS, evaluate_corpus_dask
 
             # a file or a glob streams to the workers; its systems are known after the run
@@ -455,28 +419,21 @@ class Evaluator:
             external = load_scores(specs, aligned=True)
             evaluation = evaluate_corpus_dask(
                 source,
-                address=dask,
-                config=self._config(True, metrics, lang, tokenize),
-                partition_rows=partition_rows or PARTITION_ROWS,
+                address=o.dask,
+                config=config,
+                partition_rows=o.partition_rows or PARTITION_ROWS,
                 **self._cluster(),
             )
-            _check_baseline(baseline, [s.system for s in evaluation.systems])
+            _check_baseline(o.baseline, [s.system for s in evaluation.systems])
         else:
             corpus = _corpus(data)
-            _check_baseline(baseline, list(corpus.systems))
+            _check_baseline(o.baseline, list(corpus.systems))
             external = load_scores(specs, aligned=True, keys=corpus.keys, systems=corpus.systems)
             encoder, checker, cache = self._load()
             evaluation = _model_errors(
-                lambda: evaluate_corpus(
-                    corpus,
-                    encoder=encoder,
-                    checker=checker,
-                    config=self._config(True, metrics, lang, tokenize),
-                    cache=cache,
-                )
+                lambda: evaluate_corpus(corpus, encoder=encoder, checker=checker, config=config, cache=cache)
             )
-        evaluation = attach_scores(evaluation, external)
-        return _result(evaluation, baseline, primary, alpha, resampling, self._bars)
+        return _result(attach_scores(evaluation, external), o, self._bars)
 
     def meta(
         self,
@@ -488,8 +445,8 @@ class Evaluator:
         lower_is_better: Sequence[str] = (),
         human: str = "mqm",
         keep_human: bool = False,
-        resamples: int = 1000,
-        seed: int = 12345,
+        resamples: int = Resampling.bootstrap,
+        seed: int = DEFAULT_SEED,
     ) -> MultiMeta:
         """Meta-evaluate mtdrift's metrics (and official ones) against human scores.
 
@@ -552,8 +509,8 @@ class Evaluator:
         *,
         human: str = "mqm",
         keep_human: bool = False,
-        resamples: int = 1000,
-        seed: int = 12345,
+        resamples: int = Resampling.bootstrap,
+        seed: int = DEFAULT_SEED,
     ) -> MultiMeta:
         """:meth:`meta` over data sets given as ``mtdrift.eval.meta.sets.DataSpec`` values (what
         ``mtdrift meta`` builds from its options).
@@ -596,22 +553,16 @@ class Evaluator:
     def _bars(self) -> Progress:
         return progress_of(self.progress)
 
-    def _config(
-        self,
-        aligned: bool,
-        metrics: Sequence[str] = (),
-        lang: str | None = None,
-        tokenize: str | None = None,
-    ) -> RunConfig:
+    def _config(self, o: Options, *, aligned: bool) -> RunConfig:
         from mtdrift.metrics.language import Language, check_code
 
-        language = None if lang is None else Language(_value_errors(lambda: check_code(lang)), "given")
+        language = None if o.lang is None else Language(_value_errors(lambda: check_code(o.lang)), "given")
         return RunConfig(
             aligned=aligned,
             workers=self.workers,
-            metrics=tuple(metrics),
+            metrics=tuple(o.metrics),
             language=language,
-            tokenize=tokenize,
+            tokenize=o.tokenize,
         )
 
 
@@ -620,75 +571,33 @@ def evaluate(
     hyps: Sequence[Source] | Mapping[str, Source],
     *,
     model: str = DEFAULT_MODEL,
-    aligned: bool = False,
-    scores: Sequence[str] = (),
-    lower_is_better: Sequence[str] = (),
-    metrics: Sequence[str] = (),
-    baseline: str | None = None,
-    primary: str = DEFAULT_PRIMARY,
-    alpha: float = ALPHA,
-    resampling: Resampling | None = None,
-    lang: str | None = None,
-    tokenize: str | None = None,
+    options: Options | None = None,
+    **overrides: Any,
 ) -> Result:
     """:meth:`Evaluator.evaluate` with a shared :class:`Evaluator` of ``model`` (loaded once per
-    process, default cache, progress bars when stderr is a terminal).
+    process, default cache, progress bars when stderr is a terminal); the same options.
 
     Example::
 
         import mtdrift
-        result = mtdrift.evaluate(Path("ref.txt"), {"mt": Path("mt.txt")})
+        result = mtdrift.evaluate(Path("ref.txt"), {"mt": Path("mt.txt")}, lang="en")
         result.segments          # one row per bead: scores, drift label, reasons
         result.systems           # one row per system: corpus scores, CIs, deltas, p-values
         result.write("reports/mt")
     """
-    return _shared(model).evaluate(
-        ref,
-        hyps,
-        aligned=aligned,
-        scores=scores,
-        lower_is_better=lower_is_better,
-        metrics=metrics,
-        baseline=baseline,
-        primary=primary,
-        alpha=alpha,
-        resampling=resampling,
-        lang=lang,
-        tokenize=tokenize,
-    )
+    return _shared(model).evaluate(ref, hyps, options, **overrides)
 
 
 def evaluate_corpus(
     data: str | os.PathLike[str] | pd.DataFrame | Corpus,
     *,
     model: str = DEFAULT_MODEL,
-    scores: Sequence[str] = (),
-    lower_is_better: Sequence[str] = (),
-    metrics: Sequence[str] = (),
-    baseline: str | None = None,
-    primary: str = DEFAULT_PRIMARY,
-    alpha: float = ALPHA,
-    resampling: Resampling | None = None,
-    dask: str | None = None,
-    partition_rows: int | None = None,
-    lang: str | None = None,
-    tokenize: str | None = None,
+    options: Options | None = None,
+    **overrides: Any,
 ) -> Result:
-    """:meth:`Evaluator.evaluate_corpus` with the shared :class:`Evaluator` of ``model``."""
-    return _shared(model).evaluate_corpus(
-        data,
-        scores=scores,
-        lower_is_better=lower_is_better,
-        metrics=metrics,
-        baseline=baseline,
-        primary=primary,
-        alpha=alpha,
-        resampling=resampling,
-        dask=dask,
-        partition_rows=partition_rows,
-        lang=lang,
-        tokenize=tokenize,
-    )
+    """:meth:`Evaluator.evaluate_corpus` with the shared :class:`Evaluator` of ``model``; the same
+    options."""
+    return _shared(model).evaluate_corpus(data, options, **overrides)
 
 
 def meta(
@@ -1062,9 +971,7 @@ def _corpus(data: str | os.PathLike[str] | pd.DataFrame | Corpus) -> Corpus:
         return read_corpus(os.fspath(data))
     columns = getattr(data, "columns", None)
     if columns is None:
-        raise InputError(
-            f"expected a corpus file, a pandas DataFrame or a Corpus, got {type(data).__name__}"
-        )
+        raise InputError(f"expected a corpus file, a pandas DataFrame or a Corpus, got {type(data).__name__}")
     return build_corpus(_frame_rows(data), name="DataFrame")
 
 
@@ -1123,14 +1030,7 @@ def _summary(source: str | os.PathLike[str] | Mapping[str, Any] | Result, label:
         ) from None
 
 
-def check_options(
-    *,
-    scores: Sequence[str] = (),
-    lower_is_better: Sequence[str] = (),
-    metrics: Sequence[str] = (),
-    primary: str = DEFAULT_PRIMARY,
-    aligned: bool = True,
-) -> None:
+def check_options(options: Options) -> None:
     """What :meth:`Evaluator.evaluate` checks of its options before it reads or scores
     anything, for a caller that wants to fail before its own set-up (the CLI, before it creates
     the output directory): the ``scores`` options parse, ``primary`` is a metric of the run,
@@ -1141,23 +1041,18 @@ def check_options(
     """
     from mtdrift.eval.external import NEEDS_SEGMENTS
 
-    specs = _scores(scores, lower_is_better, metrics, primary)
-    if specs and not aligned:
+    if _scores(options) and not options.aligned:
         raise InputError(NEEDS_SEGMENTS)
 
 
-def _scores(
-    scores: Sequence[str], lower_is_better: Sequence[str], metrics: Sequence[str], primary: str
-) -> tuple[Any, ...]:
+def _scores(o: Options) -> tuple[Any, ...]:
     """The ``scores`` options parsed, and ``primary`` checked against every metric of the run,
     before anything is read or scored."""
     from mtdrift.eval.external import parse_scores_options
     from mtdrift.eval.pairwise import check_primary
 
-    if isinstance(scores, str):
-        scores = [scores]
-    specs = parse_scores_options(list(scores), lower_is_better=lower_is_better)
-    check_primary(primary, extra=[*metrics, *(s.name for s in specs)])
+    specs = parse_scores_options(list(o.scores), lower_is_better=o.lower_is_better)
+    check_primary(o.primary, extra=[*o.metrics, *(s.name for s in specs)])
     return tuple(specs)
 
 
@@ -1165,21 +1060,14 @@ def _label(source: object, label: str) -> str:
     return os.fspath(source) if isinstance(source, str | os.PathLike) else f"the {label} summary"
 
 
-def _result(
-    evaluation: Evaluation,
-    baseline: str | None,
-    primary: str,
-    alpha: float,
-    resampling: Resampling | None,
-    progress: Progress = quiet,
-) -> Result:
+def _result(evaluation: Evaluation, o: Options, progress: Progress = quiet) -> Result:
     from mtdrift.eval.pairwise import compare_systems
 
-    comparison = compare_systems(evaluation, baseline=baseline, resampling=resampling, progress=progress)
-    if primary not in comparison.metrics:
+    comparison = compare_systems(evaluation, baseline=o.baseline, resampling=o.resampling, progress=progress)
+    if o.primary not in comparison.metrics:
         known = ", ".join(comparison.metrics)
-        raise InputError(f"--primary {primary!r} is not a metric; choose one of {known}")
-    return Result(evaluation, comparison, primary=primary, alpha=alpha)
+        raise InputError(f"--primary {o.primary!r} is not a metric; choose one of {known}")
+    return Result(evaluation, comparison, primary=o.primary, alpha=o.alpha)
 
 
 def _model_errors(call: Any) -> Any:

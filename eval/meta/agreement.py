@@ -60,7 +60,13 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from mtdrift.metrics.significance import DEFAULT_SEED, Resampling
+from mtdrift.metrics.significance import (
+    DEFAULT_SEED,
+    Interval,
+    Resampling,
+    bootstrap_draws,
+    quantile_interval,
+)
 
 DEFAULT_RESAMPLES: Final = Resampling.bootstrap
 DEFAULT_LEVEL: Final = 0.95
@@ -298,13 +304,6 @@ def sys_accuracy(human: ArrayLike, metric: ArrayLike, systems: ArrayLike) -> flo
 # bootstrap
 
 
-class Interval(NamedTuple):
-    """A confidence interval; both ends NaN when no resample gave a defined value."""
-
-    low: float
-    high: float
-
-
 SEGMENT_FIGURES: Final = ("seg_kendall_by_item", "seg_kendall", "seg_pearson")
 
 
@@ -313,17 +312,11 @@ def _draws(n_items: int, n_resamples: int, seed: int) -> NDArray[np.intp]:
         raise ValueError(f"n_resamples must be positive, got {n_resamples}")
     if n_items < 1:
         raise ValueError("expected at least one item to resample, got none")
-    rng = np.random.default_rng(seed)
-    return rng.choice(n_items, (n_resamples, n_items)).astype(np.intp)
+    return bootstrap_draws(n_items, n_resamples, seed).astype(np.intp)
 
 
 def _interval(values: FloatArray, level: float) -> Interval:
-    ok = values[~np.isnan(values)]
-    if len(ok) == 0:
-        return Interval(math.nan, math.nan)
-    alpha = 1.0 - level
-    low, high = np.quantile(ok, [alpha / 2, 1 - alpha / 2])
-    return Interval(float(low), float(high))
+    return quantile_interval(values, level)
 
 
 def _check_level(level: float) -> None:
