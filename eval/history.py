@@ -25,7 +25,6 @@ sides are not comparable, and nothing is tested across it.
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +34,11 @@ from typing import Any
 
 import numpy as np
 
+from mtdrift.eval.jsonshape import ShapeError, number
+from mtdrift.eval.jsonshape import integer as _int
+from mtdrift.eval.jsonshape import lst as _list
+from mtdrift.eval.jsonshape import obj as _obj
+from mtdrift.eval.jsonshape import string as _str
 from mtdrift.eval.pairwise import RefIds, common_units, unit_stats
 from mtdrift.eval.regression import Incomparable, metric_objects, signature_changes, summary_metrics
 from mtdrift.eval.summary import MetricBlock, Summary, SystemBlock
@@ -246,7 +250,7 @@ def read(path: str | os.PathLike[str]) -> tuple[list[Run], list[str]]:
             continue
         try:
             runs.append(_parse(k, chunk))
-        except _Damaged as err:
+        except (_Damaged, ShapeError) as err:
             warnings.append(f"{p} line {k}: {err}; skipped")
     return runs, warnings
 
@@ -258,24 +262,24 @@ def _parse(k: int, chunk: bytes) -> Run:
         raise _Damaged("not UTF-8") from None
     except json.JSONDecodeError as err:
         raise _Damaged(f"not JSON ({err.msg} at column {err.colno})") from None
-    obj = _dict(doc, "the line")
+    obj = _obj(doc, "the line")
     if obj.get("format") != FORMAT:
         raise _Damaged(f"format is {obj.get('format')!r}, expected {FORMAT!r}")
-    ref = _dict(obj.get("reference"), "reference")
+    ref = _obj(obj.get("reference"), "reference")
     _str(ref.get("sha256"), "reference.sha256")
     n_ref = _int(ref.get("segments"), "reference.segments")
-    sigs = _dict(obj.get("signatures"), "signatures")
+    sigs = _obj(obj.get("signatures"), "signatures")
     for name, sig in sigs.items():
         _str(sig, f"signatures.{name}")
-    metrics = _dict(obj.get("metrics"), "metrics")
+    metrics = _obj(obj.get("metrics"), "metrics")
     for name, info in metrics.items():
-        _dict(info, f"metrics.{name}")
+        _obj(info, f"metrics.{name}")
     systems: dict[str, SystemRun] = {}
     items = obj.get("systems")
     if not isinstance(items, list) or not items:
         raise _Damaged("systems is not a non-empty list")
     for item in items:
-        s = _system(_dict(item, "a system"), n_ref)
+        s = _system(_obj(item, "a system"), n_ref)
         systems[s.system] = s
     mt = obj.get("mtdrift")
     return Run(
@@ -292,17 +296,17 @@ def _parse(k: int, chunk: bytes) -> Run:
 
 def _system(s: Mapping[str, Any], n_ref: int) -> SystemRun:
     name = _str(s.get("system"), "system")
-    corpus = {m: _num(v, f"{name} corpus {m}") for m, v in _dict(s.get("corpus"), f"{name} corpus").items()}
+    corpus = {m: _num(v, f"{name} corpus {m}") for m, v in _obj(s.get("corpus"), f"{name} corpus").items()}
     ci = None
     if s.get("ci") is not None:
         ci = {}
-        for m, pair in _dict(s["ci"], f"{name} ci").items():
+        for m, pair in _obj(s["ci"], f"{name} ci").items():
             if not isinstance(pair, list) or len(pair) != 2:
                 raise _Damaged(f"{name} ci {m} is not [low, high]")
             ci[m] = (_num(pair[0], f"{name} ci {m}"), _num(pair[1], f"{name} ci {m}"))
     beads = stats = None
     if s.get("segments") is not None:
-        seg = _dict(s["segments"], f"{name} segments")
+        seg = _obj(s["segments"], f"{name} segments")
         ids = seg.get("ref_ids")
         if not isinstance(ids, list):
             raise _Damaged(f"{name} segments.ref_ids is not a list")
@@ -310,7 +314,7 @@ def _system(s: Mapping[str, Any], n_ref: int) -> SystemRun:
         if any(i < 0 or i >= n_ref for b in beads for i in b):
             raise _Damaged(f"{name} ref_ids outside 0..{n_ref - 1}")
         stats = {}
-        for m, rows in _dict(seg.get("stats"), f"{name} stats").items():
+        for m, rows in _obj(seg.get("stats"), f"{name} stats").items():
             matrix = [
                 [_num(x, f"{name} stats {m}") for x in _list(r, f"{name} stats {m}")] for r in _list(rows, m)
             ]
@@ -321,35 +325,8 @@ def _system(s: Mapping[str, Any], n_ref: int) -> SystemRun:
     return SystemRun(name, corpus, ci, beads, stats)
 
 
-def _dict(x: Any, what: str) -> dict[str, Any]:
-    if not isinstance(x, dict):
-        raise _Damaged(f"{what} is not an object")
-    return x
-
-
-def _list(x: Any, what: str) -> list[Any]:
-    if not isinstance(x, list):
-        raise _Damaged(f"{what} is not a list")
-    return x
-
-
-def _str(x: Any, what: str) -> str:
-    if not isinstance(x, str):
-        raise _Damaged(f"{what} is not a string")
-    return x
-
-
-def _int(x: Any, what: str) -> int:
-    if isinstance(x, bool) or not isinstance(x, int):
-        raise _Damaged(f"{what} is not an integer")
-    return x
-
-
 def _num(x: Any, what: str) -> float:
-    """A JSON number, never a string that looks like one."""
-    if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
-        raise _Damaged(f"{what} is not a number ({x!r})")
-    return float(x)
+    return float(number(x, what))
 
 
 # --- steps ------------------------------------------------------------------------------

@@ -21,6 +21,13 @@ from typing import Any
 
 import numpy as np
 
+from mtdrift.eval.jsonshape import ShapeError
+from mtdrift.eval.jsonshape import boolean as _bool
+from mtdrift.eval.jsonshape import integer as _int
+from mtdrift.eval.jsonshape import lst as _list
+from mtdrift.eval.jsonshape import number as _num
+from mtdrift.eval.jsonshape import obj as _obj
+from mtdrift.eval.jsonshape import string as _str
 from mtdrift.eval.results import Evaluation, SystemResult
 from mtdrift.metrics.registry import METRICS, get_metric
 
@@ -28,7 +35,7 @@ DIGITS = 6
 """Decimals of the corpus scores, coverage shares and gap costs ``summary.json`` holds."""
 
 
-class SummaryError(ValueError):
+class SummaryError(ShapeError):
     """A ``summary.json`` that cannot be read back; the message names the part."""
 
 
@@ -319,44 +326,8 @@ def _parse_segments(doc: object, where: str) -> SegmentBlock:
     )
 
 
-def _obj(x: object, what: str) -> Mapping[str, Any]:
-    if not isinstance(x, Mapping):
-        raise SummaryError(f"{what} is not a JSON object")
-    return x
-
-
-def _list(x: object, what: str) -> list[Any]:
-    if not isinstance(x, list):
-        raise SummaryError(f"{what} is not a JSON list")
-    return x
-
-
-def _str(x: object, what: str) -> str:
-    if not isinstance(x, str):
-        raise SummaryError(f"{what} is not a string ({x!r})")
-    return x
-
-
 def _strs(x: object, what: str) -> list[str]:
     return [_str(t, what) for t in _list(x, what)]
-
-
-def _bool(x: object, what: str) -> bool:
-    if not isinstance(x, bool):
-        raise SummaryError(f"{what} is not true or false ({x!r})")
-    return x
-
-
-def _int(x: object, what: str) -> int:
-    if isinstance(x, bool) or not isinstance(x, int):
-        raise SummaryError(f"{what} is not an integer ({x!r})")
-    return x
-
-
-def _num(x: object, what: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, int | float):
-        raise SummaryError(f"{what} is not a number ({x!r})")
-    return float(x) if isinstance(x, float) else x  # integers stay integers: written back as read
 
 
 def _ids(x: object, what: str) -> tuple[tuple[int, ...], ...]:

@@ -16,52 +16,10 @@ and ``metrics/`` folders of the source tree). Importing ``mtdrift`` loads no mod
 
 from __future__ import annotations
 
-from mtdrift.api import (
-    ANALYSIS_OUTPUTS,
-    OUTPUTS,
-    AnalysisResult,
-    Document,
-    Evaluator,
-    InputError,
-    Resampling,
-    Result,
-    Source,
-    analyze,
-    available_metrics,
-    check,
-    evaluate,
-    evaluate_corpus,
-    history_add,
-    history_show,
-    meta,
-    write_check,
-    write_meta,
-)
+from mtdrift import api
+from mtdrift.api import *  # noqa: F403  (the public names: api.__all__)
 from mtdrift.metrics.signature import version_of
-from mtdrift.options import Options
 
 __version__ = version_of("mtdrift")
 
-__all__ = [
-    "ANALYSIS_OUTPUTS",
-    "OUTPUTS",
-    "AnalysisResult",
-    "Document",
-    "Evaluator",
-    "InputError",
-    "Options",
-    "Resampling",
-    "Result",
-    "Source",
-    "__version__",
-    "analyze",
-    "available_metrics",
-    "check",
-    "evaluate",
-    "evaluate_corpus",
-    "history_add",
-    "history_show",
-    "meta",
-    "write_check",
-    "write_meta",
-]
+__all__ = [*api.__all__, "__version__"]

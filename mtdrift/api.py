@@ -1094,6 +1094,7 @@ __all__ = [
     "Document",
     "Evaluator",
     "InputError",
+    "Options",
     "Resampling",
     "Result",
     "Source",

@@ -119,14 +119,19 @@ def _check_official(table: pd.DataFrame, source: str) -> pd.DataFrame:
             f"{source}: {HUMAN} is missing on {int(out[HUMAN].isna().sum())} row(s); expected a human "
             "score on every row"
         )
-    dup = out.duplicated(list(KEYS))
+    _one_row_per_key(out, source)
+    return out
+
+
+def _one_row_per_key(table: pd.DataFrame, source: str) -> None:
+    """Raises InputError when a (doc_id, seg_id, system) key stands on two rows."""
+    dup = table.duplicated(list(KEYS))
     if dup.any():
-        row = out.loc[dup, list(KEYS)].iloc[0]
+        row = table.loc[dup, list(KEYS)].iloc[0]
         raise InputError(
             f"{source}: {int(dup.sum())} duplicated row key(s), e.g. doc_id={row['doc_id']!r} "
             f"seg_id={row['seg_id']} system={row['system']!r}; expected one row per segment and system"
         )
-    return out
 
 
 def metric_columns(table: pd.DataFrame, human: str = HUMAN) -> list[str]:
@@ -173,13 +178,7 @@ def join_scores(official: pd.DataFrame, scores: pd.DataFrame, *, source: str = "
     right["seg_id"] = seg.astype(np.int64)
     right["doc_id"] = right["doc_id"].astype(str)
     right["system"] = right["system"].astype(str)
-    dup = right.duplicated(list(KEYS))
-    if dup.any():
-        row = right.loc[dup, list(KEYS)].iloc[0]
-        raise InputError(
-            f"{source}: {int(dup.sum())} duplicated row key(s), e.g. doc_id={row['doc_id']!r} "
-            f"seg_id={row['seg_id']} system={row['system']!r}; expected one row per segment and system"
-        )
+    _one_row_per_key(right, source)
     for col in new:
         values = pd.to_numeric(right[col], errors="coerce")
         if values.isna().any():
