@@ -457,8 +457,8 @@ def _fail(message: str) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     _warnings_to_stderr()
-    from mtdrift.api import check_options, output_dir
     from mtdrift.eval.errors import InputError
+    from mtdrift.inputs import check_options, output_dir
     from mtdrift.options import Options
 
     if args.data and (args.ref or args.hyp or args.name):

