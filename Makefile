@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 REF := seeds/reference_cnn_003_ef437a482faa74df.txt
 HYP := seeds/candidate_roundtrip_000_7002d340e3ea555d.txt
 
-.PHONY: help setup eval baseline check test lint bench bench-align bench-compare bench-dask bench-encoders fit history-demo clean
+.PHONY: help setup eval screenshot baseline check test lint bench bench-align bench-compare bench-dask bench-encoders fit history-demo clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ setup: $(STAMP)  ## create .venv and install pinned dependencies (torch==2.13.0 
 
 eval: setup  ## evaluate the seed pair into reports/seeds/
 	$(VENV)/bin/mtdrift evaluate --ref $(REF) --hyp $(HYP) --name roundtrip --out reports/seeds
+
+screenshot: eval  ## the README's picture of the report, from the report make eval just wrote (headless Chromium)
+	$(PY) scripts/screenshot.py --report reports/seeds/report.html --out reports/seeds/report-screenshot.png
 
 baseline: eval  ## keep the seed summary as reports/baseline.json (what CI checks against)
 	cp reports/seeds/summary.json reports/baseline.json
