@@ -341,7 +341,7 @@ def _scores_options(p: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from mtdrift.metrics.encoders import hub_offline
+    from mtdrift.metrics.models import hub_offline
 
     hub_offline()
     if args.command == "check":
@@ -416,7 +416,7 @@ def _meta(args: argparse.Namespace) -> int:
 
 
 def _model_option(p: argparse.ArgumentParser) -> None:
-    from mtdrift.metrics.encoders import DEFAULT_MODEL, model_names
+    from mtdrift.metrics.models import DEFAULT_MODEL, model_names
 
     p.add_argument(
         "--model",

@@ -34,7 +34,7 @@ class RunConfig:
         drift: the fidelity model and the thresholds for labels and spans; ``None``: the shipped
             one fitted for the encoder in use (``DriftConfig.for_encoder``).
         align_model: the packaged encoder whose token vectors the aligner reads (a key of
-            ``metrics.encoders.MODELS``), whatever encoder scores the beads: the aligner's settings
+            ``metrics.models.MODELS``), whatever encoder scores the beads: the aligner's settings
             were tuned on it, so the choice of scoring encoder never moves a bead. An encoder
             that is not a packaged model (a test's) aligns with its own vectors.
         workers: processes that compute lexical statistics while this one runs the checks

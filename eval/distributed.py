@@ -43,9 +43,10 @@ from mtdrift.eval.errors import InputError
 from mtdrift.eval.pipeline import evaluate, evaluate_corpus, resolve_language
 from mtdrift.eval.results import Evaluation, concat
 from mtdrift.metrics.cache import Cache, CachedEncoder
-from mtdrift.metrics.encoders import DEFAULT_MODEL, Encoder, SentenceEncoder, hub_offline
+from mtdrift.metrics.encoders import Encoder, SentenceEncoder
 from mtdrift.metrics.facts.checker import FactChecker
 from mtdrift.metrics.language import DETECT_CHARS
+from mtdrift.metrics.models import DEFAULT_MODEL, hub_offline
 
 PARTITION_ROWS = 1_000
 """Rows (segment x system) per partition, whole documents: enough to keep the per-partition
@@ -64,7 +65,7 @@ class WorkerSpec:
     """What a worker builds once: the encoder, the checker and the cache.
 
     Attributes:
-        model: a key of ``metrics.encoders.MODELS``.
+        model: a key of ``metrics.models.MODELS``.
         device: torch device on the worker.
         threads: torch threads per worker (``None``: torch's default).
         cache_dir: the cache directory as the worker's host sees it; ``None``: no cache.
@@ -252,7 +253,7 @@ def evaluate_corpus_dask(
         source: a corpus file or glob of shards (streamed in partitions: only the partitions in
             flight are in memory), or a :class:`Corpus` already read.
         address: ``local``, ``local:N`` or a scheduler address (see :func:`connect`).
-        model: the packaged encoder (a key of ``metrics.encoders.MODELS``).
+        model: the packaged encoder (a key of ``metrics.models.MODELS``).
         config: settings; defaults when ``None``.
         cache_dir: the cache directory (on each worker's host); ``None``: no cache.
         device: torch device on the workers.

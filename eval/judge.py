@@ -18,8 +18,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mtdrift.metrics.encoders import DEFAULT_MODEL, MODELS, Encoder, is_fitted
+from mtdrift.metrics.encoders import Encoder, is_fitted
 from mtdrift.metrics.findings import Finding
+from mtdrift.metrics.models import DEFAULT_MODEL, MODELS
 from mtdrift.metrics.semantic import TokenMatch
 from mtdrift.metrics.signature import Signature
 

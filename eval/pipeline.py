@@ -25,7 +25,7 @@ from mtdrift.eval.segment import Sentence, split_lines, split_sentences
 from mtdrift.eval.segment import signature as segmenter_signature
 from mtdrift.eval.text_stats import start_stats
 from mtdrift.metrics.cache import Cache, CachedEncoder
-from mtdrift.metrics.encoders import MODELS, Encoder, SentenceEncoder, TokenVectors, has_tokens, is_fitted
+from mtdrift.metrics.encoders import Encoder, SentenceEncoder, TokenVectors, has_tokens, is_fitted
 from mtdrift.metrics.facts.checker import FactChecker
 from mtdrift.metrics.findings import Finding
 from mtdrift.metrics.language import (
@@ -38,6 +38,7 @@ from mtdrift.metrics.language import (
 )
 from mtdrift.metrics.language import signature_fields as language_signature_fields
 from mtdrift.metrics.lexical import LEXICAL_METRICS, TokenizerError, get_lexical
+from mtdrift.metrics.models import MODELS
 from mtdrift.metrics.numeric import SCORE_DIGITS, on_one_blas_thread, stable
 from mtdrift.metrics.progress import Progress, quiet
 from mtdrift.metrics.registry import (

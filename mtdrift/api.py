@@ -24,7 +24,7 @@ from mtdrift.eval.errors import InputError
 from mtdrift.eval.read import read_text
 from mtdrift.eval.regression import CheckResult, Incomparable, parse_tolerances
 from mtdrift.eval.results import Evaluation
-from mtdrift.metrics.encoders import DEFAULT_MODEL, MODELS
+from mtdrift.metrics.models import DEFAULT_MODEL, MODELS
 from mtdrift.metrics.progress import Progress, quiet
 from mtdrift.metrics.progress import of as progress_of
 from mtdrift.metrics.significance import ALPHA, DEFAULT_PRIMARY, DEFAULT_SEED, Comparison, Resampling
@@ -243,7 +243,7 @@ class Evaluator:
         model: a packaged encoder, ``"mpnet"`` (default) or ``"minilm"``, each with its own
             fitted fidelity; ``"usem3"`` (multilingual, sentence vectors only); or the directory or
             hub name (in the Hugging Face cache) of any sentence-transformers model
-            (``mtdrift.metrics.encoders.resolve_model``). The last two use the encoder-free judge
+            (``mtdrift.metrics.models.resolve_model``). The last two use the encoder-free judge
             for fidelity (``mtdrift.eval.judge.fidelity_params``).
         token_layer: the hidden layer of the token vectors (``None``: the model's default).
         device: torch device of the model (``"cpu"``, ``"cuda"``).
@@ -270,7 +270,7 @@ class Evaluator:
         progress: bool | None = None,
         workers: int = 1,
     ) -> None:
-        from mtdrift.metrics.encoders import USEM3, hub_offline, resolve_model
+        from mtdrift.metrics.models import USEM3, hub_offline, resolve_model
 
         hub_offline()
 

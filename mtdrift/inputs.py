@@ -164,7 +164,7 @@ def label_of(source: object, label: str) -> str:
 
 def model_errors(call: Any) -> Any:
     """``call()``, with a packaged model that cannot be loaded reported as an :class:`InputError`."""
-    from mtdrift.metrics.encoders import ModelUnavailableError
+    from mtdrift.metrics.models import ModelUnavailableError
 
     try:
         return call()

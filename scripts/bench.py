@@ -67,7 +67,7 @@ sys.path.insert(0, {root!r})
 import torch
 from sentence_transformers import SentenceTransformer
 from mtdrift.eval.corpus import read_corpus
-from mtdrift.metrics.encoders import model_dir
+from mtdrift.metrics.models import model_dir
 corpus = read_corpus({data!r})
 texts = list(dict.fromkeys([*corpus.refs, *(h for hs in corpus.hyps.values() for h in hs)]))
 torch.set_num_threads({threads})

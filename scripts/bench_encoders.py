@@ -1,7 +1,7 @@
 """`make bench-encoders`: what each packaged encoder costs, beside how well its fitted fidelity agrees
 with people when the data set was left out of the fit.
 
-Cost: for each encoder of ``metrics.encoders.MODELS``, in a fresh process (the model loaded first,
+Cost: for each encoder of ``metrics.models.MODELS``, in a fresh process (the model loaded first,
 loading timed on its own): ``SentenceEncoder(model).encode(texts, tokens=True)``, the pipeline's
 own call (sentence and token vectors from one forward pass), over the first ``--texts`` distinct
 references and candidates of the WMT23 zh-en dev set (without ``../shared``: the seed sentences
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     import tempfile
 
     from mtdrift.eval.judge import params_file
-    from mtdrift.metrics.encoders import MODELS
+    from mtdrift.metrics.models import MODELS
 
     sample = texts(args.texts)
     chars = sum(len(t) for t in sample) / len(sample)

@@ -69,7 +69,7 @@ def test_semantic_score_is_the_real_models(seed_eval: Evaluation) -> None:
     """Recompute one bead's cosine with sentence-transformers directly from the packaged model."""
     from sentence_transformers import SentenceTransformer
 
-    from mtdrift.metrics.encoders import MODELS, model_dir
+    from mtdrift.metrics.models import MODELS, model_dir
 
     key = next(k for k, spec in MODELS.items() if f"model:{spec.name}|" in seed_eval.signatures["semantic"])
     model = SentenceTransformer(str(model_dir(key)), device="cpu", local_files_only=True)

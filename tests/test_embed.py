@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mtdrift.metrics.encoders import MODELS, ModelUnavailableError, SentenceEncoder, _mpnet_dir, model_home
+from mtdrift.metrics.encoders import SentenceEncoder
+from mtdrift.metrics.models import MODELS, ModelUnavailableError, _mpnet_dir, model_home
 
 pytestmark = pytest.mark.model
 

@@ -20,8 +20,6 @@ from conftest import HYP, REF
 from mtdrift.eval.cli import main
 from mtdrift.eval.judge import DriftConfig, fidelity_params, params_file
 from mtdrift.metrics.encoders import (
-    MODELS,
-    ModelUnavailableError,
     SentenceEncoder,
     USEEncoder,
     covers,
@@ -29,8 +27,8 @@ from mtdrift.metrics.encoders import (
     is_fitted,
     languages_of,
     load_encoder,
-    resolve_model,
 )
+from mtdrift.metrics.models import MODELS, ModelUnavailableError, resolve_model
 
 SEED_TEXT = REF.read_text(encoding="utf-8")
 

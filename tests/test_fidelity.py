@@ -23,7 +23,7 @@ from mtdrift.eval.judge import (
     FidelityModel,
     params_file,
 )
-from mtdrift.metrics.encoders import DEFAULT_MODEL, MODELS
+from mtdrift.metrics.models import DEFAULT_MODEL, MODELS
 from tests.conftest import ROOT, need_mqm
 
 SHIPPED = DriftConfig.load()

@@ -72,7 +72,7 @@ def fresh(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(venv: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    from mtdrift.metrics.encoders import model_home
+    from mtdrift.metrics.models import model_home
 
     env = {
         **os.environ,
