@@ -15,7 +15,8 @@ from mtdrift.eval.align import AlignConfig, Bead, align
 from mtdrift.eval.read import read_text
 from mtdrift.eval.segment import split_sentences
 from mtdrift.metrics.signature import Signature
-from tests.conftest import HYP, REF, SEEDS, SHARED, FakeEncoder, need_mqm
+from tests.support.fakes import FakeEncoder
+from tests.support.paths import HYP, REF, SEEDS, SHARED, need_mqm
 from tests.support.synth import Perturbation, Problem, bead_f1, mqm_problems, perturb, split_in_two
 
 SHARED_ALIGN = SHARED / "data" / "align" / "wmt23-dev"

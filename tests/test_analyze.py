@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import HYP, REF
 
 import mtdrift
 from mtdrift.eval.analyze import (
@@ -22,6 +21,7 @@ from mtdrift.eval.analyze import (
 )
 from mtdrift.eval.cli import main
 from mtdrift.eval.errors import InputError
+from tests.support.paths import HYP, REF
 
 NONE = AnalysisConfig(tokenize="none")
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import HYP, REF
 
 import mtdrift
 from mtdrift.api import Evaluator
 from mtdrift.eval.cli import main
 from mtdrift.eval.render.tables import SEGMENT_COLUMNS
+from tests.support.paths import HYP, REF
 
 
 @pytest.mark.model

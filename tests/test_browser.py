@@ -15,7 +15,7 @@ from mtdrift.eval.pairwise import compare_systems
 from mtdrift.eval.pipeline import evaluate
 from mtdrift.eval.render.html import report_html
 from mtdrift.eval.render.tables import segments_csv
-from tests.conftest import HYP, REF
+from tests.support.paths import HYP, REF, ROOT
 
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 pytestmark = [pytest.mark.browser, pytest.mark.model]
@@ -104,7 +104,7 @@ def test_seed_report_in_chromium(browser, seed_report, tmp_path: Path) -> None: 
     shot = tmp_path / "report.png"
     assert browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 20_000
-    keep = Path(__file__).resolve().parents[1] / "reports" / "test-output"
+    keep = ROOT / "reports" / "test-output"
     keep.mkdir(parents=True, exist_ok=True)
     shutil.copy(shot, keep / "report-browser.png")
 

@@ -15,7 +15,7 @@ from mtdrift.eval.config import Document
 from mtdrift.eval.pipeline import evaluate
 from mtdrift.eval.render.tables import segments_csv, summary_json
 from mtdrift.metrics.cache import FILE_NAME, Cache, CachedEncoder, cached_rows
-from tests.conftest import HYP, REF, ROOT
+from tests.support.paths import HYP, REF, ROOT
 
 
 def _evaluate(encoder, checker, cache):  # type: ignore[no-untyped-def]

@@ -12,21 +12,13 @@ import pytest
 
 from mtdrift.eval.cli import main
 from mtdrift.eval.regression import DEFAULT_TOLERANCES, check, parse_tolerances
-from tests.conftest import HYP, REF, ROOT
-
-BASELINE = ROOT / "reports" / "baseline.json"
-
-
-def _write(tmp_path: Path, name: str, doc: dict[str, Any]) -> str:
-    p = tmp_path / name
-    p.write_text(json.dumps(doc))
-    return str(p)
+from tests.support.cli import run_cli
+from tests.support.files import write_json
+from tests.support.paths import BASELINE, HYP, REF
 
 
-def _run(capsys, *args: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
-    rc = main(["check", *args])
-    out = capsys.readouterr()
-    return rc, out.out, out.err
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    return run_cli(capsys, "check", *args)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +36,8 @@ def test_committed_baseline_is_the_seed_evaluation(baseline: dict[str, Any]) -> 
 def test_exit_0_when_nothing_regressed(capsys, tmp_path: Path, baseline: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
     better = copy.deepcopy(baseline)
     better["systems"][0]["corpus"]["bleu"] += 5.0  # improvements never fail
-    rc, out, err = _run(capsys, "--baseline", str(BASELINE), "--current", _write(tmp_path, "c.json", better))
+    current = write_json(tmp_path, "c.json", better)
+    rc, out, err = _run(capsys, "--baseline", str(BASELINE), "--current", current)
     assert rc == 0 and err == ""
     assert "paired AR test over 31 units" in out
     assert out.splitlines()[-1] == "mtdrift check: ok, no metric of 1 system(s) regressed"
@@ -55,7 +48,7 @@ def test_exit_1_names_the_metric_the_drop_and_the_tolerance(capsys, tmp_path: Pa
     worse = copy.deepcopy(baseline)
     worse["systems"][0]["corpus"]["chrf"] -= 1.5
     worse["systems"][0].pop("segments")  # tolerances only
-    path = _write(tmp_path, "c.json", worse)
+    path = write_json(tmp_path, "c.json", worse)
     rc, out, _ = _run(capsys, "--baseline", str(BASELINE), "--current", path)
     assert rc == 1
     assert "system roundtrip: no segment statistics on both sides: tolerances only" in out
@@ -90,7 +83,11 @@ def test_exit_1_for_a_small_but_significant_drop(capsys, tmp_path: Path) -> None
     values = np.random.default_rng(0).uniform(0.6, 0.9, 400)
     base, cur = _synthetic(values), _synthetic(values - 0.004)  # under the 0.01 tolerance, every segment
     rc, out, _ = _run(
-        capsys, "--baseline", _write(tmp_path, "b.json", base), "--current", _write(tmp_path, "c.json", cur)
+        capsys,
+        "--baseline",
+        write_json(tmp_path, "b.json", base),
+        "--current",
+        write_json(tmp_path, "c.json", cur),
     )
     assert rc == 1
     assert "(within tolerance 0.01) but significantly, p<0.0001" in out
@@ -100,9 +97,9 @@ def test_exit_1_for_a_small_but_significant_drop(capsys, tmp_path: Path) -> None
     rc, out, _ = _run(
         capsys,
         "--baseline",
-        _write(tmp_path, "b.json", base),
+        write_json(tmp_path, "b.json", base),
         "--current",
-        _write(tmp_path, "d.json", _synthetic(few)),
+        write_json(tmp_path, "d.json", _synthetic(few)),
     )
     assert rc == 0, out
 
@@ -113,7 +110,8 @@ def test_exit_2_different_signature_names_the_field(capsys, tmp_path: Path, base
         "all-MiniLM-L6-v2", "all-mpnet-base-v2"
     )
     other["signatures"]["bleu"] = other["signatures"]["bleu"].replace("tok:13a", "tok:intl")
-    rc, out, err = _run(capsys, "--baseline", str(BASELINE), "--current", _write(tmp_path, "c.json", other))
+    current = write_json(tmp_path, "c.json", other)
+    rc, out, err = _run(capsys, "--baseline", str(BASELINE), "--current", current)
     assert rc == 2 and out == ""
     assert err.count("\n") == 1
     assert "signatures differ for bleu (tok: 13a vs intl)" in err
@@ -122,20 +120,20 @@ def test_exit_2_different_signature_names_the_field(capsys, tmp_path: Path, base
 def test_exit_2_different_reference_or_version_or_system(capsys, tmp_path: Path, baseline) -> None:  # type: ignore[no-untyped-def]
     other = copy.deepcopy(baseline)
     other["reference"]["sha256"] = "0" * 64
-    rc, _, err = _run(capsys, "--baseline", str(BASELINE), "--current", _write(tmp_path, "c.json", other))
+    rc, _, err = _run(capsys, "--baseline", str(BASELINE), "--current", write_json(tmp_path, "c.json", other))
     assert rc == 2 and "different references: baseline scored" in err
     other = copy.deepcopy(baseline)
     other["signatures"]["chrf"] = other["signatures"]["chrf"].replace("version:2.6.0", "version:2.5.1")
-    rc, _, err = _run(capsys, "--baseline", str(BASELINE), "--current", _write(tmp_path, "c.json", other))
+    rc, _, err = _run(capsys, "--baseline", str(BASELINE), "--current", write_json(tmp_path, "c.json", other))
     assert rc == 2 and "signatures differ for chrf (version: 2.6.0 vs 2.5.1)" in err
     two = copy.deepcopy(baseline)
     two["systems"].append({**two["systems"][0], "system": "x"})
     rc, _, err = _run(
         capsys,
         "--baseline",
-        _write(tmp_path, "b.json", two),
+        write_json(tmp_path, "b.json", two),
         "--current",
-        _write(tmp_path, "c.json", {**two, "systems": two["systems"][1:]}),
+        write_json(tmp_path, "c.json", {**two, "systems": two["systems"][1:]}),
     )
     assert rc == 2 and "baseline system(s) 'roundtrip' not in the current summary" in err
 

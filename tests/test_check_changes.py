@@ -12,9 +12,8 @@ from junitparser import Error, Failure, JUnitXml
 
 from mtdrift.eval.changes import bead_changes
 from mtdrift.eval.cli import main
-from tests.conftest import ROOT
-
-BASELINE = ROOT / "reports" / "baseline.json"
+from tests.support.files import write_json
+from tests.support.paths import BASELINE
 
 
 @pytest.mark.model
@@ -67,12 +66,6 @@ def test_two_dropped_sentences_named_as_newly_omitted(capsys, monkeypatch, tmp_p
     assert text.endswith(md + "\n")
 
 
-def _write(tmp_path: Path, name: str, doc: dict) -> str:  # type: ignore[type-arg]
-    path = tmp_path / name
-    path.write_text(json.dumps(doc), encoding="utf-8")
-    return str(path)
-
-
 def test_junit_passes_and_fails_per_metric(capsys, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     doc = json.loads(BASELINE.read_text(encoding="utf-8"))
@@ -80,7 +73,7 @@ def test_junit_passes_and_fails_per_metric(capsys, monkeypatch, tmp_path: Path) 
     worse["systems"][0]["corpus"]["chrf"] -= 1.5
     worse["systems"][0].pop("segments")  # tolerances only
     junit = tmp_path / "junit.xml"
-    rc = main(["check", "--baseline", str(BASELINE), "--current", _write(tmp_path, "c.json", worse),
+    rc = main(["check", "--baseline", str(BASELINE), "--current", write_json(tmp_path, "c.json", worse),
                "--junit", str(junit)])  # fmt: skip
     out = capsys.readouterr().out
     assert rc == 1
@@ -101,7 +94,7 @@ def test_incomparable_summaries_are_a_junit_error(capsys, monkeypatch, tmp_path:
     other = copy.deepcopy(doc)
     other["signatures"]["bleu"] = other["signatures"]["bleu"].replace("tok:13a", "tok:intl")
     junit = tmp_path / "junit.xml"
-    rc = main(["check", "--baseline", str(BASELINE), "--current", _write(tmp_path, "c.json", other),
+    rc = main(["check", "--baseline", str(BASELINE), "--current", write_json(tmp_path, "c.json", other),
                "--junit", str(junit)])  # fmt: skip
     err = capsys.readouterr().err
     assert rc == 2

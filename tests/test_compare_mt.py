@@ -15,13 +15,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from conftest import need_mqm
 
 from mtdrift.eval.analyze import AnalysisBead, AnalysisConfig, analyze
 from mtdrift.eval.corpus import read_corpus
+from tests.support.paths import ROOT, need_mqm
 
 compare_mt = pytest.importorskip("compare_mt", reason="compare-mt==0.2.10 is a dev dependency")
 
@@ -137,5 +136,5 @@ def test_compare_mt_is_the_pinned_version() -> None:
     from importlib.metadata import version
 
     assert version("compare-mt") == "0.2.10"
-    text = Path(__file__).resolve().parents[1].joinpath("pyproject.toml").read_text(encoding="utf-8")
+    text = ROOT.joinpath("pyproject.toml").read_text(encoding="utf-8")
     assert '"compare-mt==0.2.10"' in text

@@ -25,6 +25,7 @@ from mtdrift.metrics.encoders import Encoded
 from mtdrift.metrics.lexical import get_lexical
 from mtdrift.metrics.registry import METRICS, corpus_score, get_metric
 from mtdrift.metrics.significance import Resampling
+from tests.support.files import jsonl
 
 ROWS = [
     {
@@ -54,19 +55,15 @@ ROWS = [
 ]
 
 
-def _jsonl(rows: Sequence[dict[str, object]]) -> str:
-    return "".join(json.dumps(r) + "\n" for r in rows)
-
-
 def _tsv(rows: Sequence[dict[str, object]]) -> str:
     cols = ["doc_id", "seg_id", "system", "ref", "hyp"]
     return "\t".join(cols) + "\n" + "".join("\t".join(str(r[c]) for c in cols) + "\n" for r in rows)
 
 
 def test_jsonl_tsv_and_gzip_read_the_same(tmp_path: Path) -> None:
-    (tmp_path / "c.jsonl").write_text(_jsonl(ROWS))
+    (tmp_path / "c.jsonl").write_text(jsonl(ROWS))
     (tmp_path / "c.tsv").write_text(_tsv(ROWS))
-    (tmp_path / "c.jsonl.gz").write_bytes(gzip.compress(_jsonl(ROWS).encode()))
+    (tmp_path / "c.jsonl.gz").write_bytes(gzip.compress(jsonl(ROWS).encode()))
     # the MQM layout: reference/hypothesis keys, extra keys ignored, rows interleaved by system
     mqm = [
         {
@@ -77,7 +74,7 @@ def test_jsonl_tsv_and_gzip_read_the_same(tmp_path: Path) -> None:
         }
         for r in ROWS
     ]
-    (tmp_path / "m.jsonl").write_text(_jsonl([mqm[i] for i in (0, 3, 1, 4, 2, 5)]))
+    (tmp_path / "m.jsonl").write_text(jsonl([mqm[i] for i in (0, 3, 1, 4, 2, 5)]))
     corpora = [read_corpus(tmp_path / n) for n in ("c.jsonl", "c.tsv", "c.jsonl.gz", "m.jsonl")]
     for c in corpora:
         assert c.keys == (("d1", "0"), ("d1", "1"), ("d2", "0"))
@@ -91,19 +88,19 @@ def test_jsonl_tsv_and_gzip_read_the_same(tmp_path: Path) -> None:
     [
         (
             "x.jsonl",
-            _jsonl([{"doc_id": "d", "seg_id": 0, "system": "A", "ref": "r"}]),
+            jsonl([{"doc_id": "d", "seg_id": 0, "system": "A", "ref": "r"}]),
             "line 1: no hyp or hypothesis field",
         ),
-        ("x.jsonl", _jsonl(ROWS[:2] + ROWS[:1]), "line 3: system 'A' has segment d1/0 twice"),
-        ("x.jsonl", _jsonl(ROWS[:3] + ROWS[3:5]), "system 'B' lacks 1 of 3 segments (first: d2/0)"),
+        ("x.jsonl", jsonl(ROWS[:2] + ROWS[:1]), "line 3: system 'A' has segment d1/0 twice"),
+        ("x.jsonl", jsonl(ROWS[:3] + ROWS[3:5]), "system 'B' lacks 1 of 3 segments (first: d2/0)"),
         (
             "x.jsonl",
-            _jsonl([*ROWS[:3], {**ROWS[3], "ref": "Another reference."}]),
+            jsonl([*ROWS[:3], {**ROWS[3], "ref": "Another reference."}]),
             "line 4: segment d1/0 has a different reference than on line 1",
         ),
         ("x.jsonl", "{not json}\n", "line 1: not valid JSON"),
-        ("x.jsonl", _jsonl([{**ROWS[0], "hyp": None}]), "line 1: no hyp or hypothesis field"),
-        ("x.jsonl", _jsonl([{**ROWS[0], "hyp": 3}]), "line 1: hyp must be a string, got int"),
+        ("x.jsonl", jsonl([{**ROWS[0], "hyp": None}]), "line 1: no hyp or hypothesis field"),
+        ("x.jsonl", jsonl([{**ROWS[0], "hyp": 3}]), "line 1: hyp must be a string, got int"),
         (
             "x.tsv",
             "doc_id\tseg_id\tsystem\tref\thyp\nd\t0\tA\tr\n",
@@ -131,7 +128,7 @@ def test_bad_corpus_on_the_command_line_is_one_line_and_exit_2(tmp_path: Path, c
     from mtdrift.eval.cli import main
 
     p = tmp_path / "x.jsonl"
-    p.write_text(_jsonl(ROWS[:3] + ROWS[3:5]))
+    p.write_text(jsonl(ROWS[:3] + ROWS[3:5]))
     assert main(["evaluate", "--data", str(p), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "lacks 1 of 3 segments" in err and str(p) in err
@@ -157,7 +154,7 @@ class CountingEncoder:
 def test_corpus_rows_become_one_bead_each_and_the_reference_is_embedded_once(
     tmp_path: Path, fake_encoder, checker
 ) -> None:  # type: ignore[no-untyped-def]
-    (tmp_path / "c.jsonl").write_text(_jsonl(ROWS))
+    (tmp_path / "c.jsonl").write_text(jsonl(ROWS))
     corpus = read_corpus(tmp_path / "c.jsonl")
     enc = CountingEncoder(fake_encoder)
     ev = evaluate_corpus(corpus, encoder=enc, checker=checker)
@@ -203,7 +200,7 @@ def test_common_units_pair_differently_aligned_systems() -> None:
 def test_paired_units_keep_every_corpus_score(fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
     from mtdrift.eval.config import Document
     from mtdrift.eval.pipeline import evaluate
-    from tests.conftest import HYP, REF
+    from tests.support.paths import HYP, REF
 
     ref = Document("ref", REF.read_text())
     hyp = HYP.read_text()
@@ -221,7 +218,7 @@ def test_paired_units_keep_every_corpus_score(fake_encoder, checker) -> None:  #
 
 def test_comparison_outputs(tmp_path: Path, fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
     rows = [{**r, "system": "C", "hyp": r["ref"]} for r in ROWS[:3]] + ROWS
-    (tmp_path / "c.jsonl").write_text(_jsonl(rows))
+    (tmp_path / "c.jsonl").write_text(jsonl(rows))
     ev = evaluate_corpus(
         read_corpus(tmp_path / "c.jsonl"), encoder=fake_encoder, checker=checker, config=RunConfig()
     )
@@ -265,7 +262,7 @@ def test_many_system_plots_are_written_and_reproducible(tmp_path: Path, fake_enc
     from mtdrift.eval.render.figures.systems import plot_systems
 
     rows = [{**r, "system": f"S{k}", "hyp": r["hyp"][: 5 + 3 * k]} for k in range(6) for r in ROWS[3:]]
-    (tmp_path / "c.jsonl").write_text(_jsonl(rows))
+    (tmp_path / "c.jsonl").write_text(jsonl(rows))
     ev = evaluate_corpus(read_corpus(tmp_path / "c.jsonl"), encoder=fake_encoder, checker=checker)
     c = compare_systems(ev, resampling=Resampling(bootstrap=50, trials=50))
     digests = []
@@ -285,7 +282,7 @@ def test_many_system_plots_are_written_and_reproducible(tmp_path: Path, fake_enc
 
 def test_chunked_corpus_evaluation_equals_one_pass(tmp_path: Path, fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
     rows = [{**r, "seg_id": f"{r['seg_id']}-{k}", "hyp": r["hyp"] + f" {k}"} for k in range(3) for r in ROWS]
-    (tmp_path / "c.jsonl").write_text(_jsonl(rows))
+    (tmp_path / "c.jsonl").write_text(jsonl(rows))
     corpus = read_corpus(tmp_path / "c.jsonl")
     whole = evaluate_corpus(corpus, encoder=fake_encoder, checker=checker)
     chunked = evaluate_corpus(corpus, encoder=fake_encoder, checker=checker, chunk=2)
@@ -303,7 +300,7 @@ def test_lexical_worker_process_gives_the_same_numbers(
 ) -> None:  # type: ignore[no-untyped-def]
     import mtdrift.eval.pipeline
 
-    (tmp_path / "c.jsonl").write_text(_jsonl(ROWS))
+    (tmp_path / "c.jsonl").write_text(jsonl(ROWS))
     corpus = read_corpus(tmp_path / "c.jsonl")
     alone = evaluate_corpus(corpus, encoder=fake_encoder, checker=checker, config=RunConfig(workers=0))
     monkeypatch.setattr(mtdrift.eval.pipeline, "PARALLEL_MIN_PAIRS", 1)

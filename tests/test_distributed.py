@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HYP, REF, need_mqm
 
 from mtdrift.eval.config import Document
 from mtdrift.eval.distributed import ClusterError, evaluate_corpus_dask, evaluate_dask
@@ -25,6 +24,7 @@ from mtdrift.eval.pipeline import evaluate, evaluate_corpus
 from mtdrift.eval.read import read_text
 from mtdrift.eval.render.tables import segments_csv, summary_json
 from mtdrift.eval.results import Evaluation
+from tests.support.paths import HYP, REF, need_mqm
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 

@@ -15,7 +15,7 @@ from mtdrift.eval.config import Document
 from mtdrift.eval.pipeline import evaluate
 from mtdrift.eval.read import read_text
 from mtdrift.eval.results import Evaluation
-from tests.conftest import HYP, REF
+from tests.support.paths import HYP, REF
 
 pytestmark = pytest.mark.model
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import HYP, REF
 
 from mtdrift.eval.cli import main
 from mtdrift.eval.judge import DriftConfig, fidelity_params, params_file
@@ -31,6 +30,7 @@ from mtdrift.metrics.encoders import (
     load_encoder,
     resolve_model,
 )
+from tests.support.paths import HYP, REF
 
 SEED_TEXT = REF.read_text(encoding="utf-8")
 

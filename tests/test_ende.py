@@ -5,30 +5,21 @@ from __future__ import annotations
 
 import gzip
 import json
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import HYP, REF, SHARED
 
 from mtdrift.eval.cli import main
 from mtdrift.eval.meta.evaluation import MultiMeta, meta_sets
 from mtdrift.eval.meta.scoring import Provenance, SetTable
 from mtdrift.eval.meta.sets import join_scores, load_set, pair_sets, read_official
-
-MQM_DIR = SHARED / "data" / "mqm"
-ENDE = MQM_DIR / "wmt23_ende_mqm.dev.jsonl.gz"
-ENDE_OFFICIAL = MQM_DIR / "wmt23_ende_official_metric_seg_scores.dev.tsv.gz"
+from tests.support.mqm import round_once
+from tests.support.paths import ENDE, ENDE_OFFICIAL, HYP, REF, need
 
 
 def need_ende() -> None:
-    if not (ENDE.is_file() and ENDE_OFFICIAL.is_file()):
-        pytest.skip(f"{ENDE} is absent: ../shared/data/mqm is needed for this test")
-
-
-def round_once(x: float) -> float:
-    return float(Decimal(repr(x)).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP))
+    need(ENDE, ENDE_OFFICIAL)
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from mtdrift.eval.judge import (
     params_file,
 )
 from mtdrift.metrics.encoders import DEFAULT_MODEL, MODELS
-from tests.conftest import ROOT, need_mqm
+from tests.support.paths import ROOT, need_mqm
 
 SHIPPED = DriftConfig.load()
 MODEL = SHIPPED.model

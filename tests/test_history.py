@@ -13,9 +13,7 @@ import mtdrift
 from mtdrift.eval.cli import main
 from mtdrift.eval.history import FORMAT, read, record
 from scripts.history_demo import RUNS, build_history
-from tests.conftest import ROOT
-
-BASELINE = ROOT / "reports" / "baseline.json"
+from tests.support.paths import BASELINE, ROOT
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,9 @@ from mtdrift.eval.config import Document, RunConfig
 from mtdrift.eval.errors import InputError
 from mtdrift.eval.pipeline import evaluate
 from mtdrift.eval.read import decode_text
-from tests.conftest import HYP, REF, FakeEncoder
-from tests.test_segment import documents
+from tests.support.documents import documents
+from tests.support.fakes import FakeEncoder
+from tests.support.paths import HYP, REF
 
 WORDS_200K = " ".join(f"word{k % 997}" for k in range(200_000)).encode()
 

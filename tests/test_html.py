@@ -10,7 +10,7 @@ from mtdrift.eval.pairwise import compare_systems
 from mtdrift.eval.pipeline import evaluate
 from mtdrift.eval.render.html import bead_id, report_html
 from mtdrift.metrics.significance import Resampling
-from tests.conftest import HYP, REF
+from tests.support.paths import HYP, REF
 
 
 def _page(fake_encoder, checker):  # type: ignore[no-untyped-def]

@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import HYP, REF, SHARED
 from sacrebleu.metrics import BLEU, CHRF, TER
 
 from mtdrift.eval.segment import split_sentences
@@ -24,13 +23,11 @@ from mtdrift.metrics.facts.checker import FactChecker, checks_for
 from mtdrift.metrics.facts.numbers import NumberStyle, extract_numbers, number_findings
 from mtdrift.metrics.language import LanguageError, check_code, detect, off_target, profile
 from mtdrift.metrics.lexical import LEXICAL_METRICS, get_lexical
-
-MQM = SHARED / "data" / "mqm"
-DATA = Path(__file__).resolve().parent / "data"
+from tests.support.paths import DATA, HYP, MQM_DIR, REF
 
 
 def _rows(name: str) -> list[dict[str, object]]:
-    path = MQM / name
+    path = MQM_DIR / name
     if not path.is_file():
         pytest.skip(f"{path} is absent: ../shared/data/mqm is needed for this test")
     with gzip.open(path, "rt", encoding="utf-8") as fh:
@@ -421,7 +418,7 @@ def test_an_english_only_encoder_on_german_says_so_and_decides_nothing(real_enco
     assert "fidelity-v2-lexical.json" in ev.signatures["fidelity"]
     assert ev.config.lang == "de" and "lang:de|langsrc:detected" in ev.signatures["input"]
     # the same fidelity whatever the encoder said: it reads no encoder
-    from conftest import FakeEncoder
+    from tests.support.fakes import FakeEncoder
 
     fake = evaluate_corpus(corpus, encoder=FakeEncoder(), checker=checker, config=ev.config)
     assert [b.fidelity for b in fake.systems[0].beads] == [b.fidelity for b in ev.systems[0].beads]

@@ -15,7 +15,6 @@ import logging
 import random
 from collections.abc import Callable
 from itertools import islice
-from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
@@ -28,10 +27,10 @@ from sacrebleu.utils import sum_of_lists
 
 from mtdrift.metrics.lexical import LEXICAL_METRICS, Level, LexicalMetric, get_lexical
 from mtdrift.metrics.signature import Signature
+from tests.support.paths import ZHEN, ZHEN_OFFICIAL
 
-MQM_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mqm"
-MQM_ROWS = MQM_DIR / "wmt23_zhen_mqm.dev.jsonl.gz"
-MQM_SCORES = MQM_DIR / "wmt23_zhen_official_metric_seg_scores.dev.tsv.gz"
+MQM_ROWS = ZHEN
+MQM_SCORES = ZHEN_OFFICIAL
 N_MQM_ROWS = 300
 
 # sacrebleu objects with the settings each mtdrift metric promises: (corpus, sentence).

@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import json
 import math
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +30,10 @@ from mtdrift.eval.meta.agreement import (
 )
 from mtdrift.eval.meta.evaluation import MetaResult, meta_evaluate
 from mtdrift.eval.meta.sets import join_scores, metric_columns, read_official
+from tests.support.mqm import round_twice
+from tests.support.paths import ZHEN_OFFICIAL
 
-MQM_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mqm"
-OFFICIAL = MQM_DIR / "wmt23_zhen_official_metric_seg_scores.dev.tsv.gz"
+OFFICIAL = ZHEN_OFFICIAL
 
 # README table: seg Pearson, seg tau, seg tau by item, sys Pearson, sys pairwise accuracy
 README = {
@@ -42,13 +42,6 @@ README = {
     "BERTscore-refA": (0.241, 0.186, 0.203, 0.788, 0.800),
     "COMET-refA": (0.407, 0.355, 0.234, 0.878, 0.829),
 }
-
-
-def readme_round(x: float) -> float:
-    """How the README's table was rounded: to 4 decimals, then to 3, halves up (0.16947 ->
-    0.1695 -> 0.170). Rounding once gives 0.169 there; see the ``eval.meta.agreement`` docstring."""
-    four = Decimal(repr(x)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
-    return float(four.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP))
 
 
 def small_table() -> pd.DataFrame:
@@ -364,7 +357,7 @@ def test_readme_figures_reproduce(official: pd.DataFrame, metric: str) -> None:
         sys_pearson(h, m, systems),
         sys_accuracy(h, m, systems),
     )
-    assert tuple(readme_round(x) for x in got) == README[metric]
+    assert tuple(round_twice(x) for x in got) == README[metric]
     # rounding twice moves a value by at most 0.00055 (0.16947 is 0.00053 below 0.170)
     assert all(abs(g - r) <= 0.00055 + 1e-12 for g, r in zip(got, README[metric], strict=True))
 
@@ -374,7 +367,7 @@ def test_readme_skipped_items_and_meta_evaluate(official: pd.DataFrame) -> None:
     for metric, (pearson, tau, by_item, sys_r, acc) in README.items():
         r = result.metrics[metric]
         assert tuple(
-            readme_round(x)
+            round_twice(x)
             for x in (r.seg_pearson, r.seg_kendall, r.seg_kendall_by_item, r.sys_pearson, r.sys_accuracy)
         ) == (pearson, tau, by_item, sys_r, acc)
         assert r.seg_kendall_by_item_ci.low < r.seg_kendall_by_item < r.seg_kendall_by_item_ci.high

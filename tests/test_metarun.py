@@ -11,7 +11,7 @@ import pytest
 from mtdrift.eval.cli import main
 from mtdrift.eval.meta.evaluation import meta_evaluate
 from mtdrift.eval.meta.sets import read_official
-from tests.conftest import MQM, need_mqm
+from tests.support.paths import MQM, need_mqm
 
 OFFICIAL = MQM.parent / "wmt23_zhen_official_metric_seg_scores.dev.tsv.gz"
 

@@ -27,7 +27,7 @@ from mtdrift.eval.render.tables import segments_csv, summary, summary_json
 from mtdrift.metrics import registry
 from mtdrift.metrics.registry import MetricError, PluginMetric, describe_metrics, get_metric, load_plugin
 from mtdrift.metrics.significance import Resampling
-from tests.conftest import HYP, REF
+from tests.support.paths import HYP, REF
 
 MTDRIFT = Path(sys.executable).with_name("mtdrift")
 SMALL = Resampling(bootstrap=200, trials=1000)

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import HYP, REF, ROOT
+
+from tests.support.paths import HYP, REF, ROOT
 
 
 class Recorder:

@@ -13,7 +13,7 @@ from mtdrift.eval.render import pairwise as render
 from mtdrift.metrics.lexical import get_lexical
 from mtdrift.metrics.ranking import PairTest, Ranking, bootstrap_ranks, rank_ranges
 from mtdrift.metrics.significance import Resampling, compare
-from tests.conftest import need_mqm
+from tests.support.paths import need_mqm
 
 ALPHA = 0.05
 

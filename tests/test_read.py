@@ -11,7 +11,7 @@ from mtdrift.eval.cli import main
 from mtdrift.eval.errors import InputError
 from mtdrift.eval.read import decode_text, read_text
 from mtdrift.eval.segment import split_lines, split_sentences
-from tests.conftest import HYP, REF
+from tests.support.paths import HYP, REF
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import replace
@@ -23,6 +22,7 @@ from mtdrift.eval.render import html as html_render
 from mtdrift.eval.render.parquet import write_segments_parquet
 from mtdrift.eval.render.tables import segments_csv
 from mtdrift.eval.results import concat
+from tests.support.files import jsonl
 
 SYSTEMS = ("A", "B")
 
@@ -37,10 +37,6 @@ def _rows(docs: int = 5, segs: int = 3) -> list[dict[str, object]]:
                 hyp = ref if system == "A" else f"Document {d} says {s + 1} things about Rome."
                 out.append({"doc_id": f"d{d}", "seg_id": s, "system": system, "ref": ref, "hyp": hyp})
     return out
-
-
-def _jsonl(rows: Sequence[dict[str, object]]) -> str:
-    return "".join(json.dumps(r) + "\n" for r in rows)
 
 
 def _parquet(rows: Sequence[dict[str, object]], path: Path) -> None:
@@ -60,12 +56,12 @@ def _shards(rows: Sequence[dict[str, object]], folder: Path, docs_per_shard: int
         if k // docs_per_shard % 2:
             _parquet(part, folder / f"shard-{k:03d}.parquet")
         else:
-            (folder / f"shard-{k:03d}.jsonl.gz").write_bytes(gzip.compress(_jsonl(part).encode()))
+            (folder / f"shard-{k:03d}.jsonl.gz").write_bytes(gzip.compress(jsonl(part).encode()))
 
 
 def test_parquet_and_shards_read_as_the_jsonl_corpus(tmp_path: Path) -> None:
     rows = _rows()
-    (tmp_path / "c.jsonl").write_text(_jsonl(rows))
+    (tmp_path / "c.jsonl").write_text(jsonl(rows))
     _parquet(rows, tmp_path / "c.parquet")
     _shards(rows, tmp_path / "shards")
     expected = read_corpus(tmp_path / "c.jsonl")
@@ -128,12 +124,12 @@ def test_a_bad_row_names_its_shard_and_line(
     rows = _rows()
     folder = tmp_path / "shards"
     folder.mkdir()
-    (folder / "shard-001.jsonl.gz").write_bytes(gzip.compress(_jsonl(rows[:6]).encode()))
+    (folder / "shard-001.jsonl.gz").write_bytes(gzip.compress(jsonl(rows[:6]).encode()))
     tail = [bad, *rows[6:]]
     if shard.endswith(".parquet"):
         _parquet([{**r, "ref": r.get("ref")} for r in tail], folder / shard)
     else:
-        (folder / shard).write_bytes(gzip.compress(_jsonl(tail).encode()))
+        (folder / shard).write_bytes(gzip.compress(jsonl(tail).encode()))
     for read in (read_corpus, lambda s: list(iter_parts(s, rows=4))):
         with pytest.raises(InputError, match=rf"^{re.escape(str(folder / shard))}: {match}"):
             read(f"{folder}/*")
@@ -143,8 +139,8 @@ def test_a_document_in_two_shards_is_refused(tmp_path: Path) -> None:
     rows = _rows(docs=2)
     folder = tmp_path / "shards"
     folder.mkdir()
-    (folder / "a.jsonl").write_text(_jsonl(rows[:3]))  # d0 starts here
-    (folder / "b.jsonl").write_text(_jsonl(rows[3:]))  # and goes on here
+    (folder / "a.jsonl").write_text(jsonl(rows[:3]))  # d0 starts here
+    (folder / "b.jsonl").write_text(jsonl(rows[3:]))  # and goes on here
     with pytest.raises(InputError, match=r"b.jsonl: line 1: document 'd0' is also in .*a.jsonl; keep each"):
         read_corpus(f"{folder}/*.jsonl")
 
@@ -156,7 +152,7 @@ def test_a_glob_that_matches_nothing_is_one_clear_error(tmp_path: Path) -> None:
 
 def test_a_document_scattered_through_a_file_cannot_be_streamed(tmp_path: Path) -> None:
     rows = _rows(docs=2, segs=1)
-    (tmp_path / "c.jsonl").write_text(_jsonl([rows[0], rows[2], rows[1], rows[3]]))
+    (tmp_path / "c.jsonl").write_text(jsonl([rows[0], rows[2], rows[1], rows[3]]))
     read_corpus(tmp_path / "c.jsonl")  # fine in one piece
     with pytest.raises(InputError, match=r"line 3: document 'd0' continues here, after other documents"):
         list(iter_parts(tmp_path / "c.jsonl", rows=1))

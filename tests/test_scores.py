@@ -39,24 +39,22 @@ from mtdrift.eval.render.html import report_html
 from mtdrift.eval.render.tables import segments_csv, summary, summary_json, terminal_table
 from mtdrift.eval.results import Evaluation
 from mtdrift.metrics.significance import Resampling
-from tests.conftest import SHARED
-from tests.test_meta_sets import HEEN_FIGURES, HEEN_README, ZHEN_FIGURES, ZHEN_README, round_once, round_twice
+from tests.support.mqm import (
+    HEEN_FIGURES,
+    HEEN_README,
+    ZHEN_FIGURES,
+    ZHEN_README,
+    head_of_set,
+    round_once,
+    round_twice,
+    ted_like,
+)
+from tests.support.paths import HEEN, HEEN_OFFICIAL, HYP, REF, ZHEN, ZHEN_OFFICIAL, need
 
-MQM_DIR = SHARED / "data" / "mqm"
-ZHEN = MQM_DIR / "wmt23_zhen_mqm.dev.jsonl.gz"
-ZHEN_OFFICIAL = MQM_DIR / "wmt23_zhen_official_metric_seg_scores.dev.tsv.gz"
-HEEN = MQM_DIR / "wmt23_heen_mqm.dev.jsonl.gz"
-HEEN_OFFICIAL = MQM_DIR / "wmt23_heen_official_metric_seg_scores.dev.tsv.gz"
 COMET = "COMET-refA"  # COMET-22 in the official file (see the data README)
 METRICX = "MetricX-23-refA"  # already negated there: higher is better
 SUBSET_DOCS = ("gb-0", "gb-2")  # 11 segments x 15 systems
 SMALL = Resampling(bootstrap=200, trials=1000)
-
-
-def need(*paths: Path) -> None:
-    missing = [p.name for p in paths if not p.is_file()]
-    if missing:
-        pytest.skip(f"{MQM_DIR} lacks {', '.join(missing)}: ../shared/data/mqm is needed for this test")
 
 
 # ------------------------------------------------------------------------------ a tiny corpus
@@ -249,8 +247,6 @@ def test_aligned_files_key_segments_by_line(tmp_path: Path, fake_encoder, checke
 
 
 def test_cli_refuses_scores_in_document_mode_before_loading_a_model(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import HYP, REF
-
     out = tmp_path / "out"
     scores = rows_tsv(tmp_path, TINY_SCORES)
     rc = main(["evaluate", "--ref", str(REF), "--hyp", str(HYP), "--scores", f"X={scores}", "--out", str(out),
@@ -514,8 +510,6 @@ def test_meta_with_external_scores_reproduces_the_readme(
 
 
 def test_meta_negates_lower_is_better_scores(tmp_path: Path) -> None:
-    from tests.test_meta_sets import ted_like
-
     data = ted_like(tmp_path)
     rows = [r for _, r in read_rows(data) if r["system"] != "ref-A"]
     lines = ["doc_id\tseg_id\tsystem\tscore"] + [
@@ -532,9 +526,7 @@ def test_cli_meta_with_external_scores(tmp_path: Path, capsys) -> None:  # type:
     """`mtdrift meta --data X --scores COMET-22=OFFICIAL:COMET-refA`: the external metric sits
     beside mtdrift's, with the figures of the same official column."""
     need(ZHEN, ZHEN_OFFICIAL)
-    from tests.test_meta_sets import _head
-
-    data, official = _head(tmp_path, ZHEN, ZHEN_OFFICIAL, 4)
+    data, official = head_of_set(tmp_path, ZHEN, ZHEN_OFFICIAL, 4)
     assert official is not None
     out = tmp_path / "meta"
     comet = f"COMET-22={official}:{COMET}"

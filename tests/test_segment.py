@@ -17,13 +17,8 @@ from hypothesis import strategies as st
 from mtdrift.eval.errors import InputError
 from mtdrift.eval.read import decode_text, read_text
 from mtdrift.eval.segment import MAX_CHARS, signature, split_lines, split_sentences
-from tests.conftest import HYP, REF, SHARED, need_mqm
-
-MQM_DIR = SHARED / "data" / "mqm"
-
-
-def texts(text: str) -> list[str]:
-    return [s.text for s in split_sentences(text)]
+from tests.support.documents import documents, texts
+from tests.support.paths import HYP, MQM_DIR, REF, need_mqm
 
 
 @pytest.mark.parametrize(
@@ -174,36 +169,6 @@ def test_enormous_token_and_line_are_cut() -> None:
 def test_signature_names_the_rules() -> None:
     result = signature()
     assert re.fullmatch(r"pysbd==[\d.]+\+wrap\+quotes\+bangs\+marks\+abbr\+max1000", result)
-
-
-_PIECES = st.sampled_from(
-    [
-        *texts(read_text(REF))[:8],
-        '"Quoted." "Again."',
-        "Title without stop",
-        "1. Item",
-        "2) Item two",
-        "- bullet",
-        "U.S. 5.2 p.m.",
-        "!!!",
-        "...",
-        '"',
-        "👨‍👩‍👧 emoji 😀.",
-        "مرحبا بكم. هذا نص.",
-        "שלום עולם.",
-        "\u200d\u200b",
-        "x" * 1500,
-        "\t",
-        "  ",
-    ]
-)
-_JOINERS = st.sampled_from([" ", "\n", "\n\n", "\n\n\n\n", "  \n", " \t"])
-
-
-@st.composite
-def documents(draw: st.DrawFn) -> str:
-    parts = draw(st.lists(st.tuples(_PIECES, _JOINERS), min_size=0, max_size=12))
-    return "".join(p + j for p, j in parts) + draw(st.text(max_size=30))
 
 
 @settings(max_examples=200, deadline=None)

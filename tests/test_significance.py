@@ -22,7 +22,7 @@ from mtdrift.metrics.significance import (
     holm,
     interval,
 )
-from tests.conftest import need_mqm
+from tests.support.paths import need_mqm
 
 # Chosen to give p-values between 0.01 and 0.9 against the baseline (NLLB pair), and clear ones.
 GOLDEN_SYSTEMS = ("ANVITA", "NLLB_Greedy", "NLLB_MBR_BLEU", "ONLINE-M", "GPT4-5shot")

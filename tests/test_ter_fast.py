@@ -10,7 +10,6 @@ import gzip
 import json
 import random
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,10 +19,9 @@ from sacrebleu.metrics import TER
 from sacrebleu.metrics.lib_ter import _perform_shift
 
 from mtdrift.metrics.ter_fast import _shifted, ter_stats, tokenize
+from tests.support.paths import ZHEN
 
-MQM_ROWS = (
-    Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mqm" / "wmt23_zhen_mqm.dev.jsonl.gz"
-)
+MQM_ROWS = ZHEN
 N_MQM_PAIRS = 300
 MQM_SEED = 20230
 # sacrebleu needs seconds for some of the longest pairs; those are left to scripts/bench_ter.py

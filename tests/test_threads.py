@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import HYP, REF
+
+from tests.support.paths import HYP, REF
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 

@@ -12,7 +12,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import HYP, REF, ROOT
+
+from tests.support.paths import HYP, REF, ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
 
