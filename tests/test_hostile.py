@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mtdrift.eval.cli import main
@@ -17,6 +17,8 @@ from mtdrift.eval.config import Document, RunConfig
 from mtdrift.eval.errors import InputError
 from mtdrift.eval.pipeline import evaluate
 from mtdrift.eval.read import decode_text
+from mtdrift.eval.results import Evaluation
+from mtdrift.metrics.facts.checker import FactChecker
 from tests.support.documents import documents
 from tests.support.fakes import FakeEncoder
 from tests.support.paths import HYP, REF
@@ -87,7 +89,7 @@ def test_hostile_candidate(case: str, tmp_path: Path, capsys: pytest.CaptureFixt
     assert hyp_ids == Counter(range(max(hyp_ids, default=-1) + 1))  # each candidate sentence once
 
 
-def _covered_once(evaluation) -> None:  # type: ignore[no-untyped-def]
+def _covered_once(evaluation: Evaluation) -> None:
     for system in evaluation.systems:
         refs = Counter(i for b in system.beads for i in b.ref_ids)
         hyps = Counter(j for b in system.beads for j in b.hyp_ids)
@@ -95,36 +97,45 @@ def _covered_once(evaluation) -> None:  # type: ignore[no-untyped-def]
         assert hyps == Counter(range(len(system.hyp_sentences)))
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ref=documents(), hyp=documents(), aligned=st.booleans())
-def test_pipeline_accounts_for_every_sentence(
-    fake_encoder: FakeEncoder,
-    checker,  # type: ignore[no-untyped-def]
-    ref: str,
-    hyp: str,
-    aligned: bool,
-) -> None:
+EXAMPLES = 30
+# At least this many of the EXAMPLES pairs must evaluate (the others are refused with one
+# InputError line: an empty file, a NUL byte, ...). Eight runs of 30 evaluated 16 to 27; a run
+# in which (nearly) every pair is refused checks nothing, and fails here.
+MIN_EVALUATED = 10
+
+
+def test_pipeline_accounts_for_every_sentence(fake_encoder: FakeEncoder, checker: FactChecker) -> None:
     """Any two documents through reading and the whole pipeline (fake encoder, real checks):
-    every sentence in exactly one bead, or one InputError line naming the file."""
-    try:
-        texts = [
-            decode_text(t.encode("utf-8"), source=name) for t, name in ((ref, "ref.txt"), (hyp, "hyp.txt"))
-        ]
-        if aligned:  # line-parallel: give the candidate the reference's line count
-            n = len(texts[0].rstrip("\n").split("\n"))
-            lines = (texts[1].rstrip("\n").split("\n") + [""] * n)[:n]
-            texts[1] = "\n".join(lines) + "\n"
-        result = evaluate(
-            Document("ref.txt", texts[0]),
-            [("hyp", Document("hyp.txt", texts[1]))],
-            encoder=fake_encoder,
-            checker=checker,
-            config=RunConfig(aligned=aligned, workers=0),
-        )
-    except InputError as err:
-        assert "\n" not in str(err) and str(err).split(":")[0] in ("ref.txt", "hyp.txt")
-        return
-    _covered_once(result)
+    every sentence in exactly one bead, or one InputError line naming the file; and most pairs
+    are evaluated, not refused."""
+    outcomes: Counter[str] = Counter()
+
+    @settings(max_examples=EXAMPLES, deadline=None)
+    @given(ref=documents(), hyp=documents(), aligned=st.booleans())
+    def one_pair(ref: str, hyp: str, aligned: bool) -> None:
+        try:
+            pairs = ((ref, "ref.txt"), (hyp, "hyp.txt"))
+            texts = [decode_text(t.encode("utf-8"), source=name) for t, name in pairs]
+            if aligned:  # line-parallel: give the candidate the reference's line count
+                n = len(texts[0].rstrip("\n").split("\n"))
+                lines = (texts[1].rstrip("\n").split("\n") + [""] * n)[:n]
+                texts[1] = "\n".join(lines) + "\n"
+            result = evaluate(
+                Document("ref.txt", texts[0]),
+                [("hyp", Document("hyp.txt", texts[1]))],
+                encoder=fake_encoder,
+                checker=checker,
+                config=RunConfig(aligned=aligned, workers=0),
+            )
+        except InputError as err:
+            assert "\n" not in str(err) and str(err).split(":")[0] in ("ref.txt", "hyp.txt")
+            outcomes["refused"] += 1
+            return
+        _covered_once(result)
+        outcomes["evaluated"] += 1
+
+    one_pair()
+    assert outcomes["evaluated"] >= MIN_EVALUATED, outcomes
 
 
 @pytest.mark.model

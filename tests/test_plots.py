@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import struct
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pytest
 
 from mtdrift.eval.config import RunConfig
+from mtdrift.eval.render.figures import common as figures_common
 from mtdrift.eval.render.figures import write_plots
 from mtdrift.eval.render.figures.alignment import plot_alignment
 from mtdrift.eval.render.figures.drift import _bead_positions, plot_drift
@@ -136,11 +139,36 @@ def test_plots_are_deterministic(tmp_path: Path) -> None:
         assert p.read_bytes() == q.read_bytes(), p.name
 
 
+def _text_chunks(path: Path) -> dict[str, bytes]:
+    """Every text chunk of a PNG (tEXt, zTXt, iTXt): keyword -> the rest of the chunk's data."""
+    data = path.read_bytes()
+    assert data.startswith(PNG_MAGIC)
+    chunks, pos = {}, len(PNG_MAGIC)
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        if kind in (b"tEXt", b"zTXt", b"iTXt"):
+            keyword, _, rest = body.partition(b"\0")
+            chunks[keyword.decode("latin-1")] = rest
+        pos += 12 + length  # length, type, data, CRC
+    return chunks
+
+
 def test_png_has_no_version_or_time(tmp_path: Path) -> None:
+    """No text chunk at all: no "Software" (matplotlib's version), no time, nothing that could
+    change the bytes between two machines."""
     plot_drift(_evaluation("mt"), tmp_path / "d.png")
-    data = (tmp_path / "d.png").read_bytes()
-    assert b"Software" not in data
-    assert b"Creation Time" not in data
+    assert _text_chunks(tmp_path / "d.png") == {}
+
+
+def test_without_the_fix_the_png_names_matplotlib(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test above can fail: with matplotlib's default metadata (the fix removed), the same
+    figure carries a "Software" chunk that names matplotlib's version."""
+    monkeypatch.setattr(figures_common, "_PNG_METADATA", {})
+    plot_drift(_evaluation("mt"), tmp_path / "d.png")
+    result = _text_chunks(tmp_path / "d.png")
+    assert list(result) == ["Software"]
+    assert result["Software"] == f"Matplotlib version{matplotlib.__version__}, https://matplotlib.org/".encode()
 
 
 def test_line_aligned_alignment_figure(tmp_path: Path) -> None:
