@@ -186,11 +186,12 @@ class WrongShape(NoStats):
 
 
 def _fake_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    here = __name__  # this module: its classes below are the broken plug-ins
     eps = [
         importlib.metadata.EntryPoint("gone", "no_such_module_anywhere:Metric", "mtdrift.metrics"),
-        importlib.metadata.EntryPoint("nostats", "tests.test_plugins:NoStats", "mtdrift.metrics"),
-        importlib.metadata.EntryPoint("wrongshape", "tests.test_plugins:WrongShape", "mtdrift.metrics"),
-        importlib.metadata.EntryPoint("chrf", "tests.test_plugins:WrongShape", "mtdrift.metrics"),
+        importlib.metadata.EntryPoint("nostats", f"{here}:NoStats", "mtdrift.metrics"),
+        importlib.metadata.EntryPoint("wrongshape", f"{here}:WrongShape", "mtdrift.metrics"),
+        importlib.metadata.EntryPoint("chrf", f"{here}:WrongShape", "mtdrift.metrics"),
     ]
     monkeypatch.setattr(registry, "_entry_points", lambda: eps)
 
