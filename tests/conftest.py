@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,6 +19,11 @@ os.environ.setdefault("MTDRIFT_CACHE_DIR", tempfile.mkdtemp(prefix="mtdrift-test
 
 from tests.support.fakes import FakeEncoder
 from tests.support.plugin import PLUGIN_NAME, install_plugin, plugin_installed
+from tests.support.seeds import SeedSummary
+
+if TYPE_CHECKING:
+    from mtdrift.metrics.encoders import MiniLMEncoder
+    from mtdrift.metrics.facts.checker import FactChecker
 
 
 @pytest.fixture(scope="session")
@@ -26,14 +32,14 @@ def fake_encoder() -> FakeEncoder:
 
 
 @pytest.fixture(scope="session")
-def real_encoder():  # type: ignore[no-untyped-def]
+def real_encoder() -> MiniLMEncoder:
     from mtdrift.metrics.encoders import MiniLMEncoder
 
     return MiniLMEncoder(threads=2)
 
 
 @pytest.fixture(scope="session")
-def checker():  # type: ignore[no-untyped-def]
+def checker() -> FactChecker:
     from mtdrift.metrics.facts.checker import FactChecker
 
     return FactChecker()
@@ -51,7 +57,7 @@ def charoverlap_plugin(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def seed_summary(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def seed_summary(tmp_path_factory: pytest.TempPathFactory) -> SeedSummary:
     """``seed_summary(edit, model="minilm")``: the ``summary.json`` of the seed reference
     against a real edit of the seed candidate (``scripts/history_demo.py``'s ``EDITS``: two
     sentences dropped, a name swapped, ...), system ``roundtrip``, evaluated once a session."""

@@ -6,7 +6,9 @@ import csv
 import io
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +17,8 @@ from mtdrift.eval.pairwise import compare_systems
 from mtdrift.eval.pipeline import evaluate
 from mtdrift.eval.render.html import report_html
 from mtdrift.eval.render.tables import segments_csv
+from mtdrift.metrics.encoders import MiniLMEncoder
+from mtdrift.metrics.facts.checker import FactChecker
 from tests.support.paths import HYP, REF, ROOT
 
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -22,7 +26,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.model]
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):  # type: ignore[no-untyped-def]
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     if not (CHROMIUM.exists() and DRIVER.exists()):
         pytest.skip(
             f"{CHROMIUM} and {DRIVER} are needed (make setup installs Debian's chromium, chromium-driver)"
@@ -44,7 +48,9 @@ def browser(tmp_path_factory):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def seed_report(tmp_path_factory, real_encoder, checker):  # type: ignore[no-untyped-def]
+def seed_report(
+    tmp_path_factory: pytest.TempPathFactory, real_encoder: MiniLMEncoder, checker: FactChecker
+) -> tuple[Path, list[dict[str, str]]]:
     ref = Document(str(REF), REF.read_text(encoding="utf-8"))
     hyp = Document(str(HYP), HYP.read_text(encoding="utf-8"))
     ev = evaluate(ref, [("roundtrip", hyp)], encoder=real_encoder, checker=checker)
@@ -54,7 +60,9 @@ def seed_report(tmp_path_factory, real_encoder, checker):  # type: ignore[no-unt
     return out / "report.html", rows
 
 
-def test_seed_report_in_chromium(browser, seed_report, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_seed_report_in_chromium(
+    browser: Any, seed_report: tuple[Path, list[dict[str, str]]], tmp_path: Path
+) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
@@ -109,7 +117,9 @@ def test_seed_report_in_chromium(browser, seed_report, tmp_path: Path) -> None: 
     shutil.copy(shot, keep / "report-browser.png")
 
 
-def test_report_opens_from_disk_with_the_network_off(browser, seed_report) -> None:  # type: ignore[no-untyped-def]
+def test_report_opens_from_disk_with_the_network_off(
+    browser: Any, seed_report: tuple[Path, list[dict[str, str]]]
+) -> None:
     page, _ = seed_report
     browser.execute_cdp_cmd("Network.enable", {})
     browser.execute_cdp_cmd(

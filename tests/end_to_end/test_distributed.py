@@ -24,6 +24,8 @@ from mtdrift.eval.pipeline import evaluate, evaluate_corpus
 from mtdrift.eval.read import read_text
 from mtdrift.eval.render.tables import segments_csv, summary_json
 from mtdrift.eval.results import Evaluation
+from mtdrift.metrics.encoders import MiniLMEncoder
+from mtdrift.metrics.facts.checker import FactChecker
 from tests.support.paths import HYP, REF, need_mqm
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -54,7 +56,8 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    rows, docs = [], []
+    rows: list[dict[str, Any]] = []
+    docs: list[str] = []
     with gzip.open(need_mqm(), "rt", encoding="utf-8") as fh:
         for line in fh:
             row = json.loads(line)
@@ -85,7 +88,7 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def expected(dev: dict[str, str], real_encoder, checker) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+def expected(dev: dict[str, str], real_encoder: MiniLMEncoder, checker: FactChecker) -> tuple[str, str]:
     from mtdrift.eval.corpus import read_corpus
 
     corpus = read_corpus(dev["jsonl"])
@@ -105,7 +108,9 @@ def _run(source: str, client: Any, cache: Path, **kwargs: Any) -> Evaluation:
     )
 
 
-def test_the_seed_pair_on_the_cluster_is_byte_identical(client, real_encoder, checker) -> None:  # type: ignore[no-untyped-def]
+def test_the_seed_pair_on_the_cluster_is_byte_identical(
+    client: Any, real_encoder: MiniLMEncoder, checker: FactChecker
+) -> None:
     """A document pair is one partition (alignment needs it whole), run on a worker."""
     ref = Document(str(REF), read_text(REF))
     hyps = [("roundtrip", Document(str(HYP), read_text(HYP)))]
@@ -121,15 +126,17 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("cache")
 
 
-def test_2000_rows_on_two_workers_are_byte_identical(client, dev, expected, cache: Path) -> None:  # type: ignore[no-untyped-def]
+def test_2000_rows_on_two_workers_are_byte_identical(
+    client: Any, dev: dict[str, str], expected: tuple[str, str], cache: Path
+) -> None:
     """Both workers fill one fresh cache at once (SQLite, WAL): nothing is lost or changed."""
     result = _run(dev["jsonl"], client, cache)
     assert _bytes(result) == expected  # segments.csv, summary.json
     assert len(result.systems) == 15
 
 
-def test_the_cli_and_the_api_on_a_scheduler_address_give_the_same_bytes(  # type: ignore[no-untyped-def]
-    client, dev, expected, cache: Path, tmp_path: Path
+def test_the_cli_and_the_api_on_a_scheduler_address_give_the_same_bytes(
+    client: Any, dev: dict[str, str], expected: tuple[str, str], cache: Path, tmp_path: Path
 ) -> None:
     """``mtdrift evaluate --dask tcp://...`` and ``Evaluator.evaluate_corpus(dask=...)`` on the
     module's cluster (read from the cache the run before filled)."""
@@ -154,7 +161,9 @@ def test_the_cli_and_the_api_on_a_scheduler_address_give_the_same_bytes(  # type
     assert len(frame) == len(result.segments) and list(frame.columns) == list(result.segments.columns)
 
 
-def test_a_worker_killed_mid_run_changes_nothing(client, dev, expected, cache: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_worker_killed_mid_run_changes_nothing(
+    client: Any, dev: dict[str, str], expected: tuple[str, str], cache: Path
+) -> None:
     """Sharded input (JSONL.gz and Parquet shards; Parquet and shards read as the JSONL corpus,
     test_scale.py), read from the cache the run before filled. After the first two partitions
     come back, one worker process is killed (SIGKILL): its partitions run again elsewhere and

@@ -18,6 +18,7 @@ from mtdrift.eval.errors import InputError
 from mtdrift.eval.pipeline import evaluate
 from mtdrift.eval.read import decode_text
 from mtdrift.eval.results import Evaluation
+from mtdrift.metrics.encoders import MiniLMEncoder
 from mtdrift.metrics.facts.checker import FactChecker
 from tests.support.documents import documents
 from tests.support.fakes import FakeEncoder
@@ -139,7 +140,9 @@ def test_pipeline_accounts_for_every_sentence(fake_encoder: FakeEncoder, checker
 
 
 @pytest.mark.model
-def test_seed_pair_through_the_band_equals_the_full_search(real_encoder, checker) -> None:  # type: ignore[no-untyped-def]
+def test_seed_pair_through_the_band_equals_the_full_search(
+    real_encoder: MiniLMEncoder, checker: FactChecker
+) -> None:
     """The seed pair through the whole pipeline with the band forced: the same beads."""
     from mtdrift.eval.align import AlignConfig
 

@@ -22,6 +22,8 @@ from mtdrift.eval.render import html as html_render
 from mtdrift.eval.render.parquet import write_segments_parquet
 from mtdrift.eval.render.tables import segments_csv
 from mtdrift.eval.results import concat
+from mtdrift.metrics.facts.checker import FactChecker
+from tests.support.fakes import FakeEncoder
 from tests.support.files import jsonl
 
 SYSTEMS = ("A", "B")
@@ -96,7 +98,7 @@ def test_split_corpus_keeps_a_scattered_document_in_one_part() -> None:
     assert sum((p.refs for p in parts), ()) == corpus.refs
 
 
-def test_parts_evaluated_apart_join_to_the_whole(fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
+def test_parts_evaluated_apart_join_to_the_whole(fake_encoder: FakeEncoder, checker: FactChecker) -> None:
     corpus = read_corpus_from(_rows())
     whole = evaluate_corpus(corpus, encoder=fake_encoder, checker=checker)
     parts = [evaluate_corpus(p, encoder=fake_encoder, checker=checker) for p in split_corpus(corpus, rows=6)]
@@ -158,7 +160,9 @@ def test_a_document_scattered_through_a_file_cannot_be_streamed(tmp_path: Path) 
         list(iter_parts(tmp_path / "c.jsonl", rows=1))
 
 
-def test_segments_parquet_holds_the_csv_rows(tmp_path: Path, fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
+def test_segments_parquet_holds_the_csv_rows(
+    tmp_path: Path, fake_encoder: FakeEncoder, checker: FactChecker
+) -> None:
     import pandas as pd
 
     ev = evaluate_corpus(read_corpus_from(_rows()), encoder=fake_encoder, checker=checker)
@@ -172,7 +176,9 @@ def test_segments_parquet_holds_the_csv_rows(tmp_path: Path, fake_encoder, check
     assert [";".join(map(str, x)) for x in result["ref_ids"]] == [r["ref_ids"] for r in expected]
 
 
-def test_the_html_table_is_cut_with_a_note(monkeypatch: pytest.MonkeyPatch, fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
+def test_the_html_table_is_cut_with_a_note(
+    monkeypatch: pytest.MonkeyPatch, fake_encoder: FakeEncoder, checker: FactChecker
+) -> None:
     ev = evaluate_corpus(read_corpus_from(_rows()), encoder=fake_encoder, checker=checker)
     monkeypatch.setattr(html_render, "HTML_MAX_BEADS", 8)
     page = html_render.report_html(ev)

@@ -15,13 +15,17 @@ from mtdrift.eval.config import Document
 from mtdrift.eval.pipeline import evaluate
 from mtdrift.eval.read import read_text
 from mtdrift.eval.results import Evaluation
+from mtdrift.metrics.encoders import MiniLMEncoder
+from mtdrift.metrics.facts.checker import FactChecker
 from tests.support.paths import HYP, REF
 
 pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="module", params=["minilm", "mpnet"])
-def seed_eval(request, real_encoder, checker) -> Evaluation:  # type: ignore[no-untyped-def]
+def seed_eval(
+    request: pytest.FixtureRequest, real_encoder: MiniLMEncoder, checker: FactChecker
+) -> Evaluation:
     """The seed pair with each packaged encoder (and its own fitted fidelity)."""
     from mtdrift.metrics.encoders import SentenceEncoder
 

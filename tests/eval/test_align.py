@@ -4,6 +4,7 @@ generated problems with known answers."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +15,9 @@ from hypothesis import strategies as st
 from mtdrift.eval.align import AlignConfig, Bead, align
 from mtdrift.eval.read import read_text
 from mtdrift.eval.segment import split_sentences
+from mtdrift.metrics.encoders import Encoder, MiniLMEncoder
 from mtdrift.metrics.signature import Signature
-from tests.support.fakes import FakeEncoder
+from tests.support.fakes import FakeEncoder, token_vectors
 from tests.support.paths import HYP, REF, SEEDS, SHARED, need_mqm
 from tests.support.synth import Perturbation, Problem, bead_f1, mqm_problems, perturb, split_in_two
 
@@ -35,8 +37,8 @@ def seed_gold() -> list[Bead]:
     return out
 
 
-def run_align(encoder, ref: list[str], hyp: list[str]) -> tuple[Bead, ...]:  # type: ignore[no-untyped-def]
-    toks = dict(zip(ref + hyp, encoder.encode(ref + hyp, tokens=True).tokens, strict=True))
+def run_align(encoder: Encoder, ref: list[str], hyp: list[str]) -> tuple[Bead, ...]:
+    toks = token_vectors(encoder, ref + hyp)
     return align(ref=ref, hyp=hyp, ref_tokens=[toks[t] for t in ref], hyp_tokens=[toks[t] for t in hyp]).beads
 
 
@@ -138,15 +140,15 @@ def test_every_sentence_in_exactly_one_bead(
 
 
 @pytest.mark.model
-def test_seed_alignment_matches_hand_gold(real_encoder) -> None:  # type: ignore[no-untyped-def]
+def test_seed_alignment_matches_hand_gold(real_encoder: MiniLMEncoder) -> None:
     result = run_align(real_encoder, REF_SENTS, HYP_SENTS)
     expected = tuple(seed_gold())
     assert result == expected
 
 
-def _f1_over(encoder, problems: list[Problem]) -> list[float]:  # type: ignore[no-untyped-def]
+def _f1_over(encoder: Encoder, problems: list[Problem]) -> list[float]:
     texts = sorted({t for p in problems for t in (*p.ref, *p.hyp)})
-    toks = dict(zip(texts, encoder.encode(texts, tokens=True).tokens, strict=True))
+    toks = token_vectors(encoder, texts)
     out = []
     for p in problems:
         pred = align(
@@ -161,7 +163,9 @@ def _f1_over(encoder, problems: list[Problem]) -> list[float]:  # type: ignore[n
 
 
 @pytest.mark.model
-def test_bead_f1_on_edited_seed_candidate(real_encoder, record_property) -> None:  # type: ignore[no-untyped-def]
+def test_bead_f1_on_edited_seed_candidate(
+    real_encoder: MiniLMEncoder, record_property: Callable[[str, object], None]
+) -> None:
     """The seed's real MT candidate, further dropped/merged/split/added at random (seeded),
     against the hand gold carried through the edits."""
     base = Problem(REF_SENTS, HYP_SENTS, seed_gold())
@@ -186,7 +190,9 @@ def _foreign() -> list[str]:
 
 @pytest.mark.model
 @pytest.mark.slow
-def test_bead_f1_on_edited_mqm(real_encoder, record_property) -> None:  # type: ignore[no-untyped-def]
+def test_bead_f1_on_edited_mqm(
+    real_encoder: MiniLMEncoder, record_property: Callable[[str, object], None]
+) -> None:
     """WMT23 references against one system's real outputs, edited at random (seeded).
 
     GPT4-5shot and seed 12345 are kept for checking: ``scripts/tune_align.py`` tunes on the
@@ -204,7 +210,7 @@ def test_bead_f1_on_edited_mqm(real_encoder, record_property) -> None:  # type: 
 
 @pytest.mark.model
 @pytest.mark.parametrize("config", [AlignConfig(full_cells=0), AlignConfig(full_cells=0, band_margin=1)])
-def test_band_gives_the_full_searchs_beads(real_encoder, config: AlignConfig) -> None:  # type: ignore[no-untyped-def]
+def test_band_gives_the_full_searchs_beads(real_encoder: MiniLMEncoder, config: AlignConfig) -> None:
     """The band around the coarse path, forced on the seed pair and on 10 edited seed
     problems: the same beads as the whole table (and so the hand gold on the seeds)."""
     base = Problem(REF_SENTS, HYP_SENTS, seed_gold())
@@ -212,7 +218,7 @@ def test_band_gives_the_full_searchs_beads(real_encoder, config: AlignConfig) ->
     edits = Perturbation(drop=0.12, merge=0.12, split=0.12, add=0.06)
     problems = [base] + [perturb(base, rng=rng, pool=_foreign(), p=edits) for _ in range(10)]
     texts = sorted({t for p in problems for t in (*p.ref, *p.hyp)})
-    toks = dict(zip(texts, real_encoder.encode(texts, tokens=True).tokens, strict=True))
+    toks = token_vectors(real_encoder, texts)
     for p in problems:
         rt, ht = [toks[t] for t in p.ref], [toks[t] for t in p.hyp]
         result = align(ref=p.ref, hyp=p.hyp, ref_tokens=rt, hyp_tokens=ht, config=config).beads
@@ -227,7 +233,7 @@ def _clauses(text: str) -> list[str]:
 
 
 @pytest.mark.model
-def test_one_sentence_rendered_as_five(real_encoder) -> None:  # type: ignore[no-untyped-def]
+def test_one_sentence_rendered_as_five(real_encoder: MiniLMEncoder) -> None:
     """WMT23 zh-en: GPT4-5shot's output of one long segment cut into five or more sentences,
     between the outputs of its neighbours: one 1-N bead (the DP's largest is 1-3; the second
     pass takes in the rest). Without the second pass, some become additions."""
@@ -254,7 +260,7 @@ def test_one_sentence_rendered_as_five(real_encoder) -> None:  # type: ignore[no
     for i, (_, h) in enumerate(window):
         hyp.extend(_clauses(h) if i == at else [h])
     pieces = len(_clauses(window[at][1]))
-    toks = dict(zip(ref + hyp, real_encoder.encode(ref + hyp, tokens=True).tokens, strict=True))
+    toks = token_vectors(real_encoder, ref + hyp)
     rt, ht = [toks[t] for t in ref], [toks[t] for t in hyp]
     result = align(ref=ref, hyp=hyp, ref_tokens=rt, hyp_tokens=ht).beads
     assert ((at,), tuple(range(at, at + pieces))) in result
@@ -264,7 +270,9 @@ def test_one_sentence_rendered_as_five(real_encoder) -> None:  # type: ignore[no
 
 @pytest.mark.model
 @pytest.mark.slow
-def test_link_f1_on_running_text(real_encoder, record_property) -> None:  # type: ignore[no-untyped-def]
+def test_link_f1_on_running_text(
+    real_encoder: MiniLMEncoder, record_property: Callable[[str, object], None]
+) -> None:
     """Running-text problems as ``../shared/data/align/wmt23-dev`` (ten documents, the gold on
     the data's own segments; half with full stops added, half as real text), from GPT4-5shot's
     outputs, which ``scripts/tune_align_text.py`` never draws, with wmt23-dev's documents left
@@ -292,7 +300,7 @@ def test_link_f1_on_running_text(real_encoder, record_property) -> None:  # type
         )
     segmented = [(split_sentences(p.ref_text), split_sentences(p.hyp_text)) for p in problems]
     texts = sorted({s.text for r, h in segmented for s in (*r, *h)})
-    toks = dict(zip(texts, real_encoder.encode(texts, tokens=True).tokens, strict=True))
+    toks = token_vectors(real_encoder, texts)
     f1 = []
     for p, (rs, hs) in zip(problems, segmented, strict=True):
         r_txt, h_txt = [s.text for s in rs], [s.text for s in hs]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,12 +22,14 @@ from mtdrift.eval.analyze import (
 )
 from mtdrift.eval.cli import main
 from mtdrift.eval.errors import InputError
+from mtdrift.metrics.facts.checker import FactChecker
+from tests.support.fakes import FakeEncoder
 from tests.support.paths import HYP, REF
 
 NONE = AnalysisConfig(tokenize="none")
 
 
-def _bead(k: int, ref: str, hyp: str, **kw) -> AnalysisBead:  # type: ignore[no-untyped-def]
+def _bead(k: int, ref: str, hyp: str, **kw: Any) -> AnalysisBead:
     return AnalysisBead(
         ref_ids=(k,) if ref else (), hyp_ids=(k,) if hyp else (), ref=ref, hyp=hyp,
         kind=kw.pop("kind", "1-1"), drift=kw.pop("drift", "none"), **kw,
@@ -124,7 +127,9 @@ def test_systems_aligned_differently_are_paired_on_common_units() -> None:
     ]
 
 
-def test_cli_on_a_run_with_train_counts_and_two_systems(tmp_path: Path, fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
+def test_cli_on_a_run_with_train_counts_and_two_systems(
+    tmp_path: Path, fake_encoder: FakeEncoder, checker: FactChecker
+) -> None:
     """The CLI path end to end on a run's directory (fake encoder): two systems named, frequencies
     from --train-counts; the API on the Result gives the same word buckets."""
     import pandas as pd

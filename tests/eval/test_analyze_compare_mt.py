@@ -18,7 +18,7 @@ import sys
 
 import pytest
 
-from mtdrift.eval.analyze import AnalysisBead, AnalysisConfig, analyze
+from mtdrift.eval.analyze import Analysis, AnalysisBead, AnalysisConfig, analyze
 from mtdrift.eval.corpus import read_corpus
 from tests.support.paths import ROOT, need_mqm
 
@@ -27,8 +27,12 @@ compare_mt = pytest.importorskip("compare_mt", reason="compare-mt==0.2.10 is a d
 SYSTEMS = ("ONLINE-B", "NLLB_Greedy")  # the top chrF cluster against the bottom one: clear differences
 
 
+# the whitespace-tokenized texts (ref and each system), compare-mt's printout, mtdrift's analysis
+Peer = tuple[dict[str, list[str]], str, Analysis]
+
+
 @pytest.fixture(scope="module")
-def peer(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def peer(tmp_path_factory: pytest.TempPathFactory) -> Peer:
     corpus = read_corpus(need_mqm())
     texts = {"ref": list(corpus.refs), **{s: list(corpus.hyps[s]) for s in SYSTEMS}}
     # whitespace-tokenized, one segment per line: what compare-mt reads (no segment is empty here:
@@ -67,8 +71,15 @@ def _section(text: str, head: str) -> list[str]:
     return out
 
 
+def _groups(pattern: re.Pattern[str], text: str) -> tuple[str, ...]:
+    """The groups of ``pattern`` matched at the start of ``text`` (which must match)."""
+    match = pattern.match(text)
+    assert match is not None, text
+    return match.groups()
+
+
 @pytest.mark.slow
-def test_word_fmeasure_by_frequency_bucket_equals_compare_mt(peer) -> None:  # type: ignore[no-untyped-def]
+def test_word_fmeasure_by_frequency_bucket_equals_compare_mt(peer: Peer) -> None:
     from compare_mt import bucketers
 
     tokens, printed, ours = peer
@@ -90,7 +101,7 @@ def test_word_fmeasure_by_frequency_bucket_equals_compare_mt(peer) -> None:  # t
 
 
 @pytest.mark.slow
-def test_sentence_length_buckets_equal_compare_mt(peer) -> None:  # type: ignore[no-untyped-def]
+def test_sentence_length_buckets_equal_compare_mt(peer: Peer) -> None:
     from compare_mt import bucketers
 
     tokens, printed, ours = peer
@@ -107,7 +118,7 @@ def test_sentence_length_buckets_equal_compare_mt(peer) -> None:  # type: ignore
 
 
 @pytest.mark.slow
-def test_ngram_lists_equal_compare_mt(peer) -> None:  # type: ignore[no-untyped-def]
+def test_ngram_lists_equal_compare_mt(peer: Peer) -> None:
     from compare_mt import ngram_utils, stat_utils
 
     tokens, printed, ours = peer
@@ -116,7 +127,7 @@ def test_ngram_lists_equal_compare_mt(peer) -> None:  # type: ignore[no-untyped-
     scores = stat_utils.extract_salient_features(matches[0], matches[1], alpha=1.0)
     line = re.compile(r"^(.*)\t([0-9.]+) \(sys1=(\d+), sys2=(\d+)\)$")
     for direction, head in enumerate(("--- 50 n-grams where sys1>sys2", "--- 50 n-grams where sys2>sys1")):
-        theirs = [line.match(x).groups() for x in _section(printed, head)]  # type: ignore[union-attr]
+        theirs = [_groups(line, x) for x in _section(printed, head)]
         result = [g for g in ours.ngrams if g.better == SYSTEMS[direction]]
         assert len(result) == len(theirs) == 50
         # the same scores, position by position (equal scores may come in another order)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 import pytest
@@ -14,10 +15,16 @@ from mtdrift.eval.changes import bead_changes
 from mtdrift.eval.cli import main
 from tests.support.files import write_json
 from tests.support.paths import BASELINE
+from tests.support.seeds import SeedSummary
 
 
 @pytest.mark.model
-def test_two_dropped_sentences_named_as_newly_omitted(capsys, monkeypatch, tmp_path, seed_summary) -> None:  # type: ignore[no-untyped-def]
+def test_two_dropped_sentences_named_as_newly_omitted(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    seed_summary: SeedSummary,
+) -> None:
     base, cur = seed_summary("seed"), seed_summary("minus2")
     summary = tmp_path / "step-summary.md"
     summary.write_text("## an earlier step\n", encoding="utf-8")
@@ -66,7 +73,9 @@ def test_two_dropped_sentences_named_as_newly_omitted(capsys, monkeypatch, tmp_p
     assert text.endswith(md + "\n")
 
 
-def test_junit_passes_and_fails_per_metric(capsys, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_junit_passes_and_fails_per_metric(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     doc = json.loads(BASELINE.read_text(encoding="utf-8"))
     worse = copy.deepcopy(doc)
@@ -87,7 +96,9 @@ def test_junit_passes_and_fails_per_metric(capsys, monkeypatch, tmp_path: Path) 
     assert all(results[m] == [] for m in results if m != "chrF")  # passed
 
 
-def test_incomparable_summaries_are_a_junit_error(capsys, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_incomparable_summaries_are_a_junit_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     summary = tmp_path / "step.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     doc = json.loads(BASELINE.read_text(encoding="utf-8"))
@@ -111,7 +122,7 @@ def test_incomparable_summaries_are_a_junit_error(capsys, monkeypatch, tmp_path:
 
 
 @pytest.mark.model
-def test_restoring_the_sentences_lists_them_as_improved(seed_summary) -> None:  # type: ignore[no-untyped-def]
+def test_restoring_the_sentences_lists_them_as_improved(seed_summary: SeedSummary) -> None:
     import mtdrift
 
     result = mtdrift.check(seed_summary("minus2"), seed_summary("seed"))
@@ -122,7 +133,7 @@ def test_restoring_the_sentences_lists_them_as_improved(seed_summary) -> None:  
     assert changes.units[0].baseline_hyp == "" and changes.units[0].current_drift == "none"
 
 
-def _doc(beads: list[tuple[list[int], list[int], str, float]], hyp: list[str]) -> dict:  # type: ignore[type-arg]
+def _doc(beads: list[tuple[list[int], list[int], str, float]], hyp: list[str]) -> dict[str, Any]:
     """A summary of the four reference sentences A-D with the given beads (ref ids, hyp ids,
     drift label, fidelity)."""
     return {

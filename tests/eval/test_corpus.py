@@ -21,10 +21,13 @@ from mtdrift.eval.pairwise import common_units, compare_systems, paired_stats, u
 from mtdrift.eval.pipeline import evaluate_corpus
 from mtdrift.eval.render import pairwise as cmp
 from mtdrift.eval.render.tables import segments_csv
-from mtdrift.metrics.encoders import Encoded
+from mtdrift.metrics.encoders import Encoded, Encoder
+from mtdrift.metrics.facts.checker import FactChecker
 from mtdrift.metrics.lexical import get_lexical
 from mtdrift.metrics.registry import METRICS, corpus_score, get_metric
+from mtdrift.metrics.signature import Signature
 from mtdrift.metrics.significance import Resampling
+from tests.support.fakes import FakeEncoder
 from tests.support.files import jsonl
 
 ROWS = [
@@ -124,7 +127,9 @@ def test_bad_corpus_names_the_file_and_the_line(
     assert "\n" not in text
 
 
-def test_bad_corpus_on_the_command_line_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_bad_corpus_on_the_command_line_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from mtdrift.eval.cli import main
 
     p = tmp_path / "x.jsonl"
@@ -139,7 +144,7 @@ def test_bad_corpus_on_the_command_line_is_one_line_and_exit_2(tmp_path: Path, c
 class CountingEncoder:
     """Wraps an encoder and counts how often each text is asked for."""
 
-    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, inner: Encoder) -> None:
         self.inner = inner
         self.asked: Counter[str] = Counter()
 
@@ -147,13 +152,13 @@ class CountingEncoder:
         self.asked.update(texts)
         return self.inner.encode(texts, tokens=tokens)
 
-    def signature(self):  # type: ignore[no-untyped-def]
+    def signature(self) -> Signature:
         return self.inner.signature()
 
 
 def test_corpus_rows_become_one_bead_each_and_the_reference_is_embedded_once(
-    tmp_path: Path, fake_encoder, checker
-) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, fake_encoder: FakeEncoder, checker: FactChecker
+) -> None:
     (tmp_path / "c.jsonl").write_text(jsonl(ROWS))
     corpus = read_corpus(tmp_path / "c.jsonl")
     enc = CountingEncoder(fake_encoder)
@@ -197,7 +202,7 @@ def test_common_units_pair_differently_aligned_systems() -> None:
         common_units(5, [[(5,)]])
 
 
-def test_paired_units_keep_every_corpus_score(fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
+def test_paired_units_keep_every_corpus_score(fake_encoder: FakeEncoder, checker: FactChecker) -> None:
     from mtdrift.eval.config import Document
     from mtdrift.eval.pipeline import evaluate
     from tests.support.paths import HYP, REF
@@ -216,7 +221,7 @@ def test_paired_units_keep_every_corpus_score(fake_encoder, checker) -> None:  #
             assert corpus_score(get_metric(m), stats[s.system][m]) == pytest.approx(s.corpus[m], abs=1e-9)
 
 
-def test_comparison_outputs(tmp_path: Path, fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
+def test_comparison_outputs(tmp_path: Path, fake_encoder: FakeEncoder, checker: FactChecker) -> None:
     rows = [{**r, "system": "C", "hyp": r["ref"]} for r in ROWS[:3]] + ROWS
     (tmp_path / "c.jsonl").write_text(jsonl(rows))
     ev = evaluate_corpus(
@@ -257,11 +262,13 @@ def test_comparison_outputs(tmp_path: Path, fake_encoder, checker) -> None:  # t
     assert c.get("B", "chrf").score == pytest.approx(chrf_b, abs=1e-12)
 
 
-def test_many_system_plots_are_written_and_reproducible(tmp_path: Path, fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
+def test_many_system_plots_are_written_and_reproducible(
+    tmp_path: Path, fake_encoder: FakeEncoder, checker: FactChecker
+) -> None:
     from mtdrift.eval.render.figures import write_plots
     from mtdrift.eval.render.figures.systems import plot_systems
 
-    rows = [{**r, "system": f"S{k}", "hyp": r["hyp"][: 5 + 3 * k]} for k in range(6) for r in ROWS[3:]]
+    rows = [{**r, "system": f"S{k}", "hyp": str(r["hyp"])[: 5 + 3 * k]} for k in range(6) for r in ROWS[3:]]
     (tmp_path / "c.jsonl").write_text(jsonl(rows))
     ev = evaluate_corpus(read_corpus(tmp_path / "c.jsonl"), encoder=fake_encoder, checker=checker)
     c = compare_systems(ev, resampling=Resampling(bootstrap=50, trials=50))
@@ -280,8 +287,10 @@ def test_many_system_plots_are_written_and_reproducible(tmp_path: Path, fake_enc
     assert digests[0] == digests[1]
 
 
-def test_chunked_corpus_evaluation_equals_one_pass(tmp_path: Path, fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
-    rows = [{**r, "seg_id": f"{r['seg_id']}-{k}", "hyp": r["hyp"] + f" {k}"} for k in range(3) for r in ROWS]
+def test_chunked_corpus_evaluation_equals_one_pass(
+    tmp_path: Path, fake_encoder: FakeEncoder, checker: FactChecker
+) -> None:
+    rows = [{**r, "seg_id": f"{r['seg_id']}-{k}", "hyp": f"{r['hyp']} {k}"} for k in range(3) for r in ROWS]
     (tmp_path / "c.jsonl").write_text(jsonl(rows))
     corpus = read_corpus(tmp_path / "c.jsonl")
     whole = evaluate_corpus(corpus, encoder=fake_encoder, checker=checker)
@@ -296,8 +305,8 @@ def test_chunked_corpus_evaluation_equals_one_pass(tmp_path: Path, fake_encoder,
 
 
 def test_lexical_worker_process_gives_the_same_numbers(
-    tmp_path: Path, fake_encoder, checker, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, fake_encoder: FakeEncoder, checker: FactChecker, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import mtdrift.eval.pipeline
 
     (tmp_path / "c.jsonl").write_text(jsonl(ROWS))

@@ -10,6 +10,7 @@ import gzip
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +39,9 @@ from mtdrift.eval.render import pairwise as cmp
 from mtdrift.eval.render.html import report_html
 from mtdrift.eval.render.tables import segments_csv, summary, summary_json, terminal_table
 from mtdrift.eval.results import Evaluation
+from mtdrift.metrics.facts.checker import FactChecker
 from mtdrift.metrics.significance import Resampling
+from tests.support.fakes import FakeEncoder
 from tests.support.mqm import (
     HEEN_FIGURES,
     HEEN_README,
@@ -62,7 +65,7 @@ SMALL = Resampling(bootstrap=200, trials=1000)
 
 def tiny_corpus() -> Corpus:
     """2 documents, 3 segments, systems A and B."""
-    rows = []
+    rows: list[tuple[int, dict[str, str]]] = []
     for doc, seg, ref in (
         ("d1", "1", "The cat sat."),
         ("d1", "2", "It rained."),
@@ -80,7 +83,7 @@ TINY_SCORES = {("d1", "1", "A"): 0.9, ("d1", "2", "A"): 0.5, ("d2", "1", "A"): 0
 
 
 @pytest.fixture(scope="module")
-def tiny(fake_encoder, checker) -> Evaluation:  # type: ignore[no-untyped-def]
+def tiny(fake_encoder: FakeEncoder, checker: FactChecker) -> Evaluation:
     return evaluate_corpus(tiny_corpus(), encoder=fake_encoder, checker=checker)
 
 
@@ -189,7 +192,9 @@ BAD_SCORES = [
 
 
 @pytest.mark.parametrize(("name", "make", "match"), BAD_SCORES, ids=[b[0] for b in BAD_SCORES])
-def test_bad_scores_name_the_file_and_the_line(tmp_path: Path, tiny: Evaluation, name, make, match) -> None:  # type: ignore[no-untyped-def]
+def test_bad_scores_name_the_file_and_the_line(
+    tmp_path: Path, tiny: Evaluation, name: str, make: Callable[[Path], Path], match: str
+) -> None:
     path = make(tmp_path)
     corpus = tiny_corpus()
     with pytest.raises(InputError, match=match) as err:
@@ -223,7 +228,9 @@ def test_scores_options_together() -> None:
     assert parse_scores_option("C=dir/o.tsv").column is None
 
 
-def test_document_mode_is_refused(tiny: Evaluation, fake_encoder, checker, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_document_mode_is_refused(
+    tiny: Evaluation, fake_encoder: FakeEncoder, checker: FactChecker, tmp_path: Path
+) -> None:
     spec = parse_scores_option(f"X={rows_tsv(tmp_path, TINY_SCORES)}")
     with pytest.raises(InputError, match=r"^--scores needs segments known in advance: give --data"):
         load_scores([spec], aligned=False)
@@ -233,7 +240,9 @@ def test_document_mode_is_refused(tiny: Evaluation, fake_encoder, checker, tmp_p
         attach_scores(doc, [read_scores(spec)])
 
 
-def test_aligned_files_key_segments_by_line(tmp_path: Path, fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
+def test_aligned_files_key_segments_by_line(
+    tmp_path: Path, fake_encoder: FakeEncoder, checker: FactChecker
+) -> None:
     ev = evaluate(
         Document("ref.txt", "One.\nTwo.\n\nFour."),
         [("A", Document("a.txt", "One.\nTwo!\n\nFour."))],
@@ -246,7 +255,9 @@ def test_aligned_files_key_segments_by_line(tmp_path: Path, fake_encoder, checke
     assert [b.extra["X"] for b in result.system("A").beads] == [1.0, 2.0, 3.0, 4.0]
 
 
-def test_cli_refuses_scores_in_document_mode_before_loading_a_model(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_refuses_scores_in_document_mode_before_loading_a_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
     scores = rows_tsv(tmp_path, TINY_SCORES)
     rc = main(["evaluate", "--ref", str(REF), "--hyp", str(HYP), "--scores", f"X={scores}", "--out", str(out),
@@ -257,7 +268,9 @@ def test_cli_refuses_scores_in_document_mode_before_loading_a_model(tmp_path: Pa
     assert not out.exists()
 
 
-def test_cli_refuses_an_unknown_primary_before_loading_a_model(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_refuses_an_unknown_primary_before_loading_a_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
     scores = rows_tsv(tmp_path, TINY_SCORES)
     rc = main(["evaluate", "--data", str(tmp_path / "c.jsonl"), "--scores", f"X={scores}",
@@ -294,7 +307,9 @@ def official_means(corpus: Corpus, column: str) -> dict[str, float]:
 
 
 @pytest.fixture(scope="module")
-def zhen_plain(tmp_path_factory: pytest.TempPathFactory, fake_encoder, checker) -> tuple[Corpus, Evaluation]:  # type: ignore[no-untyped-def]
+def zhen_plain(
+    tmp_path_factory: pytest.TempPathFactory, fake_encoder: FakeEncoder, checker: FactChecker
+) -> tuple[Corpus, Evaluation]:
     """The subset evaluated with the fake encoder, no external scores yet."""
     path = subset(tmp_path_factory.mktemp("zhen"))
     corpus = build_corpus(read_rows(path), name=str(path))
@@ -389,7 +404,9 @@ def lowered(tmp_path: Path, corpus: Corpus, column: str, by: float) -> Path:
     return write(tmp_path / "lowered.tsv", "\n".join(lines) + "\n")
 
 
-def test_check_catches_a_drop_in_comet(zhen_plain: tuple[Corpus, Evaluation], tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_check_catches_a_drop_in_comet(
+    zhen_plain: tuple[Corpus, Evaluation], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     corpus, plain = zhen_plain
     base = attach_scores(plain, [read_scores(parse_scores_option(f"COMET-22={ZHEN_OFFICIAL}:{COMET}"))])
     base_doc = summary(base)
@@ -432,7 +449,9 @@ def test_check_refuses_a_changed_direction(zhen: tuple[Corpus, Evaluation]) -> N
 
 
 @pytest.mark.model
-def test_cli_evaluate_with_official_comet_then_check(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_evaluate_with_official_comet_then_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """End to end with the real (small) model: `--scores` on the command line reaches every
     output, and `mtdrift check` fails on the lowered file."""
     data = subset(tmp_path)
@@ -490,8 +509,13 @@ def test_meta_pairs_scores_with_their_data() -> None:
     ids=["wmt23_zhen", "wmt23_heen"],
 )  # fmt: skip
 def test_meta_with_external_scores_reproduces_the_readme(
-    data, official, columns, readme, figures, rounding
-) -> None:  # type: ignore[no-untyped-def]
+    data: Path,
+    official: Path,
+    columns: dict[str, str],
+    readme: dict[str, tuple[float, ...]],
+    figures: tuple[str, ...],
+    rounding: Callable[[float], float],
+) -> None:
     """`mtdrift meta --data X --scores COMET-22=OFFICIAL:COMET-refA ...`, without the model: the
     external columns give the figures of ../shared/data/mqm/README.md for COMET-22 and MetricX-23."""
     need(data, official)
@@ -522,7 +546,7 @@ def test_meta_negates_lower_is_better_scores(tmp_path: Path) -> None:
 
 
 @pytest.mark.model
-def test_cli_meta_with_external_scores(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_meta_with_external_scores(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`mtdrift meta --data X --scores COMET-22=OFFICIAL:COMET-refA`: the external metric sits
     beside mtdrift's, with the figures of the same official column."""
     need(ZHEN, ZHEN_OFFICIAL)

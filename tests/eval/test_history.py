@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,10 +15,11 @@ from mtdrift.eval.cli import main
 from mtdrift.eval.history import FORMAT, read, record
 from scripts.history_demo import RUNS, build_history
 from tests.support.paths import BASELINE, ROOT
+from tests.support.seeds import SeedSummary
 
 
 @pytest.fixture(scope="module")
-def demo(seed_summary, tmp_path_factory: pytest.TempPathFactory) -> Path:  # type: ignore[no-untyped-def]
+def demo(seed_summary: SeedSummary, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The history of ``scripts/history_demo.py``: seven runs from real edits of the seed
     candidate, the last one scored with another encoder."""
     history = tmp_path_factory.mktemp("history") / "history.jsonl"
@@ -26,7 +28,9 @@ def demo(seed_summary, tmp_path_factory: pytest.TempPathFactory) -> Path:  # typ
 
 
 @pytest.mark.model
-def test_significant_steps_and_the_break(capsys, demo: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_significant_steps_and_the_break(
+    capsys: pytest.CaptureFixture[str], demo: Path, tmp_path: Path
+) -> None:
     rc = main(["history", "show", "--history", str(demo), "--out", str(tmp_path)])
     out, err = capsys.readouterr()
     assert rc == 0 and err == ""
@@ -84,7 +88,7 @@ def test_since_and_metric_choose_what_is_shown(demo: Path) -> None:
         mtdrift.history_show(demo, metrics=["COMET"])
 
 
-def _baseline_record(label: str) -> dict:  # type: ignore[type-arg]
+def _baseline_record(label: str) -> dict[str, Any]:
     return record(
         json.loads(BASELINE.read_text(encoding="utf-8")), label=label, time="2026-12-03T00:00:00+00:00"
     )
@@ -130,7 +134,9 @@ def test_concurrent_appends_lose_nothing(tmp_path: Path) -> None:
     assert history.read_bytes().count(b"\n") == 100
 
 
-def test_damaged_lines_are_skipped_with_their_line_number(capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_damaged_lines_are_skipped_with_their_line_number(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     history = tmp_path / "history.jsonl"
     mtdrift.history_add(history, BASELINE, label="good-1", time="2026-12-01T00:00:00Z")
     good = history.read_text(encoding="utf-8").rstrip("\n")
@@ -170,7 +176,9 @@ def test_damaged_lines_are_skipped_with_their_line_number(capsys, tmp_path: Path
         (["show", "--out", "OUT"], "no such history; create it with mtdrift history add"),
     ],
 )  # fmt: skip
-def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path: Path, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str], message: str
+) -> None:
     args = [a.replace("OUT", str(tmp_path / "out")) for a in args]
     rc = main(["history", args[0], "--history", str(tmp_path / "h.jsonl"), *args[1:]])
     err = capsys.readouterr().err

@@ -33,7 +33,9 @@ def test_committed_baseline_is_the_seed_evaluation(baseline: dict[str, Any]) -> 
     assert len(system["segments"]["ref_ids"]) == 31
 
 
-def test_exit_0_when_nothing_regressed(capsys, tmp_path: Path, baseline: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+def test_exit_0_when_nothing_regressed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, baseline: dict[str, Any]
+) -> None:
     better = copy.deepcopy(baseline)
     better["systems"][0]["corpus"]["bleu"] += 5.0  # improvements never fail
     current = write_json(tmp_path, "c.json", better)
@@ -44,7 +46,9 @@ def test_exit_0_when_nothing_regressed(capsys, tmp_path: Path, baseline: dict[st
     assert "ok        roundtrip BLEU: 40.2354 -> 45.2354 (drop -5.0000, tolerance 1.79, p=1)" in out
 
 
-def test_exit_1_names_the_metric_the_drop_and_the_tolerance(capsys, tmp_path: Path, baseline) -> None:  # type: ignore[no-untyped-def]
+def test_exit_1_names_the_metric_the_drop_and_the_tolerance(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, baseline: dict[str, Any]
+) -> None:
     worse = copy.deepcopy(baseline)
     worse["systems"][0]["corpus"]["chrf"] -= 1.5
     worse["systems"][0].pop("segments")  # tolerances only
@@ -79,7 +83,7 @@ def _synthetic(values: np.ndarray) -> dict[str, Any]:
     }
 
 
-def test_exit_1_for_a_small_but_significant_drop(capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_exit_1_for_a_small_but_significant_drop(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     values = np.random.default_rng(0).uniform(0.6, 0.9, 400)
     base, cur = _synthetic(values), _synthetic(values - 0.004)  # under the 0.01 tolerance, every segment
     rc, out, _ = _run(
@@ -104,7 +108,9 @@ def test_exit_1_for_a_small_but_significant_drop(capsys, tmp_path: Path) -> None
     assert rc == 0, out
 
 
-def test_exit_2_different_signature_names_the_field(capsys, tmp_path: Path, baseline) -> None:  # type: ignore[no-untyped-def]
+def test_exit_2_different_signature_names_the_field(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, baseline: dict[str, Any]
+) -> None:
     other = copy.deepcopy(baseline)
     other["signatures"]["semantic"] = other["signatures"]["semantic"].replace(
         "all-MiniLM-L6-v2", "all-mpnet-base-v2"
@@ -117,7 +123,9 @@ def test_exit_2_different_signature_names_the_field(capsys, tmp_path: Path, base
     assert "signatures differ for bleu (tok: 13a vs intl)" in err
 
 
-def test_exit_2_different_reference_or_version_or_system(capsys, tmp_path: Path, baseline) -> None:  # type: ignore[no-untyped-def]
+def test_exit_2_different_reference_or_version_or_system(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, baseline: dict[str, Any]
+) -> None:
     other = copy.deepcopy(baseline)
     other["reference"]["sha256"] = "0" * 64
     rc, _, err = _run(capsys, "--baseline", str(BASELINE), "--current", write_json(tmp_path, "c.json", other))
@@ -138,7 +146,7 @@ def test_exit_2_different_reference_or_version_or_system(capsys, tmp_path: Path,
     assert rc == 2 and "baseline system(s) 'roundtrip' not in the current summary" in err
 
 
-def test_exit_2_bad_files_and_arguments(capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_exit_2_bad_files_and_arguments(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     rc, _, err = _run(capsys, "--baseline", str(tmp_path / "nope.json"), "--current", str(BASELINE))
     assert (
         rc == 2
@@ -164,7 +172,9 @@ def test_tolerances() -> None:
 
 
 @pytest.mark.model
-def test_two_deleted_sentences_fail_against_the_committed_baseline(capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_two_deleted_sentences_fail_against_the_committed_baseline(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     lines = HYP.read_text(encoding="utf-8").split("\n")
     (tmp_path / "minus2.txt").write_text("\n".join(lines[:1] + lines[3:]), encoding="utf-8")
     out_dir = tmp_path / "out"

@@ -9,6 +9,7 @@ import itertools
 import json
 import re
 import textwrap
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -108,7 +109,7 @@ def test_seed_sentences_unchanged() -> None:
 
 @pytest.mark.parametrize("width", [40, 50, 70, 79])
 @pytest.mark.parametrize("path", [REF, HYP], ids=["reference", "candidate"])
-def test_hard_wrapped_seed_gives_the_same_sentences(path, width: int) -> None:  # type: ignore[no-untyped-def]
+def test_hard_wrapped_seed_gives_the_same_sentences(path: Path, width: int) -> None:
     """Every paragraph of a seed text broken at ``width`` columns: the same sentences."""
     text = read_text(path)
     wrapped = "\n\n".join(textwrap.fill(p, width, break_on_hyphens=False) for p in text.split("\n\n"))

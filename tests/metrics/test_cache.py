@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -15,18 +16,20 @@ from mtdrift.eval.config import Document
 from mtdrift.eval.pipeline import evaluate
 from mtdrift.eval.render.tables import segments_csv, summary_json
 from mtdrift.metrics.cache import FILE_NAME, Cache, CachedEncoder, cached_rows
+from mtdrift.metrics.encoders import Encoder
+from mtdrift.metrics.facts.checker import FactChecker
+from tests.support.fakes import FakeEncoder
 from tests.support.paths import HYP, REF, ROOT
 
 
-def _evaluate(encoder, checker, cache):  # type: ignore[no-untyped-def]
+def _evaluate(encoder: Encoder, checker: FactChecker, cache: Cache | None) -> tuple[str, str]:
     ref = Document(str(REF), REF.read_text(encoding="utf-8"))
     hyp = Document(str(HYP), HYP.read_text(encoding="utf-8"))
     ev = evaluate(ref, [("roundtrip", hyp)], encoder=encoder, checker=checker, cache=cache)
     return segments_csv(ev), summary_json(ev)
 
 
-def test_cache_never_changes_a_score(tmp_path: Path, fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
-    from mtdrift.metrics.facts.checker import FactChecker
+def test_cache_never_changes_a_score(tmp_path: Path, fake_encoder: FakeEncoder, checker: FactChecker) -> None:
 
     plain = _evaluate(fake_encoder, checker, None)
     cache = Cache(tmp_path)
@@ -39,8 +42,9 @@ def test_cache_never_changes_a_score(tmp_path: Path, fake_encoder, checker) -> N
     assert warm_encoder.misses == 0 and warm_encoder.hits == cold_encoder.misses
 
 
-def test_findings_are_cached_so_a_warm_run_neither_parses_nor_checks(tmp_path: Path, checker) -> None:  # type: ignore[no-untyped-def]
-    from mtdrift.metrics.facts.checker import FactChecker
+def test_findings_are_cached_so_a_warm_run_neither_parses_nor_checks(
+    tmp_path: Path, checker: FactChecker
+) -> None:
 
     pairs = [
         ("The Harir Air Base is in Erbil.", "The Khalil Air Base is in Erbil."),  # a changed name
@@ -52,7 +56,7 @@ def test_findings_are_cached_so_a_warm_run_neither_parses_nor_checks(tmp_path: P
     cold = FactChecker(nlp=checker.nlp, cache=cache).check_pairs(pairs)
 
     class Unused:
-        meta = checker.nlp.meta  # the same model, so the same signature
+        meta = cast(Any, checker.nlp).meta  # the same model, so the same signature
 
         def __call__(self, text: str) -> None:
             raise AssertionError("a cached pair was parsed again")
@@ -65,8 +69,8 @@ def test_findings_are_cached_so_a_warm_run_neither_parses_nor_checks(tmp_path: P
 
 
 def test_a_garbage_cache_file_is_rebuilt_with_a_warning(
-    tmp_path: Path, fake_encoder, checker, caplog
-) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, fake_encoder: FakeEncoder, checker: FactChecker, caplog: pytest.LogCaptureFixture
+) -> None:
     plain = _evaluate(fake_encoder, checker, None)
     (tmp_path / FILE_NAME).write_bytes(b"this is not a database" * 100)
     with caplog.at_level(logging.WARNING, logger="mtdrift.cache"):
@@ -79,8 +83,8 @@ def test_a_garbage_cache_file_is_rebuilt_with_a_warning(
 
 
 def test_a_damaged_entry_is_recomputed_never_read_as_numbers(
-    tmp_path: Path, fake_encoder, checker, caplog
-) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, fake_encoder: FakeEncoder, checker: FactChecker, caplog: pytest.LogCaptureFixture
+) -> None:
     plain = _evaluate(fake_encoder, checker, None)
     cache = Cache(tmp_path)
     _evaluate(CachedEncoder(fake_encoder, cache), checker, cache)
@@ -102,7 +106,9 @@ def test_a_damaged_entry_is_recomputed_never_read_as_numbers(
     assert 0 < encoder.misses < n
 
 
-def test_a_truncated_cache_file_is_rebuilt(tmp_path: Path, fake_encoder, checker, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_a_truncated_cache_file_is_rebuilt(
+    tmp_path: Path, fake_encoder: FakeEncoder, checker: FactChecker, caplog: pytest.LogCaptureFixture
+) -> None:
     plain = _evaluate(fake_encoder, checker, None)
     cache = Cache(tmp_path)
     _evaluate(CachedEncoder(fake_encoder, cache), checker, cache)

@@ -23,6 +23,7 @@ from mtdrift.eval.cli import main
 from mtdrift.eval.judge import DriftConfig, fidelity_params, params_file
 from mtdrift.metrics.encoders import (
     MODELS,
+    MiniLMEncoder,
     ModelUnavailableError,
     SentenceEncoder,
     USEEncoder,
@@ -44,14 +45,14 @@ def _build_tiny(where: Path, *, pooling: str = "mean", seed: int = 0) -> Path:
     import torch
     from sentence_transformers import SentenceTransformer, models
     from tokenizers import BertWordPieceTokenizer
-    from transformers import BertConfig, BertModel, BertTokenizerFast
+    from transformers import BertConfig, BertModel, BertTokenizer
 
     hf = where / "hf"
     hf.mkdir(parents=True)
     wp = BertWordPieceTokenizer(lowercase=True)
     wp.train_from_iterator(SEED_TEXT.splitlines(), vocab_size=400, min_frequency=1)
     wp.save_model(str(hf))
-    BertTokenizerFast(vocab_file=str(hf / "vocab.txt"), do_lower_case=True).save_pretrained(hf)
+    BertTokenizer(vocab_file=str(hf / "vocab.txt"), do_lower_case=True).save_pretrained(hf)
     torch.manual_seed(seed)
     config = BertConfig(
         vocab_size=wp.get_vocab_size(),
@@ -354,7 +355,7 @@ def test_mpnet_token_vectors_come_from_layer_9(mpnet: SentenceEncoder) -> None:
 
 
 @pytest.mark.model
-def test_each_encoder_has_its_own_signature(real_encoder, mpnet: SentenceEncoder) -> None:  # type: ignore[no-untyped-def]
+def test_each_encoder_has_its_own_signature(real_encoder: MiniLMEncoder, mpnet: SentenceEncoder) -> None:
     a = real_encoder.signature().as_dict()
     b = mpnet.signature().as_dict()
     assert a["model"] == "sentence-transformers/all-MiniLM-L6-v2" and a["toklayer"] == "6/6"
@@ -365,7 +366,9 @@ def test_each_encoder_has_its_own_signature(real_encoder, mpnet: SentenceEncoder
 
 @pytest.mark.model
 @pytest.mark.parametrize("which", ["minilm", "mpnet"])
-def test_a_texts_vectors_do_not_depend_on_its_batch(which: str, real_encoder, mpnet: SentenceEncoder) -> None:  # type: ignore[no-untyped-def]
+def test_a_texts_vectors_do_not_depend_on_its_batch(
+    which: str, real_encoder: MiniLMEncoder, mpnet: SentenceEncoder
+) -> None:
     """Guards byte-identical results when a corpus is scored in parts (chunks, Dask partitions,
     cache hits): a text's vectors are the same bit for bit alone or among longer and shorter texts
     (before, the padded length of its batch moved them in the last bits)."""

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 from sacrebleu.metrics import BLEU, CHRF, TER
+from sacrebleu.metrics.base import Metric as SacreMetric
 
 from mtdrift.eval.segment import split_sentences
+from mtdrift.metrics.encoders import MiniLMEncoder
 from mtdrift.metrics.facts.checker import FactChecker, checks_for
 from mtdrift.metrics.facts.numbers import NumberStyle, extract_numbers, number_findings
 from mtdrift.metrics.language import LanguageError, check_code, detect, off_target, profile
@@ -78,7 +80,7 @@ KO_HYPS = [
 ]
 
 
-def _sacre(name: str, lang: str) -> tuple[object, object]:
+def _sacre(name: str, lang: str) -> tuple[SacreMetric, SacreMetric]:
     """sacrebleu's own metric for target ``lang`` (corpus, sentence), as its CLI's ``-l xx-LANG``
     builds it; TER with the Asian support mtdrift turns on for zh/ja/ko."""
     asian = lang in ("zh", "ja", "ko")
@@ -87,8 +89,8 @@ def _sacre(name: str, lang: str) -> tuple[object, object]:
     if name in ("chrf", "chrfpp"):
         m = CHRF(word_order=2 if name == "chrfpp" else 0)
         return m, m
-    m = TER(normalized=asian, asian_support=asian)
-    return m, m
+    ter = TER(normalized=asian, asian_support=asian)
+    return ter, ter
 
 
 @pytest.mark.parametrize("lang", ["zh", "ja", "ko", "de"])
@@ -102,8 +104,8 @@ def test_lexical_scores_equal_sacrebleus_for_the_target_language(lang: str, name
     metric = get_lexical(name, trg_lang=lang)
     stats = metric.stats(hyps=hyps, refs=refs)
     corpus, sentence = _sacre(name, lang)
-    assert metric.corpus_score(stats) == pytest.approx(corpus.corpus_score(hyps, [refs]).score, abs=1e-9)  # type: ignore[attr-defined]
-    expected = [sentence.sentence_score(h, [r]).score for h, r in zip(hyps, refs, strict=True)]  # type: ignore[attr-defined]
+    assert metric.corpus_score(stats) == pytest.approx(corpus.corpus_score(hyps, [refs]).score, abs=1e-9)
+    expected = [sentence.sentence_score(h, [r]).score for h, r in zip(hyps, refs, strict=True)]
     assert metric.sentence_scores(stats).tolist() == pytest.approx(expected, abs=1e-9)
     tok = {"zh": "tok:zh", "ja": "tok:ja-mecab", "ko": "tok:ko-mecab", "de": "tok:13a"}[lang]
     if name == "bleu":
@@ -341,7 +343,9 @@ def test_no_false_alarm_on_dev_outputs(name: str, trg: str) -> None:
 
 
 @pytest.mark.model
-def test_three_translated_sentences_are_exactly_three_off_target_beads(real_encoder, checker) -> None:  # type: ignore[no-untyped-def]
+def test_three_translated_sentences_are_exactly_three_off_target_beads(
+    real_encoder: MiniLMEncoder, checker: FactChecker
+) -> None:
     from mtdrift.eval.config import Document
     from mtdrift.eval.pipeline import evaluate
 
@@ -400,7 +404,9 @@ def test_bad_language_options_are_one_line(tmp_path: Path, option: list[str], me
 
 
 @pytest.mark.model
-def test_an_english_only_encoder_on_german_says_so_and_decides_nothing(real_encoder, checker, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_an_english_only_encoder_on_german_says_so_and_decides_nothing(
+    real_encoder: MiniLMEncoder, checker: FactChecker, caplog: pytest.LogCaptureFixture
+) -> None:
     """MiniLM on 30 WMT23 en-de paragraphs: a warning, ``covers:no`` in the semantic signature,
     and fidelity from the judge that reads no encoder (the same with any other encoder)."""
     from mtdrift.eval.corpus import Corpus
@@ -424,6 +430,9 @@ def test_an_english_only_encoder_on_german_says_so_and_decides_nothing(real_enco
     assert [b.fidelity for b in fake.systems[0].beads] == [b.fidelity for b in ev.systems[0].beads]
 
 
+Link = tuple[tuple[int, ...], tuple[int, ...]]  # a bead's ref ids and hyp ids
+
+
 @pytest.mark.parametrize(
     ("beads", "off", "expected"),
     [
@@ -438,7 +447,7 @@ def test_an_english_only_encoder_on_german_says_so_and_decides_nothing(real_enco
         ([((0,), (0,)), ((), (1,))], [False, True], (((0,), (0,)), ((), (1,)))),
     ],
 )  # fmt: skip
-def test_pair_off_target(beads: list, off: list[bool], expected: tuple) -> None:  # type: ignore[type-arg]
+def test_pair_off_target(beads: list[Link], off: list[bool], expected: tuple[Link, ...]) -> None:
     from mtdrift.eval.pipeline import pair_off_target
 
     assert pair_off_target(beads, off) == expected

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from mtdrift.metrics.facts.checker import FactChecker
+from tests.support.fakes import FakeEncoder, token_vectors
 from tests.support.paths import HYP, REF, ROOT
 
 
@@ -42,22 +44,21 @@ def test_significance_reports_each_metric() -> None:
     assert seen.calls == [("significance", 1, "metric", 1)]
 
 
-def test_the_checker_reports_each_distinct_text(checker) -> None:  # type: ignore[no-untyped-def]
-    from mtdrift.metrics.facts.checker import FactChecker
+def test_the_checker_reports_each_distinct_text(checker: FactChecker) -> None:
 
     seen = Recorder()
     FactChecker(nlp=checker.nlp, progress=seen).entities(["Paris is big.", "Rome too.", "Paris is big."])
     assert seen.calls == [("checking names", 2, "text", 2)]
 
 
-def test_alignment_reports_chunks_only_for_long_documents(fake_encoder) -> None:  # type: ignore[no-untyped-def]
+def test_alignment_reports_chunks_only_for_long_documents(fake_encoder: FakeEncoder) -> None:
     from mtdrift.eval import align as aligner
 
     def run(n: int) -> Recorder:
         ref = [f"Sentence number {k} is about topic {k % 7}." for k in range(n)]
-        enc = fake_encoder.encode(ref, tokens=True)
+        toks = list(token_vectors(fake_encoder, ref).values())
         seen = Recorder()
-        aligner.align(ref=ref, hyp=ref, ref_tokens=enc.tokens, hyp_tokens=enc.tokens, progress=seen)
+        aligner.align(ref=ref, hyp=ref, ref_tokens=toks, hyp_tokens=toks, progress=seen)
         return seen
 
     assert run(50).calls == []

@@ -12,7 +12,7 @@ from mtdrift.eval.corpus import read_corpus
 from mtdrift.eval.render import pairwise as render
 from mtdrift.metrics.lexical import get_lexical
 from mtdrift.metrics.ranking import PairTest, Ranking, bootstrap_ranks, rank_ranges
-from mtdrift.metrics.significance import Resampling, compare
+from mtdrift.metrics.significance import Comparison, Resampling, compare
 from tests.support.paths import need_mqm
 
 ALPHA = 0.05
@@ -76,7 +76,7 @@ def test_a_better_score_is_needed_to_outperform() -> None:
 
 
 @pytest.fixture(scope="module")
-def zhen():  # type: ignore[no-untyped-def]
+def zhen() -> tuple[dict[str, dict[str, np.ndarray]], Comparison]:
     corpus = read_corpus(need_mqm())
     refs = list(corpus.refs)
     stats = {
@@ -89,8 +89,8 @@ def zhen():  # type: ignore[no-untyped-def]
 @pytest.mark.slow
 @pytest.mark.parametrize("metric", ["bleu", "chrf"])
 def test_systems_in_different_clusters_differ_significantly_and_shared_clusters_are_forced(
-    zhen, metric: str
-) -> None:  # type: ignore[no-untyped-def]
+    zhen: tuple[dict[str, dict[str, np.ndarray]], Comparison], metric: str
+) -> None:
     """The rule, checked pair by pair on real data: (1) two systems in different clusters always
     have a Holm-corrected AR p below alpha, the higher one with the better score; (2) two
     significantly different systems share a cluster only when every place a line could go
@@ -112,7 +112,7 @@ def test_systems_in_different_clusters_differ_significantly_and_shared_clusters_
 
 
 @pytest.mark.slow
-def test_zhen_clusters_and_rank_ranges(zhen) -> None:  # type: ignore[no-untyped-def]
+def test_zhen_clusters_and_rank_ranges(zhen: tuple[dict[str, dict[str, np.ndarray]], Comparison]) -> None:
     """Golden: chrF on the 15 zh-en dev systems (598 segments, seed 12345)."""
     _, cmp = zhen
     rk = cmp.rankings["chrf"]
@@ -134,7 +134,9 @@ def test_zhen_clusters_and_rank_ranges(zhen) -> None:  # type: ignore[no-untyped
 
 
 @pytest.mark.slow
-def test_pair_tests_equal_the_baseline_test_with_either_system_as_baseline(zhen) -> None:  # type: ignore[no-untyped-def]
+def test_pair_tests_equal_the_baseline_test_with_either_system_as_baseline(
+    zhen: tuple[dict[str, dict[str, np.ndarray]], Comparison],
+) -> None:
     stats, cmp = zhen
     systems = list(stats)
     for a, b in [(systems[0], systems[5]), (systems[3], systems[7]), (systems[9], systems[2])]:

@@ -25,8 +25,10 @@ from mtdrift.eval.render import pairwise as cmp
 from mtdrift.eval.render.html import report_html
 from mtdrift.eval.render.tables import segments_csv, summary, summary_json
 from mtdrift.metrics import registry
+from mtdrift.metrics.facts.checker import FactChecker
 from mtdrift.metrics.registry import MetricError, PluginMetric, describe_metrics, get_metric, load_plugin
 from mtdrift.metrics.significance import Resampling
+from tests.support.fakes import FakeEncoder
 from tests.support.paths import HYP, REF
 
 MTDRIFT = Path(sys.executable).with_name("mtdrift")
@@ -86,7 +88,7 @@ def corpus_rows() -> list[tuple[int, dict[str, str]]]:
         "A": ["A cat sat on the mat.", "Prices went up in March.", "The museum opens at 9."],
         "B": ["The dog ran.", "In March prices fell.", "Nine museums opened."],
     }
-    rows = []
+    rows: list[tuple[int, dict[str, str]]] = []
     for system, outs in hyps.items():
         for k, (ref, hyp) in enumerate(zip(refs, outs, strict=True)):
             rows.append(
@@ -96,8 +98,12 @@ def corpus_rows() -> list[tuple[int, dict[str, str]]]:
 
 
 @pytest.mark.parametrize("workers", [0, 1], ids=["one process", "worker process"])
-def test_library_computes_the_plugin_through_every_report(  # type: ignore[no-untyped-def]
-    charoverlap_plugin: str, fake_encoder, checker, monkeypatch, workers: int
+def test_library_computes_the_plugin_through_every_report(
+    charoverlap_plugin: str,
+    fake_encoder: FakeEncoder,
+    checker: FactChecker,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: int,
 ) -> None:
     if workers:  # the lexical stage's worker process loads the plug-in by name
         monkeypatch.setattr(pipeline, "PARALLEL_MIN_PAIRS", 1)
@@ -132,7 +138,9 @@ def test_library_computes_the_plugin_through_every_report(  # type: ignore[no-un
     assert tol == 1.0 and not result.regressed
 
 
-def test_the_api_lists_and_computes_the_plugin(charoverlap_plugin: str, fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_lists_and_computes_the_plugin(
+    charoverlap_plugin: str, fake_encoder: FakeEncoder, checker: FactChecker
+) -> None:
     import pandas as pd
 
     import mtdrift
@@ -196,7 +204,9 @@ def _fake_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(registry, "_entry_points", lambda: eps)
 
 
-def test_broken_plugins_are_named_and_skipped(monkeypatch: pytest.MonkeyPatch, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_broken_plugins_are_named_and_skipped(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     _fake_entry_points(monkeypatch)
     with caplog.at_level(logging.WARNING, logger="mtdrift"):
         infos = describe_metrics()
@@ -215,7 +225,9 @@ def test_broken_plugins_are_named_and_skipped(monkeypatch: pytest.MonkeyPatch, c
         load_plugin("wrongshape").stats(hyps=["a", "b"], refs=["a", "b"])
 
 
-def test_cli_metrics_warns_about_a_broken_plugin(monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_metrics_warns_about_a_broken_plugin(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from mtdrift.eval.cli import main
 
     _fake_entry_points(monkeypatch)
@@ -260,7 +272,9 @@ def test_cli_evaluate_with_the_plugin_then_check(charoverlap_plugin: str, tmp_pa
     assert "ok        itself charF1: 100.0000 -> 100.0000 (drop +0.0000, tolerance 1" in done.stdout
 
 
-def test_chunks_concatenate_with_the_plugin(charoverlap_plugin: str, fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
+def test_chunks_concatenate_with_the_plugin(
+    charoverlap_plugin: str, fake_encoder: FakeEncoder, checker: FactChecker
+) -> None:
     # a corpus evaluated in pieces and concatenated (as a distributed run does) carries the
     # plug-in exactly as one pass does
     corpus = build_corpus(iter(corpus_rows()), name="c.jsonl")

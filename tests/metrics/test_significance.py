@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pytest
 
-from mtdrift.eval.corpus import read_corpus
+from mtdrift.eval.corpus import Corpus, read_corpus
+from mtdrift.metrics.facts.checker import FactChecker
 from mtdrift.metrics.lexical import get_lexical
 from mtdrift.metrics.registry import METRICS, MeanMetric, PluginMetric, corpus_score, get_metric, plugin_names
 from mtdrift.metrics.signature import Signature
@@ -22,6 +25,7 @@ from mtdrift.metrics.significance import (
     holm,
     interval,
 )
+from tests.support.fakes import FakeEncoder
 from tests.support.paths import need_mqm
 
 # Chosen to give p-values between 0.01 and 0.9 against the baseline (NLLB pair), and clear ones.
@@ -29,18 +33,20 @@ GOLDEN_SYSTEMS = ("ANVITA", "NLLB_Greedy", "NLLB_MBR_BLEU", "ONLINE-M", "GPT4-5s
 
 
 @pytest.fixture(scope="module")
-def wmt23():  # type: ignore[no-untyped-def]
+def wmt23() -> Corpus:
     return read_corpus(need_mqm())
 
 
-def _sacre_paired(named, metrics, refs, test_type):  # type: ignore[no-untyped-def]
+def _sacre_paired(
+    named: Sequence[tuple[str, Sequence[str]]], metrics: dict[str, Any], refs: list[str], test_type: str
+) -> Any:
     from sacrebleu.significance import PairedTest
 
-    return PairedTest(named, metrics, [refs], test_type=test_type, n_samples=0)()[1]
+    return PairedTest(list(named), metrics, [refs], test_type=test_type, n_samples=0)()[1]
 
 
 @pytest.mark.parametrize("test_type", ["bs", "ar"])
-def test_lexical_pvalues_and_cis_equal_sacrebleus_paired_test(wmt23, test_type: str) -> None:  # type: ignore[no-untyped-def]
+def test_lexical_pvalues_and_cis_equal_sacrebleus_paired_test(wmt23: Corpus, test_type: str) -> None:
     from sacrebleu.metrics import BLEU, CHRF
 
     refs = list(wmt23.refs)
@@ -66,7 +72,7 @@ def test_lexical_pvalues_and_cis_equal_sacrebleus_paired_test(wmt23, test_type: 
     assert moderate >= 2  # the golden set really exercises the p-value, not only p = 1/(n+1)
 
 
-def test_ter_cis_equal_sacrebleus_on_float_statistics(wmt23) -> None:  # type: ignore[no-untyped-def]
+def test_ter_cis_equal_sacrebleus_on_float_statistics(wmt23: Corpus) -> None:
     from sacrebleu.metrics import TER
 
     refs = list(wmt23.refs[:60])
@@ -169,7 +175,7 @@ def test_metric_contract(name: str, request: pytest.FixtureRequest) -> None:
     assert c1.get("b", name).ci != c3.get("b", name).ci
 
 
-def test_signatures_round_trip_through_json(fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
+def test_signatures_round_trip_through_json(fake_encoder: FakeEncoder, checker: FactChecker) -> None:
     from mtdrift.eval.config import RunConfig
     from mtdrift.eval.pipeline import signatures
 

@@ -12,4 +12,3 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
     code = main(list(argv))
     out = capsys.readouterr()
     return code, out.out, out.err
-

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mtdrift.metrics.encoders import Encoded, TokenVectors
+from mtdrift.metrics.encoders import Encoded, Encoder, TokenVectors
 from mtdrift.metrics.signature import Signature
 
 
@@ -40,3 +40,10 @@ class FakeEncoder:
 
     def signature(self) -> Signature:
         return Signature.of("semantic", [("model", "fake-hash-words")])
+
+
+def token_vectors(encoder: Encoder, texts: Sequence[str]) -> dict[str, TokenVectors]:
+    """Each text's token vectors from ``encoder`` (which must give them)."""
+    tokens = encoder.encode(texts, tokens=True).tokens
+    assert tokens is not None, "this encoder gives no token vectors"
+    return dict(zip(texts, tokens, strict=True))

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 
-def jsonl(rows: Sequence[dict[str, object]]) -> str:
+def jsonl(rows: Sequence[Mapping[str, object]]) -> str:
     """Rows as JSON Lines text."""
     return "".join(json.dumps(r) + "\n" for r in rows)
 
 
-def write_jsonl(path: Path, rows: Sequence[dict[str, object]]) -> Path:
+def write_jsonl(path: Path, rows: Sequence[Mapping[str, object]]) -> Path:
     """Rows as a gzipped JSON Lines file (the dev sets' layout); returns ``path``."""
     with gzip.open(path, "wt", encoding="utf-8") as fh:
         fh.write(jsonl(rows))

@@ -11,6 +11,8 @@ import pytest
 from mtdrift.eval.cli import main
 from mtdrift.eval.meta.evaluation import meta_evaluate
 from mtdrift.eval.meta.sets import read_official
+from mtdrift.metrics.facts.checker import FactChecker
+from tests.support.fakes import FakeEncoder
 from tests.support.paths import MQM, need_mqm
 
 OFFICIAL = MQM.parent / "wmt23_zhen_official_metric_seg_scores.dev.tsv.gz"
@@ -32,7 +34,9 @@ def _subset(tmp_path: Path, n_segments: int) -> tuple[Path, Path]:
 
 
 @pytest.mark.model
-def test_meta_on_wmt23_rows_scores_mtdrift_beside_the_official_metrics(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_meta_on_wmt23_rows_scores_mtdrift_beside_the_official_metrics(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data, official = _subset(tmp_path, 25)
     out = tmp_path / "meta"
     args = ["meta", "--data", str(data), "--official", str(official), "--out", str(out), "--resamples", "50"]
@@ -61,7 +65,7 @@ def test_meta_on_wmt23_rows_scores_mtdrift_beside_the_official_metrics(tmp_path:
     assert "## Drifted spans against the annotators' target-side error spans" in printed
 
 
-def test_meta_needs_human_scores(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_meta_needs_human_scores(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     p = tmp_path / "c.jsonl"
     p.write_text(json.dumps({"doc_id": "d", "seg_id": 0, "system": "A", "ref": "a b", "hyp": "a b"}) + "\n")
     assert main(["meta", "--data", str(p), "--out", str(tmp_path / "o"), "--no-cache"]) == 2
@@ -69,7 +73,9 @@ def test_meta_needs_human_scores(tmp_path: Path, capsys) -> None:  # type: ignor
     assert err.count("\n") == 1 and "line 1: no numeric 'mqm' field" in err and str(p) in err
 
 
-def test_span_scores_count_characters(tmp_path: Path, fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
+def test_span_scores_count_characters(
+    tmp_path: Path, fake_encoder: FakeEncoder, checker: FactChecker
+) -> None:
     from mtdrift.eval.corpus import read_corpus, read_rows
     from mtdrift.eval.meta.scoring import span_scores
     from mtdrift.eval.meta.sets import gold_spans

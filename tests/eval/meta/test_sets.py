@@ -99,7 +99,9 @@ PAIRING_ERRORS = [
 
 
 @pytest.mark.parametrize(("argv", "match"), PAIRING_ERRORS)
-def test_cli_pairing_errors_exit_2_with_one_line(tmp_path: Path, capsys, argv: list[str], match: str) -> None:  # type: ignore[no-untyped-def]
+def test_cli_pairing_errors_exit_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], match: str
+) -> None:
     out = tmp_path / "out"
     assert main(["meta", *argv, "--out", str(out), "--no-cache"]) == 2
     err = capsys.readouterr().err
@@ -421,7 +423,7 @@ def test_dev_sets_reports(dev_meta: MultiMeta, tmp_path: Path) -> None:
 
 
 @pytest.mark.model
-def test_cli_meta_over_three_sets(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_meta_over_three_sets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     need_dev_sets()
     zh, zh_off = head_of_set(tmp_path, ZHEN, ZHEN_OFFICIAL, 4)
     he, he_off = head_of_set(tmp_path, HEEN, HEEN_OFFICIAL, 4)

@@ -168,7 +168,9 @@ def test_without_the_fix_the_png_names_matplotlib(tmp_path: Path, monkeypatch: p
     plot_drift(_evaluation("mt"), tmp_path / "d.png")
     result = _text_chunks(tmp_path / "d.png")
     assert list(result) == ["Software"]
-    assert result["Software"] == f"Matplotlib version{matplotlib.__version__}, https://matplotlib.org/".encode()
+    assert (
+        result["Software"] == f"Matplotlib version{matplotlib.__version__}, https://matplotlib.org/".encode()
+    )
 
 
 def test_line_aligned_alignment_figure(tmp_path: Path) -> None:

@@ -9,11 +9,14 @@ from mtdrift.eval.config import Document
 from mtdrift.eval.pairwise import compare_systems
 from mtdrift.eval.pipeline import evaluate
 from mtdrift.eval.render.html import bead_id, report_html
+from mtdrift.eval.results import Evaluation
+from mtdrift.metrics.facts.checker import FactChecker
 from mtdrift.metrics.significance import Resampling
+from tests.support.fakes import FakeEncoder
 from tests.support.paths import HYP, REF
 
 
-def _page(fake_encoder, checker):  # type: ignore[no-untyped-def]
+def _page(fake_encoder: FakeEncoder, checker: FactChecker) -> tuple[Evaluation, str]:
     ref = Document("ref.txt", REF.read_text(encoding="utf-8"))
     hyp = HYP.read_text(encoding="utf-8")
     lines = hyp.split("\n")
@@ -24,7 +27,7 @@ def _page(fake_encoder, checker):  # type: ignore[no-untyped-def]
     return ev, report_html(ev, comparison)
 
 
-def test_report_html_is_self_contained(fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
+def test_report_html_is_self_contained(fake_encoder: FakeEncoder, checker: FactChecker) -> None:
     _, page = _page(fake_encoder, checker)
     assert page.startswith("<!DOCTYPE html>")
     assert not re.search(r"\b(src|href)\s*=", page)  # nothing to fetch: no scripts, styles, images
@@ -32,7 +35,9 @@ def test_report_html_is_self_contained(fake_encoder, checker) -> None:  # type: 
     assert re.findall(r"https?://[^\s'\"<]+", page) == ["http://www.w3.org/2000/svg"] * page.count("<svg")
 
 
-def test_one_row_per_bead_and_every_point_links_to_one(fake_encoder, checker) -> None:  # type: ignore[no-untyped-def]
+def test_one_row_per_bead_and_every_point_links_to_one(
+    fake_encoder: FakeEncoder, checker: FactChecker
+) -> None:
     ev, page = _page(fake_encoder, checker)
     rows = re.findall(
         r"<tr id='(b\d+-\d+)' class='(\w+)' data-system='([^']*)' data-drift='(\w+)' data-kind='([\w-]+)'",
