@@ -68,7 +68,7 @@ fit: setup  ## re-fit fidelity and the drift thresholds of each encoder and of t
 history-demo: setup  ## a seven-run history from real edits of the seed candidate into reports/history/ (the README's picture)
 	$(PY) scripts/history_demo.py --out reports/history
 
-lint: setup  ## ruff and mypy
+lint: setup  ## ruff (library, tests, scripts) and mypy (library and tests: pyproject.toml [tool.mypy])
 	$(VENV)/bin/ruff check mtdrift eval metrics tests scripts
 	$(VENV)/bin/mypy
 

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import HYP, REF
 
 import mtdrift
 from mtdrift.api import Evaluator
 from mtdrift.eval.cli import main
 from mtdrift.eval.render.tables import SEGMENT_COLUMNS
+from mtdrift.metrics.facts.checker import FactChecker
+from tests.support.fakes import FakeEncoder
+from tests.support.paths import HYP, REF
 
 
 @pytest.mark.model
@@ -33,7 +36,7 @@ def test_the_cli_writes_what_the_api_renders(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def fake(fake_encoder, checker) -> Evaluator:  # type: ignore[no-untyped-def]
+def fake(fake_encoder: FakeEncoder, checker: FactChecker) -> Evaluator:
     return Evaluator.from_parts(fake_encoder, checker=checker, workers=0)
 
 
@@ -125,7 +128,9 @@ def test_a_str_is_a_text_and_a_path_is_a_file(fake: Evaluator, tmp_path: Path) -
         (lambda ev: ev.evaluate_corpus(42), r"expected a corpus file, a pandas DataFrame or a Corpus"),
     ],
 )
-def test_bad_input_is_one_input_error(fake: Evaluator, call, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_is_one_input_error(
+    fake: Evaluator, call: Callable[[Evaluator], object], message: str
+) -> None:
     with pytest.raises(mtdrift.InputError, match=message) as err:
         call(fake)
     assert "\n" not in str(err.value)

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, SHARED
 
 import mtdrift
 from mtdrift.api import Result
+from tests.support.paths import ROOT, SHARED
 
 TED = SHARED / "data" / "mqm" / "wmt21ted_zhen_mqm.dev.jsonl.gz"
 

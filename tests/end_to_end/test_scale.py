@@ -1,0 +1,220 @@
+"""Input and output at scale, without a cluster: Parquet and sharded corpora read as the JSONL
+one, a corpus streamed in parts of whole documents, errors naming the shard and the line,
+segments.parquet, the HTML cut-off, and the Dask address (``eval.distributed``)."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from mtdrift.eval.corpus import Corpus, iter_parts, read_corpus
+from mtdrift.eval.distributed import ClusterError, parse_address, split_corpus
+from mtdrift.eval.errors import InputError
+from mtdrift.eval.pipeline import evaluate_corpus
+from mtdrift.eval.render import html as html_render
+from mtdrift.eval.render.parquet import write_segments_parquet
+from mtdrift.eval.render.tables import segments_csv
+from mtdrift.eval.results import concat
+from mtdrift.metrics.facts.checker import FactChecker
+from tests.support.fakes import FakeEncoder
+from tests.support.files import jsonl
+
+SYSTEMS = ("A", "B")
+
+
+def _rows(docs: int = 5, segs: int = 3) -> list[dict[str, object]]:
+    """``docs`` documents of ``segs`` segments, two systems, grouped by document as WMT's files."""
+    out: list[dict[str, object]] = []
+    for d in range(docs):
+        for s in range(segs):
+            for system in SYSTEMS:
+                ref = f"Document {d} says {s} things about Paris."
+                hyp = ref if system == "A" else f"Document {d} says {s + 1} things about Rome."
+                out.append({"doc_id": f"d{d}", "seg_id": s, "system": system, "ref": ref, "hyp": hyp})
+    return out
+
+
+def _parquet(rows: Sequence[dict[str, object]], path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist(list(rows)), path, row_group_size=7)
+
+
+def _shards(rows: Sequence[dict[str, object]], folder: Path, docs_per_shard: int = 2) -> None:
+    """JSONL.gz and Parquet shards, a few documents each, named in document order."""
+    folder.mkdir()
+    docs = list(dict.fromkeys(str(r["doc_id"]) for r in rows))
+    for k in range(0, len(docs), docs_per_shard):
+        mine = set(docs[k : k + docs_per_shard])
+        part = [r for r in rows if r["doc_id"] in mine]
+        if k // docs_per_shard % 2:
+            _parquet(part, folder / f"shard-{k:03d}.parquet")
+        else:
+            (folder / f"shard-{k:03d}.jsonl.gz").write_bytes(gzip.compress(jsonl(part).encode()))
+
+
+def test_parquet_and_shards_read_as_the_jsonl_corpus(tmp_path: Path) -> None:
+    rows = _rows()
+    (tmp_path / "c.jsonl").write_text(jsonl(rows))
+    _parquet(rows, tmp_path / "c.parquet")
+    _shards(rows, tmp_path / "shards")
+    expected = read_corpus(tmp_path / "c.jsonl")
+    for source in (tmp_path / "c.parquet", f"{tmp_path}/shards/*"):
+        result = read_corpus(source)
+        assert replace(result, name=expected.name) == expected, source
+
+
+@pytest.mark.parametrize("rows_per_part", [1, 6, 14, 1000])
+def test_streamed_parts_are_whole_documents_and_join_to_the_corpus(
+    tmp_path: Path, rows_per_part: int
+) -> None:
+    _shards(_rows(), tmp_path / "shards")
+    source = f"{tmp_path}/shards/*"
+    expected = read_corpus(source)
+    parts = list(iter_parts(source, rows=rows_per_part))
+    docs = [{d for d, _ in p.keys} for p in parts]
+    assert all(not (a & b) for k, a in enumerate(docs) for b in docs[k + 1 :])  # never split
+    assert all(p.name == source for p in parts)
+    assert sum((p.keys for p in parts), ()) == expected.keys
+    for system in expected.systems:
+        assert sum((p.hyps[system] for p in parts), ()) == expected.hyps[system]
+    assert len(parts) == (5 if rows_per_part <= 6 else 2 if rows_per_part == 14 else 1)
+
+
+def test_split_corpus_keeps_a_scattered_document_in_one_part() -> None:
+    # d1's segments are scattered around d2's: no cut may fall between them
+    keys = (("d1", "0"), ("d2", "0"), ("d1", "1"), ("d3", "0"), ("d3", "1"))
+    corpus = Corpus("c", keys, tuple(f"r{k}" for k in range(5)), {"A": tuple(f"h{k}" for k in range(5))})
+    parts = split_corpus(corpus, rows=1)
+    assert [p.keys for p in parts] == [keys[:3], keys[3:]]
+    assert sum((p.refs for p in parts), ()) == corpus.refs
+
+
+def test_parts_evaluated_apart_join_to_the_whole(fake_encoder: FakeEncoder, checker: FactChecker) -> None:
+    corpus = read_corpus_from(_rows())
+    whole = evaluate_corpus(corpus, encoder=fake_encoder, checker=checker)
+    parts = [evaluate_corpus(p, encoder=fake_encoder, checker=checker) for p in split_corpus(corpus, rows=6)]
+    assert segments_csv(concat(parts)) == segments_csv(whole)
+
+
+def read_corpus_from(rows: Sequence[dict[str, object]]) -> Corpus:
+    from mtdrift.eval.corpus import build_corpus
+
+    return build_corpus(iter(enumerate(rows, start=1)), name="c.jsonl")
+
+
+@pytest.mark.parametrize(
+    ("bad", "shard", "match"),
+    [
+        # a row without a reference, in the second shard: named by shard and line
+        ({"doc_id": "d1", "system": "A", "hyp": "x"}, "shard-002.jsonl.gz", r"line 1: no ref"),
+        # the same in a Parquet shard: named by shard and row
+        ({"doc_id": "d1", "system": "A", "ref": None, "hyp": "x"}, "shard-002.parquet", r"row 1: no ref"),
+    ],
+)  # fmt: skip
+def test_a_bad_row_names_its_shard_and_line(
+    tmp_path: Path, bad: dict[str, object], shard: str, match: str
+) -> None:
+    rows = _rows()
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    (folder / "shard-001.jsonl.gz").write_bytes(gzip.compress(jsonl(rows[:6]).encode()))
+    tail = [bad, *rows[6:]]
+    if shard.endswith(".parquet"):
+        _parquet([{**r, "ref": r.get("ref")} for r in tail], folder / shard)
+    else:
+        (folder / shard).write_bytes(gzip.compress(jsonl(tail).encode()))
+    for read in (read_corpus, lambda s: list(iter_parts(s, rows=4))):
+        with pytest.raises(InputError, match=rf"^{re.escape(str(folder / shard))}: {match}"):
+            read(f"{folder}/*")
+
+
+def test_a_document_in_two_shards_is_refused(tmp_path: Path) -> None:
+    rows = _rows(docs=2)
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text(jsonl(rows[:3]))  # d0 starts here
+    (folder / "b.jsonl").write_text(jsonl(rows[3:]))  # and goes on here
+    with pytest.raises(InputError, match=r"b.jsonl: line 1: document 'd0' is also in .*a.jsonl; keep each"):
+        read_corpus(f"{folder}/*.jsonl")
+
+
+def test_a_glob_that_matches_nothing_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"the pattern matches no file"):
+        read_corpus(f"{tmp_path}/none-*.jsonl")
+
+
+def test_a_document_scattered_through_a_file_cannot_be_streamed(tmp_path: Path) -> None:
+    rows = _rows(docs=2, segs=1)
+    (tmp_path / "c.jsonl").write_text(jsonl([rows[0], rows[2], rows[1], rows[3]]))
+    read_corpus(tmp_path / "c.jsonl")  # fine in one piece
+    with pytest.raises(InputError, match=r"line 3: document 'd0' continues here, after other documents"):
+        list(iter_parts(tmp_path / "c.jsonl", rows=1))
+
+
+def test_segments_parquet_holds_the_csv_rows(
+    tmp_path: Path, fake_encoder: FakeEncoder, checker: FactChecker
+) -> None:
+    import pandas as pd
+
+    ev = evaluate_corpus(read_corpus_from(_rows()), encoder=fake_encoder, checker=checker)
+    files = write_segments_parquet(ev, tmp_path / "segments.parquet", rows_per_file=7)
+    assert [f.name for f in files] == [f"part-{k:05d}.parquet" for k in range(5)]  # 30 rows, 7 a file
+    result = pd.read_parquet(tmp_path / "segments.parquet")
+    expected = list(csv.DictReader(io.StringIO(segments_csv(ev))))
+    assert list(result.columns) == list(expected[0])
+    assert result["ref"].tolist() == [r["ref"] for r in expected]
+    assert [f"{x:.6f}" for x in result["chrf"]] == [r["chrf"] for r in expected]
+    assert [";".join(map(str, x)) for x in result["ref_ids"]] == [r["ref_ids"] for r in expected]
+
+
+def test_the_html_table_is_cut_with_a_note(
+    monkeypatch: pytest.MonkeyPatch, fake_encoder: FakeEncoder, checker: FactChecker
+) -> None:
+    ev = evaluate_corpus(read_corpus_from(_rows()), encoder=fake_encoder, checker=checker)
+    monkeypatch.setattr(html_render, "HTML_MAX_BEADS", 8)
+    page = html_render.report_html(ev)
+    assert page.count("<tr id=") == 8  # 4 beads of each system
+    assert "Showing 4 beads of each system (8 of 30)</b>: its drifted beads first" in page
+    # each system's drifted beads are kept before its others, in document order
+    late = [b for s in ev.systems for b in s.beads[4:] if b.drift != "none"]
+    assert late, "the fixture needs a drifted bead past the first four, or the order is not tested"
+    for k, s in enumerate(ev.systems):
+        drifted = [b.index for b in s.beads if b.drift != "none"]
+        kept = [b.index for b in html_render._worst_first(s.beads, 4)]
+        assert kept == sorted(kept) and len(kept) == 4
+        assert set(drifted[:4]) <= set(kept)
+        rows = re.findall(rf"<tr id='b{k}-(\d+)'", page)
+        assert [int(i) for i in rows] == kept
+    monkeypatch.setattr(html_render, "HTML_MAX_BEADS", 5000)
+    assert "Showing 4 beads" not in html_render.report_html(ev)
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [("local:2", ("local", 2)), ("tcp://10.0.0.1:8786", ("tcp://10.0.0.1:8786", None))],
+)
+def test_dask_addresses(address: str, expected: tuple[str, int | None]) -> None:
+    assert parse_address(address) == expected
+
+
+@pytest.mark.parametrize("address", ["local:0", "local:x", "10.0.0.1:8786", "tcp://"])
+def test_a_malformed_dask_address_is_refused(address: str) -> None:
+    with pytest.raises(ClusterError, match=r"expected local"):
+        parse_address(address)
+
+
+@pytest.mark.parametrize("name", ["missing.parquet", "missing.jsonl.gz"])
+def test_a_missing_corpus_is_refused_before_a_cluster_starts(tmp_path: Path, name: str) -> None:
+    from mtdrift.eval.distributed import evaluate_corpus_dask
+
+    with pytest.raises(InputError, match=r"missing\.[a-z.]+: no such file"):
+        evaluate_corpus_dask(tmp_path / name, address="local:1")

@@ -1,0 +1,1 @@
+"""Tests of the meta-evaluation package (``eval/meta/``)."""

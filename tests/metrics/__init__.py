@@ -1,0 +1,1 @@
+"""Tests of the metrics package (``metrics/``), one file per module."""

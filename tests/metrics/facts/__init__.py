@@ -1,0 +1,1 @@
+"""Tests of ``metrics/facts/``: numbers, negation, names and the checker."""
