@@ -394,7 +394,7 @@ def _meta(args: argparse.Namespace) -> int:
     from mtdrift import api
     from mtdrift.eval.errors import InputError
     from mtdrift.eval.meta.sets import pair_sets
-    from mtdrift.eval.render.meta import report_md
+    from mtdrift.eval.render.meta import sets_md
 
     try:
         specs = pair_sets(args.sets, lower_is_better=args.lower_is_better)
@@ -410,7 +410,7 @@ def _meta(args: argparse.Namespace) -> int:
         written = api.write_meta(meta, args.out)
     except InputError as err:
         return _fail(str(err))
-    print(report_md(meta), end="")
+    print(sets_md(meta), end="")
     print(f"wrote {args.out}/: {' '.join(p.name for p in written)}")
     return EXIT_OK
 

@@ -461,7 +461,7 @@ def _ar_holm(
     metrics: Sequence[CorpusMetric],
     rs: Resampler,
 ) -> dict[str, float | None]:
-    """The paired AR p-value of each metric (``metrics.significance.compare``'s, on the same
+    """The paired AR p-value of each metric (``metrics.significance.compare_stats``'s, on the same
     draws), Holm-corrected over ``metrics``. The bootstrap CIs ``compare`` also draws are not
     needed here, so this calls the resampler directly, and one resampler (its draws depend only
     on the seed and the number of units) serves every step of a history."""

@@ -25,7 +25,7 @@ from mtdrift.eval.results import Evaluation
 from mtdrift.metrics.numeric import on_one_blas_thread
 from mtdrift.metrics.progress import Progress, quiet
 from mtdrift.metrics.registry import METRICS, CorpusMetric
-from mtdrift.metrics.significance import Comparison, Resampling, compare
+from mtdrift.metrics.significance import Comparison, Resampling, compare_stats
 
 RefIds = tuple[int, ...]
 
@@ -166,4 +166,4 @@ def compare_systems(
         raise ValueError(f"the evaluation has no metric {unknown[0]!r}; it has {', '.join(carried)}")
     objects: list[CorpusMetric] = [carried[m] for m in names]
     _, stats = paired_stats(evaluation, names)
-    return compare(stats, baseline=base, metrics=objects, resampling=resampling, progress=progress)
+    return compare_stats(stats, baseline=base, metrics=objects, resampling=resampling, progress=progress)

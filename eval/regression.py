@@ -34,7 +34,7 @@ from mtdrift.eval.pairwise import common_units, unit_stats
 from mtdrift.eval.summary import MetricBlock, Summary, SystemBlock
 from mtdrift.metrics.registry import METRICS, CorpusMetric, MeanMetric, MetricError, get_metric
 from mtdrift.metrics.signature import Signature
-from mtdrift.metrics.significance import ALPHA, Comparison, Resampling, compare
+from mtdrift.metrics.significance import ALPHA, Comparison, Resampling, compare_stats
 
 IGNORED_SIGNATURES: frozenset[str] = frozenset({"mtdrift"})
 
@@ -329,4 +329,4 @@ def _paired_test(
         "baseline": unit_stats(units, beads_b, {m: sb.matrix(m) for m in names}),
         "current": unit_stats(units, beads_c, {m: sc.matrix(m) for m in names}),
     }
-    return compare(stats, baseline="baseline", metrics=metrics, resampling=resampling)
+    return compare_stats(stats, baseline="baseline", metrics=metrics, resampling=resampling)

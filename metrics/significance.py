@@ -283,7 +283,7 @@ class Comparison:
         return sorted(self.systems, key=lambda s: ((-1 if hib else 1) * self.get(s, metric).score, order[s]))
 
 
-def compare(
+def compare_stats(
     stats: Mapping[str, Mapping[str, np.ndarray]],
     *,
     baseline: str,

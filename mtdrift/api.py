@@ -806,13 +806,13 @@ def write_meta(meta: MultiMeta, out: str | os.PathLike[str]) -> list[Path]:
         InputError: ``out`` cannot be created.
     """
     from mtdrift.eval.render.figures.meta import plot_meta, plot_meta_sets
-    from mtdrift.eval.render.meta import report_md
+    from mtdrift.eval.render.meta import sets_md
 
     directory = output_dir(out)
     doc = meta.to_dict()
     paths = [directory / "meta.json", directory / "meta.md", directory / "meta.png"]
     paths[0].write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    paths[1].write_text(report_md(meta), encoding="utf-8")
+    paths[1].write_text(sets_md(meta), encoding="utf-8")
     if len(meta.sets) == 1:
         plot_meta(meta.sets[0].result, meta.sets[0].ours, paths[2])
     else:

@@ -44,7 +44,7 @@ def main() -> int:
 
     from mtdrift.eval.corpus import read_corpus
     from mtdrift.metrics.lexical import get_lexical
-    from mtdrift.metrics.significance import compare
+    from mtdrift.metrics.significance import compare_stats
 
     corpus = read_corpus(args.data)
     refs = list(corpus.refs)
@@ -54,7 +54,7 @@ def main() -> int:
     t0 = time.perf_counter()
     stats = {s: {m: get_lexical(m).stats(hyps=h, refs=refs) for m in METRICS} for s, h in named}
     t_stats = time.perf_counter() - t0
-    ours = compare(stats, baseline=named[0][0], metrics=list(METRICS))
+    ours = compare_stats(stats, baseline=named[0][0], metrics=list(METRICS))
     mtdrift_wall = time.perf_counter() - t0
     print(f"mtdrift: statistics {t_stats:.2f} s, CIs + paired bootstrap + AR {mtdrift_wall - t_stats:.2f} s, "
           f"total {mtdrift_wall:.2f} s")  # fmt: skip
@@ -87,11 +87,11 @@ def main() -> int:
 def _ranking(stats, sacre_ar_wall: float, n_systems: int) -> None:  # type: ignore[no-untyped-def]
     """All pairs against the baseline tests alone, on the statistics already extracted."""
     from mtdrift.metrics.ranking import Ranking
-    from mtdrift.metrics.significance import Resampler, Resampling, compare
+    from mtdrift.metrics.significance import Resampler, Resampling, compare_stats
 
     first = next(iter(stats))
     t0 = time.perf_counter()
-    full = compare(stats, baseline=first, metrics=list(METRICS))
+    full = compare_stats(stats, baseline=first, metrics=list(METRICS))
     all_pairs = time.perf_counter() - t0
     # the part the pairs add: their AR tests and the rank ranges (with the bootstrap already drawn)
     rs = Resampler(next(iter(next(iter(stats.values())).values())).shape[0], Resampling())

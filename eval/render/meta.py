@@ -111,7 +111,7 @@ def _human_note(s: SetMeta) -> list[str]:
     ]
 
 
-def report_md(meta: MultiMeta) -> str:
+def sets_md(meta: MultiMeta) -> str:
     """``meta.md``: with one set, :func:`meta_md` (its table as before, plus a note when a human
     translation was left out); with several, one section per set (the same table), then the
     macro mean over the sets and, apart, the metrics only some sets have."""

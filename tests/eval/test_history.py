@@ -214,13 +214,13 @@ def test_step_p_values_are_those_of_compare() -> None:
 
     from mtdrift.eval.history import _ar_holm
     from mtdrift.metrics.registry import get_metric
-    from mtdrift.metrics.significance import Resampler, compare
+    from mtdrift.metrics.significance import Resampler, compare_stats
 
     seg = json.loads(BASELINE.read_text(encoding="utf-8"))["systems"][0]["segments"]
     names = ["bleu", "chrf", "ter", "fidelity"]
     before = {m: np.asarray(seg["stats"][m], dtype=np.float64) for m in names}
     after = {m: np.concatenate([s[10:20], s[10:]]) for m, s in before.items()}  # beads 0-9 replaced
-    expected = compare({"b": before, "a": after}, baseline="b", metrics=names)
+    expected = compare_stats({"b": before, "a": after}, baseline="b", metrics=names)
     result = _ar_holm(before, after, [get_metric(m) for m in names], Resampler(31))
     assert result == {m: expected.get("a", m).p_holm for m in names}
     assert 0.05 < min(p for p in result.values() if p is not None) < 0.5  # not the trivial p = 1

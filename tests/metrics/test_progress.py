@@ -34,13 +34,13 @@ class Recorder:
 
 
 def test_significance_reports_each_metric() -> None:
-    from mtdrift.metrics.significance import Resampling, compare
+    from mtdrift.metrics.significance import Resampling, compare_stats
 
     rng = np.random.default_rng(0)
     stats = {s: {"semantic": np.column_stack([rng.random(20), np.ones(20)])} for s in ("a", "b")}
     seen = Recorder()
     small = Resampling(bootstrap=10, trials=10)
-    compare(stats, baseline="a", metrics=["semantic"], resampling=small, progress=seen)
+    compare_stats(stats, baseline="a", metrics=["semantic"], resampling=small, progress=seen)
     assert seen.calls == [("significance", 1, "metric", 1)]
 
 

@@ -12,7 +12,7 @@ from mtdrift.eval.corpus import read_corpus
 from mtdrift.eval.render import pairwise as render
 from mtdrift.metrics.lexical import get_lexical
 from mtdrift.metrics.ranking import PairTest, Ranking, bootstrap_ranks, rank_ranges
-from mtdrift.metrics.significance import Comparison, Resampling, compare
+from mtdrift.metrics.significance import Comparison, Resampling, compare_stats
 from tests.support.paths import need_mqm
 
 ALPHA = 0.05
@@ -83,7 +83,7 @@ def zhen() -> tuple[dict[str, dict[str, np.ndarray]], Comparison]:
         s: {m: get_lexical(m).stats(hyps=list(h), refs=refs) for m in ("bleu", "chrf")}
         for s, h in corpus.hyps.items()
     }
-    return stats, compare(stats, baseline=next(iter(stats)), metrics=["bleu", "chrf"])
+    return stats, compare_stats(stats, baseline=next(iter(stats)), metrics=["bleu", "chrf"])
 
 
 @pytest.mark.slow
@@ -140,7 +140,7 @@ def test_pair_tests_equal_the_baseline_test_with_either_system_as_baseline(
     stats, cmp = zhen
     systems = list(stats)
     for a, b in [(systems[0], systems[5]), (systems[3], systems[7]), (systems[9], systems[2])]:
-        expected = compare({a: stats[a], b: stats[b]}, baseline=a, metrics=["chrf"]).get(b, "chrf").p_ar
+        expected = compare_stats({a: stats[a], b: stats[b]}, baseline=a, metrics=["chrf"]).get(b, "chrf").p_ar
         assert cmp.rankings["chrf"].pair(a, b).p_ar == pytest.approx(expected, abs=1e-12)
 
 
@@ -153,7 +153,7 @@ def test_compare_outputs_carry_rank_range_and_cluster() -> None:
         "mid": {"semantic": np.column_stack([base + 0.01 + rng.normal(0, 0.1, n), np.ones(n)])},
         "low": {"semantic": np.column_stack([base, np.ones(n)])},
     }
-    cmp = compare(
+    cmp = compare_stats(
         stats, baseline="low", metrics=["semantic"], resampling=Resampling(bootstrap=200, trials=500)
     )
     doc = json.loads(render.to_json(cmp, "semantic", {}))

@@ -20,7 +20,7 @@ from mtdrift.metrics.signature import Signature
 from mtdrift.metrics.significance import (
     Resampler,
     Resampling,
-    compare,
+    compare_stats,
     holm,
     interval,
 )
@@ -52,7 +52,7 @@ def test_lexical_pvalues_and_cis_equal_sacrebleus_paired_test(wmt23: Corpus, tes
     named = [(s, list(wmt23.hyps[s])) for s in GOLDEN_SYSTEMS]
     theirs = _sacre_paired(named, {"bleu": BLEU(), "chrf": CHRF()}, refs, test_type)
     stats = {s: {m: get_lexical(m).stats(hyps=h, refs=refs) for m in ("bleu", "chrf")} for s, h in named}
-    ours = compare(stats, baseline=GOLDEN_SYSTEMS[0], metrics=["bleu", "chrf"])
+    ours = compare_stats(stats, baseline=GOLDEN_SYSTEMS[0], metrics=["bleu", "chrf"])
     sacre_names = [k for k in theirs if k != "System"]  # "BLEU", "chrF2"
     moderate = 0
     for sacre, m in zip(sacre_names, ["bleu", "chrf"], strict=True):
@@ -78,7 +78,7 @@ def test_ter_cis_equal_sacrebleus_on_float_statistics(wmt23: Corpus) -> None:
     named = [(s, list(wmt23.hyps[s][:60])) for s in GOLDEN_SYSTEMS[:3]]
     theirs = _sacre_paired(named, {"ter": TER()}, refs, "bs")
     stats = {s: {"ter": get_lexical("ter").stats(hyps=h, refs=refs)} for s, h in named}
-    ours = compare(stats, baseline=GOLDEN_SYSTEMS[0], metrics=["ter"])
+    ours = compare_stats(stats, baseline=GOLDEN_SYSTEMS[0], metrics=["ter"])
     for k, system in enumerate(GOLDEN_SYSTEMS[:3]):
         t, o = theirs["TER"][k], ours.get(system, "ter")
         assert o.score == pytest.approx(t.score, abs=1e-9)
@@ -157,7 +157,7 @@ def test_metric_contract(name: str, request: pytest.FixtureRequest) -> None:
 
     # a system against itself: p > 0.9 in both tests, delta 0
     small = Resampling(bootstrap=200, trials=500)
-    same = compare(
+    same = compare_stats(
         {"a": {name: stats}, "b": {name: stats.copy()}}, baseline="a", metrics=[name], resampling=small
     )
     r = same.get("b", name)
@@ -167,9 +167,11 @@ def test_metric_contract(name: str, request: pytest.FixtureRequest) -> None:
 
     # the same seed gives the same CIs; another seed other CIs
     two = {"a": {name: stats}, "b": {name: _metric_stats(name, other, refs, 2)}}
-    c1 = compare(two, baseline="a", metrics=[name], resampling=small)
-    c2 = compare(two, baseline="a", metrics=[name], resampling=small)
-    c3 = compare(two, baseline="a", metrics=[name], resampling=Resampling(seed=1, bootstrap=200, trials=500))
+    c1 = compare_stats(two, baseline="a", metrics=[name], resampling=small)
+    c2 = compare_stats(two, baseline="a", metrics=[name], resampling=small)
+    c3 = compare_stats(
+        two, baseline="a", metrics=[name], resampling=Resampling(seed=1, bootstrap=200, trials=500)
+    )
     assert c1.get("b", name) == c2.get("b", name)
     assert c1.get("b", name).ci != c3.get("b", name).ci
 
@@ -231,6 +233,6 @@ def test_mean_metric_scores_means() -> None:
 def test_compare_rejects_unpaired_systems() -> None:
     a = np.column_stack([np.ones(5), np.ones(5)])
     with pytest.raises(ValueError, match="same segments"):
-        compare({"a": {"semantic": a}, "b": {"semantic": a[:4]}}, baseline="a", metrics=["semantic"])
+        compare_stats({"a": {"semantic": a}, "b": {"semantic": a[:4]}}, baseline="a", metrics=["semantic"])
     with pytest.raises(ValueError, match="baseline 'x'"):
-        compare({"a": {"semantic": a}}, baseline="x", metrics=["semantic"])
+        compare_stats({"a": {"semantic": a}}, baseline="x", metrics=["semantic"])

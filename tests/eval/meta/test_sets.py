@@ -17,7 +17,7 @@ from mtdrift.eval.errors import InputError
 from mtdrift.eval.meta.evaluation import MACRO_FIGURES, MultiMeta, display_names, meta_sets
 from mtdrift.eval.meta.scoring import Provenance, SetTable
 from mtdrift.eval.meta.sets import DataSpec, join_scores, load_set, pair_sets, set_name
-from mtdrift.eval.render.meta import meta_md, report_md
+from mtdrift.eval.render.meta import meta_md, sets_md
 from tests.support.files import write_jsonl
 from tests.support.mqm import (
     HEEN_FIGURES,
@@ -243,7 +243,7 @@ def test_macro_mean_over_the_sets_that_share_a_metric() -> None:
     assert group.metrics["X"].sys_kendall == pytest.approx(
         (one["X-refA"].sys_kendall + two["X-refB"].sys_kendall) / 2
     )
-    text = report_md(meta)
+    text = sets_md(meta)
     assert "### Over `one` and `two` only" in text and "In one set only" not in text
     doc = meta.to_dict()
     assert doc["macro"]["subsets"][0]["datasets"] == ["one", "two"]
@@ -269,7 +269,7 @@ def test_one_set_reports_as_before(tmp_path: Path) -> None:
     meta = meta_sets([s], n_resamples=10)
     single = meta.sets[0]
     # meta.md: the one table of before; meta.json: the keys of before first, then datasets, macro
-    assert report_md(meta) == meta_md(single.result, single.ours, single.about.spans)
+    assert sets_md(meta) == meta_md(single.result, single.ours, single.about.spans)
     doc = meta.to_dict()
     assert list(doc) == [*single.result.to_dict(), "datasets", "macro"]
     assert doc["metrics"] == doc["datasets"]["one"]["metrics"]
@@ -281,7 +281,7 @@ def test_report_md_says_which_human_translations_were_left_out(tmp_path: Path) -
     table = loaded.table.assign(ours=loaded.table["mqm"])
     about = Provenance(data=str(data), human_systems=loaded.human_systems)
     s = SetTable("ted", table, ("ours",), ours=("ours",), about=about)
-    text = report_md(meta_sets([s], n_resamples=10))
+    text = sets_md(meta_sets([s], n_resamples=10))
     assert "Left out: `ref-A`, a human translation scored as a system (`is_human: true`)" in text
     assert "--keep-human keeps it" in text
 
@@ -398,7 +398,7 @@ def test_dev_sets_macro_is_the_mean_over_the_sets(dev_meta: MultiMeta) -> None:
 
 
 def test_dev_sets_reports(dev_meta: MultiMeta, tmp_path: Path) -> None:
-    text = report_md(dev_meta)
+    text = sets_md(dev_meta)
     assert text.startswith("# mtdrift meta-evaluation: 3 data sets\n")
     for heading in ("## wmt23_zhen", "## wmt23_heen", "## wmt21ted_zhen", "## Macro mean over 3 data sets"):
         assert f"\n{heading}\n" in text
