@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 REF := seeds/reference_cnn_003_ef437a482faa74df.txt
 HYP := seeds/candidate_roundtrip_000_7002d340e3ea555d.txt
 
-.PHONY: help setup eval screenshot baseline check test lint bench bench-align bench-compare bench-dask bench-encoders fit history-demo clean
+.PHONY: help setup eval screenshot baseline check test docs docs-img lint bench bench-align bench-compare bench-dask bench-encoders fit history-demo clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -42,8 +42,21 @@ baseline: eval  ## keep the seed summary as reports/baseline.json (what CI check
 check: eval  ## fail (exit 1) when the seed evaluation regressed against reports/baseline.json
 	$(VENV)/bin/mtdrift check --baseline reports/baseline.json --current reports/seeds/summary.json
 
-test: setup  ## run the whole test suite (unit, end-to-end with the real model)
+test: setup docs-img  ## build the docs strictly, then run the whole test suite (unit, end-to-end with the real model, every docs example)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir site
 	$(PY) -m pytest -q
+
+# The docs' pictures are the current ones in reports/, copied into docs/img/ (git-ignored), since
+# mkdocs serves only files under docs/.
+DOC_IMAGES := reports/seeds/drift.png reports/seeds/report-screenshot.png reports/meta/meta.png \
+              reports/meta-dev/meta.png reports/history/history.png
+
+docs-img:  ## copy the pictures the docs show from reports/ into docs/img/
+	@mkdir -p docs/img
+	@for f in $(DOC_IMAGES); do cp "$$f" "docs/img/$$(basename "$$(dirname "$$f")")-$$(basename "$$f")" || exit 1; done
+
+docs: setup docs-img  ## build the documentation site (mkdocs-material) into site/
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 bench: setup  ## full evaluation of the WMT23 dev set (8,970 pairs) against a bare model.encode, cached run, TER (MODEL=minilm|mpnet)
 	$(PY) scripts/bench.py --model $(or $(MODEL),minilm)
@@ -72,5 +85,5 @@ lint: setup  ## ruff (library, tests, scripts) and mypy (library and tests: pypr
 	$(VENV)/bin/ruff check mtdrift eval metrics tests scripts
 	$(VENV)/bin/mypy
 
-clean:  ## remove the venv and generated reports
-	rm -rf $(VENV) reports/seeds
+clean:  ## remove the venv and the built docs (the committed reports stay)
+	rm -rf $(VENV) site docs/img

@@ -184,7 +184,8 @@ class LexicalMetric:
         if self.name == "bleu":
             _warn_if_tokenized(hyps)
         if self.name == "ter":
-            # The same search as sacrebleu's, bit-identical, many times faster (tests/test_ter_fast.py).
+            # The same search as sacrebleu's, bit-identical, many times faster
+            # (tests/metrics/test_ter_fast.py).
             from mtdrift.metrics.ter_fast import ter_stats
 
             ter = self._corpus

@@ -4,7 +4,7 @@ drawn into ``reports/history/`` (the picture in the README's "Tracking a system 
 The runs (:data:`RUNS`): the seed candidate; two sentences dropped; restored; a name swapped;
 the second half dropped; restored; and the restored candidate scored with another encoder
 (``mpnet``), which changes the semantic signatures: a break. Every run but the last is scored
-with ``minilm``. ``tests/test_history.py`` builds the same history and checks which steps are
+with ``minilm``. ``tests/eval/test_history.py`` builds the same history and checks which steps are
 significant and where the break is.
 
 Prints one line per run added, then the steps, and last ``history-demo: runs=7 significant=K

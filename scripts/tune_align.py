@@ -27,7 +27,7 @@ from tests.support.synth import bead_f1, mqm_problems
 SEED = 20261122
 PASSES = 4
 CHECKED = "GPT4-5shot"
-"""The system whose outputs ``tests/test_align.py`` checks the aligner on: never tuned on."""
+"""The system whose outputs ``tests/eval/test_align.py`` checks the aligner on: never tuned on."""
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ Usage: python scripts/tune_align_text.py [--problems 24] [--grid]
 
 Problems: ten consecutive documents of the MQM dev corpora (WMT23 zh-en without the ten
 documents of ``wmt23-dev``, WMT23 he-en, WMT21 TED zh-en), each document against the output
-of a system drawn at random (never GPT4-5shot, which ``tests/test_align.py`` checks on),
+of a system drawn at random (never GPT4-5shot, which ``tests/eval/test_align.py`` checks on),
 edited by ``tests.support.synth.text_problem`` (seed ``SEED + k``); half of them with a full stop added
 to segments without final punctuation (as ``wmt23-dev``), half as real text. Prints the mean
 link F1 of the defaults (and with ``--grid`` of a few settings around them).

@@ -1,5 +1,5 @@
 """The public API (``import mtdrift``): the CLI writes what it renders; its plumbing, with the fake
-encoder. The README's examples run in ``test_readme_api.py``."""
+encoder. The README's and the docs' examples run in ``tests/test_docs.py``."""
 
 from __future__ import annotations
 

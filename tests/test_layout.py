@@ -20,7 +20,6 @@ def test_no_test_file_imports_another() -> None:
     result = {
         p.relative_to(TESTS).as_posix(): importing.findall(p.read_text(encoding="utf-8"))
         for p in TESTS.rglob("*.py")
-        if p.name != "test_readme_api.py"  # replaced by the docs' test (issue 20)
     }
     assert {name: found for name, found in result.items() if found} == {}
 

@@ -43,7 +43,7 @@ the same definitions on its official TSV for every official column it lists (BLE
 BERTScore, COMET-22, BLEURT-20, YiSi-1, prismRef, MetricX-23, XCOMET-XL; tau by item, tau,
 sys Pearson, pairwise accuracy) **rounded once** to 3 decimals, halves up: rounded twice,
 BLEU-refB's sys Pearson 0.89446 would read 0.895 (README 0.894) and chrF-refB's pairwise
-accuracy 56/66 = 0.84848 would read 0.849 (README 0.848). ``tests/test_meta_sets.py`` checks
+accuracy 56/66 = 0.84848 would read 0.849 (README 0.848). ``tests/eval/meta/test_sets.py`` checks
 both tables.
 
 Everything here is pure (no printing, logging or writing) except :func:`read_official`,
