@@ -151,7 +151,7 @@ def signatures(
             ("seg", _segmentation(config, corpus)),
             ("lang", config.lang),
             ("langsrc", "detected" if config.language is None else config.language.source),
-            *language_signature_fields(),
+            *(language_signature_fields() if _checks_off_target(config) else [("offtarget", "off")]),
         ],
     ).format()
     if config.aligned:
@@ -309,7 +309,8 @@ def _evaluate_all(
     if aligner is not None and (aligner is not encoder or tok is None):
         align_tok = dict(zip(texts, aligner.encode(texts, tokens=True).tokens or [], strict=True))
     hyp_texts = list(dict.fromkeys(s.text for _, _, ss in hyps for s in ss))
-    h_off = dict(zip(hyp_texts, off_target(hyp_texts, config.lang), strict=True))
+    other: list[str | None] = off_target(hyp_texts, config.lang) if _checks_off_target(config) else []
+    h_off = dict(zip(hyp_texts, other or [None] * len(hyp_texts), strict=True))
     plans = [
         _plan(system, hyp_name, ref_sents, hyp_sents, vec, align_tok, encoder, config, progress, h_off)
         for system, hyp_name, hyp_sents in hyps
@@ -557,6 +558,13 @@ def _segmentation(config: RunConfig, corpus: bool) -> str:
     if corpus:
         return "rows"
     return "lines" if config.aligned else segmenter_signature(config.lang)
+
+
+def _checks_off_target(config: RunConfig) -> bool:
+    """Whether candidate sentences are checked for another language: not when the reference's
+    language was a fallback (detection unsure, English assumed), since a sentence in the
+    reference's real language would then read as off-target."""
+    return config.language is None or config.language.source != "fallback"
 
 
 def _bead_off_target(plan: _Plan, found: Mapping[str, str | None]) -> list[str | None]:

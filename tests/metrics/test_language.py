@@ -25,6 +25,7 @@ from mtdrift.metrics.facts.checker import FactChecker, checks_for
 from mtdrift.metrics.facts.numbers import NumberStyle, extract_numbers, number_findings
 from mtdrift.metrics.language import LanguageError, check_code, detect, off_target, profile
 from mtdrift.metrics.lexical import LEXICAL_METRICS, get_lexical
+from tests.support.fakes import FakeEncoder
 from tests.support.paths import DATA, HYP, MQM_DIR, REF
 
 
@@ -451,3 +452,29 @@ def test_pair_off_target(beads: list[Link], off: list[bool], expected: tuple[Lin
     from mtdrift.eval.pipeline import pair_off_target
 
     assert pair_off_target(beads, off) == expected
+
+
+def test_an_unsure_language_flags_no_sentence_off_target(
+    fake_encoder: FakeEncoder, checker: FactChecker
+) -> None:
+    """Three short Chinese lines (WMT23 zh-en sources) are too little to detect Chinese with
+    confidence: English is assumed and said so, and then no Chinese sentence may be called
+    off-target against it (it was 2 of 3 before); given ``lang="zh"``, none is either."""
+    import mtdrift
+
+    ref = "\n".join(
+        [
+            "然而，欧盟与各成员国就围栏费用支付等问题争吵不休。",
+            "冯德莱恩一再表示，欧盟资金不会支付相关费用。",
+            "据欧盟委员会估计，欧盟的申根国家去年收到超92万份庇护申请，比前一年增加近半。",
+        ]
+    )
+    hyp = ref.replace("92万", "29万").replace("相关", "")
+    ev = mtdrift.Evaluator.from_parts(fake_encoder, checker=checker, workers=0)
+    unsure = ev.evaluate(ref, {"mt": hyp}, aligned=True).evaluation
+    assert unsure.config.language is not None and unsure.config.language.source == "fallback"
+    assert "langsrc:fallback|offtarget:off" in unsure.signatures["input"]
+    assert unsure.systems[0].counts()["reasons"]["off-target"] == 0
+    given = ev.evaluate(ref, {"mt": hyp}, aligned=True, lang="zh").evaluation
+    assert "offtarget:p_ref<=" in given.signatures["input"]
+    assert given.systems[0].counts()["reasons"]["off-target"] == 0
