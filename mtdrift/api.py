@@ -226,11 +226,14 @@ class Evaluator:
     """The embedding model, fact checker and cache, loaded once and reused by every call.
 
     Args:
-        model: a packaged encoder, ``"mpnet"`` (default) or ``"minilm"``, each with its own
-            fitted fidelity; ``"usem3"`` (multilingual, sentence vectors only); or the directory or
-            hub name (in the Hugging Face cache) of any sentence-transformers model
-            (``mtdrift.metrics.embed.resolve_model``). The last two use the encoder-free judge
-            for fidelity (``mtdrift.eval.explain.fidelity_params``).
+        model: a packaged encoder, ``"mpnet"`` or ``"minilm"``, each with its own fitted
+            fidelity; ``"usem3"`` (multilingual, sentence vectors only, its own fitted fidelity);
+            or the directory or hub name (in the Hugging Face cache) of any sentence-transformers
+            model (``mtdrift.metrics.embed.resolve_model``), which uses the encoder-free judge
+            for fidelity (``mtdrift.eval.explain.fidelity_params``). ``None`` (default): ``mpnet``,
+            or per run ``usem3`` where the target language is one ``mpnet`` does not cover and
+            ``usem3`` does (``mtdrift.metrics.embed.default_model``; not with ``dask``, whose
+            workers load ``mpnet``); the semantic signature (``chosen:``) and the terminal say so.
         token_layer: the hidden layer of the token vectors (``None``: the model's default).
         device: torch device of the model (``"cpu"``, ``"cuda"``).
         threads: torch threads (``None``: torch's default).
@@ -247,7 +250,7 @@ class Evaluator:
 
     def __init__(
         self,
-        model: str = DEFAULT_MODEL,
+        model: str | None = None,
         *,
         token_layer: int | None = None,
         device: str = "cpu",
@@ -260,6 +263,8 @@ class Evaluator:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from mtdrift.metrics.embed import USEM3, resolve_model
 
+        self.auto = model is None and token_layer is None  # the encoder follows the language
+        model = DEFAULT_MODEL if model is None else model
         if model == USEM3:
             if token_layer is not None:
                 raise InputError("--token-layer: usem3 gives sentence vectors only, no token layers")
@@ -273,6 +278,7 @@ class Evaluator:
         self.progress = _stderr_is_terminal() if progress is None else progress
         self._cache_option = cache
         self._parts: tuple[Encoder, FactChecker, Cache | None] | None = None
+        self._others: dict[str, Encoder] = {}  # encoders chosen by language (``auto``)
 
     @classmethod
     def from_parts(
@@ -290,6 +296,7 @@ class Evaluator:
 
         self = cls(workers=workers, cache=False, progress=False)
         self.model = encoder.signature().as_dict().get("model", "custom")
+        self.auto = False
         self._parts = (encoder, checker if checker is not None else FactChecker(cache=cache), cache)
         return self
 
@@ -322,6 +329,32 @@ class Evaluator:
                 encoder = CachedEncoder(encoder, cache)
             self._parts = (encoder, FactChecker(cache=cache, progress=self._bars), cache)
         return self._parts
+
+    def _pick(
+        self, config: RunConfig, texts: Sequence[str]
+    ) -> tuple[tuple[Encoder, FactChecker, Cache | None], RunConfig]:
+        """The parts for a run of ``config`` on reference ``texts``: this evaluator's encoder,
+        or with ``auto`` the one ``metrics.embed.default_model`` picks for the language (given,
+        or detected as the run will detect it), the choice noted in the config."""
+        from mtdrift.eval.run import sure_language
+        from mtdrift.metrics.cache import CachedEncoder
+        from mtdrift.metrics.embed import default_model, load_encoder
+
+        parts = self._load()
+        if not self.auto:
+            return parts, config
+        if config.language is not None:
+            lang = config.language.code
+        else:
+            found = sure_language(texts)
+            lang = found.code if not isinstance(found, str) else "en"
+        model, why = default_model(lang)
+        if why is None or model == self.model:
+            return parts, config
+        if model not in self._others:
+            encoder: Encoder = _model_errors(lambda: load_encoder(model, threads=self.threads))
+            self._others[model] = encoder if parts[2] is None else CachedEncoder(encoder, parts[2])
+        return (self._others[model], parts[1], parts[2]), replace(config, encoder_note=why)
 
     def evaluate(
         self,
@@ -383,16 +416,18 @@ class Evaluator:
             evaluation = evaluate_dask(
                 ref_doc, named, address=dask, config=self._config(aligned, metrics, lang, tokenize),
                 **self._cluster(),
-            )
+            )  # fmt: skip
         else:
-            encoder, checker, cache = self._load()
+            (encoder, checker, cache), config = self._pick(
+                self._config(aligned, metrics, lang, tokenize), [ref_doc.text]
+            )
             evaluation = _model_errors(
                 lambda: evaluate(
                     ref_doc,
                     named,
                     encoder=encoder,
                     checker=checker,
-                    config=self._config(aligned, metrics, lang, tokenize),
+                    config=config,
                     cache=cache,
                     progress=self._bars,
                 )
@@ -460,13 +495,15 @@ class Evaluator:
             corpus = _corpus(data)
             _check_baseline(baseline, list(corpus.systems))
             external = load_scores(specs, aligned=True, keys=corpus.keys, systems=corpus.systems)
-            encoder, checker, cache = self._load()
+            (encoder, checker, cache), config = self._pick(
+                self._config(True, metrics, lang, tokenize), corpus.refs
+            )
             evaluation = _model_errors(
                 lambda: evaluate_corpus(
                     corpus,
                     encoder=encoder,
                     checker=checker,
-                    config=self._config(True, metrics, lang, tokenize),
+                    config=config,
                     cache=cache,
                 )
             )
@@ -614,7 +651,7 @@ def evaluate(
     ref: Source,
     hyps: Sequence[Source] | Mapping[str, Source],
     *,
-    model: str = DEFAULT_MODEL,
+    model: str | None = None,
     aligned: bool = False,
     scores: Sequence[str] = (),
     lower_is_better: Sequence[str] = (),
@@ -656,7 +693,7 @@ def evaluate(
 def evaluate_corpus(
     data: str | os.PathLike[str] | pd.DataFrame | Corpus,
     *,
-    model: str = DEFAULT_MODEL,
+    model: str | None = None,
     scores: Sequence[str] = (),
     lower_is_better: Sequence[str] = (),
     metrics: Sequence[str] = (),
@@ -689,7 +726,7 @@ def evaluate_corpus(
 def meta(
     data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
-    model: str = DEFAULT_MODEL,
+    model: str | None = None,
     **options: Any,
 ) -> MultiMeta:
     """:meth:`Evaluator.meta` with the shared :class:`Evaluator` of ``model``."""
@@ -1003,8 +1040,9 @@ def analyze(
 
 
 @functools.cache
-def _shared(model: str) -> Evaluator:
-    """One evaluator per model per process, so that the module-level functions load it once."""
+def _shared(model: str | None) -> Evaluator:
+    """One evaluator per model per process, so that the module-level functions load it once
+    (``None``: the default, which follows the language; see :class:`Evaluator`)."""
     return Evaluator(model)
 
 
