@@ -1,8 +1,8 @@
 """Fit ``fidelity`` and the drift thresholds for one encoder on the MQM dev sets, judged by leaving
 one data set out: ``metrics/params/fidelity-v2-<model>.json``.
 
-Usage: python scripts/fit_fidelity.py [--model minilm|mpnet|lexical] [--data FILE ...] [--cache DIR]
-                                      [--out PATH] [--check]
+Usage: python scripts/fit_fidelity.py [--model minilm|mpnet|usem3|lexical] [--data FILE ...]
+                                      [--cache DIR] [--out PATH] [--check]
 
 ``make fit`` runs it for every packaged encoder, and for the judge that reads no encoder
 (``--model lexical``, ``metrics/params/fidelity-v2-lexical.json``: sentence chrF, BLEU, TER and
@@ -12,6 +12,12 @@ whose evidence it never weighs: with the cache of the minilm fit it encodes noth
 fidelity of an encoder without fitted parameters (a user's model, ``usem3``) and of an
 English-only encoder on another target language (``eval.explain.fidelity_params``). Every
 encoder's run prints the encoder-free candidates' figures beside its own.
+
+``--model usem3`` (sentence vectors only, no token match) chooses among
+:data:`SENTENCE_CANDIDATES` by :func:`choose_for_other_languages`: usem3 is the encoder of a run
+without ``--model`` only where the default encoder does not cover the target language
+(``metrics.embed.default_model``), so its judge must hold where that happens: on en-de left out,
+at least chrF and the best of its own inputs; then the best mean, as for the others.
 Deterministic: L-BFGS-B from zero, no randomness.
 
 Data. The four dev sets of ``../shared/data/mqm`` (:data:`DATASETS`): WMT23 zh-en (weak
@@ -482,7 +488,7 @@ def drift_figures(
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
-        "--model", default="minilm", help="packaged encoder (minilm, mpnet), or lexical (no encoder)"
+        "--model", default="minilm", help="packaged encoder (minilm, mpnet, usem3), or lexical (no encoder)"
     )
     ap.add_argument(
         "--evidence-model",
