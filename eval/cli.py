@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import sys
 from collections.abc import Sequence
@@ -13,6 +14,11 @@ from mtdrift.metrics.signature import version_of
 from mtdrift.metrics.significance import ALPHA, DEFAULT_PRIMARY, DEFAULT_SEED, Resampling
 
 EXIT_OK, EXIT_REGRESSED, EXIT_INPUT = 0, 1, 2
+
+
+def _tagged(flag: str, value: str) -> tuple[str, str]:
+    """An option's value with the option's name, for options that share one ordered list."""
+    return flag, value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -125,45 +131,28 @@ def _parser() -> argparse.ArgumentParser:
         "belongs to the --data right before it. With several sets, meta.md and meta.json also hold "
         "the macro mean over the sets.",
     )
-    # --data, --official and --name land in one list, in command-line order, so that each
-    # --official and --name can be paired with the --data before it (eval.meta.sets.pair_sets).
-    m.add_argument(
-        "--data",
-        dest="sets",
-        action="append",
-        required=True,
-        type=lambda v: ("--data", v),
-        metavar="FILE",
-        help="corpus with human scores (JSONL/TSV, e.g. wmt23_zhen_mqm.dev.jsonl.gz); repeat for "
-        "several data sets",
-    )
-    m.add_argument(
-        "--official",
-        dest="sets",
-        action="append",
-        type=lambda v: ("--official", v),
-        metavar="FILE",
-        help="official per-segment metric scores of the --data before it (TSV, e.g. "
-        "*_official_metric_seg_scores*.tsv.gz); optional",
-    )
-    m.add_argument(
-        "--name",
-        dest="sets",
-        action="append",
-        type=lambda v: ("--name", v),
-        metavar="NAME",
-        help="name of the --data before it in the reports (default: its file name up to the first "
-        "dot, less _mqm: wmt23_zhen_mqm.dev.jsonl.gz -> wmt23_zhen)",
-    )
-    m.add_argument(
-        "--scores",
-        dest="sets",
-        action="append",
-        type=lambda v: ("--scores", v),
-        metavar="NAME=FILE[:COLUMN]",
-        help="external per-segment scores of the --data before it, meta-evaluated beside mtdrift's "
-        "metrics (repeatable; layouts as for evaluate)",
-    )
+    # --data, --official, --name and --scores go into one ordered list, so that each of the last
+    # three is paired with the --data before it (eval.meta.sets.pair_sets)
+    set_options = {
+        "--data": ("FILE", "corpus with human scores (JSONL/TSV, e.g. wmt23_zhen_mqm.dev.jsonl.gz); repeat "
+                   "for several data sets"),
+        "--official": ("FILE", "official per-segment metric scores of the --data before it (TSV, e.g. "
+                       "*_official_metric_seg_scores*.tsv.gz); optional"),
+        "--name": ("NAME", "name of the --data before it in the reports (default: its file name up to the "
+                   "first dot, less _mqm: wmt23_zhen_mqm.dev.jsonl.gz -> wmt23_zhen)"),
+        "--scores": ("NAME=FILE[:COLUMN]", "external per-segment scores of the --data before it, "
+                     "meta-evaluated beside mtdrift's metrics (repeatable; layouts as for evaluate)"),
+    }  # fmt: skip
+    for flag, (metavar, text) in set_options.items():
+        m.add_argument(
+            flag,
+            dest="sets",
+            action="append",
+            required=flag == "--data",
+            type=functools.partial(_tagged, flag),
+            metavar=metavar,
+            help=text,
+        )
     m.add_argument(
         "--lower-is-better",
         action="append",
