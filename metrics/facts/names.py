@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mtdrift.metrics.facts import one_to_one
 from mtdrift.metrics.facts.numbers import _word_list
 from mtdrift.metrics.findings import Finding, sort_findings
 
@@ -459,13 +460,9 @@ def entity_findings(
         if _compatible(r, h)
     )
     findings: list[Finding] = []
-    used_ref: set[int] = set()
-    used_hyp: set[int] = set()
-    for _, _, ri, hi in candidates:
-        if ri in used_ref or hi in used_hyp:
-            continue
-        used_ref.add(ri)
-        used_hyp.add(hi)
+    pairs = one_to_one((ri, hi) for _, _, ri, hi in candidates)
+    used_ref, used_hyp = {ri for ri, _ in pairs}, {hi for _, hi in pairs}
+    for ri, hi in pairs:
         r, h = missing[ri], added[hi]
         findings.append(
             Finding(

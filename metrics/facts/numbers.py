@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
+from mtdrift.metrics.facts import one_to_one
 from mtdrift.metrics.findings import Finding, sort_findings
 
 # --------------------------------------------------------------------------------------------
@@ -353,13 +354,9 @@ def number_findings(*, ref: str, hyp: str, style: NumberStyle = ENGLISH_NUMBERS)
         and not hyp_nums[hi].weak
     )
     findings: list[Finding] = []
-    used_ref: set[int] = set()
-    used_hyp: set[int] = set()
-    for _, ri, hi in candidates:
-        if ri in used_ref or hi in used_hyp:
-            continue
-        used_ref.add(ri)
-        used_hyp.add(hi)
+    pairs = one_to_one((ri, hi) for _, ri, hi in candidates)
+    used_ref, used_hyp = {ri for ri, _ in pairs}, {hi for _, hi in pairs}
+    for ri, hi in pairs:
         rm, hm = ref_nums[ri], hyp_nums[hi]
         findings.append(
             Finding(
