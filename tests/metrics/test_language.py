@@ -8,7 +8,6 @@ tests (no Japanese or Korean data ships with the project).
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 import subprocess
@@ -26,32 +25,8 @@ from mtdrift.metrics.facts.numbers import NumberStyle, extract_numbers, number_f
 from mtdrift.metrics.language import LanguageError, check_code, detect, off_target, profile
 from mtdrift.metrics.lexical import LEXICAL_METRICS, get_lexical
 from tests.support.fakes import FakeEncoder
-from tests.support.paths import DATA, HYP, MQM_DIR, REF
-
-
-def _rows(name: str) -> list[dict[str, object]]:
-    path = MQM_DIR / name
-    if not path.is_file():
-        pytest.skip(f"{path} is absent: ../shared/data/mqm is needed for this test")
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh]
-
-
-def _zh_pair(n: int = 200) -> tuple[list[str], list[str]]:
-    """The issue's Chinese pair: the first ``n`` distinct WMT23 zh-en sources, and a copy with
-    one character in eight deleted."""
-    src = list(
-        dict.fromkeys(str(r["source"]).replace("\n", " ") for r in _rows("wmt23_zhen_mqm.dev.jsonl.gz"))
-    )
-    refs = src[:n]
-    hyps = ["".join(c for i, c in enumerate(s) if i % 8 != 7) for s in refs]
-    return refs, hyps
-
-
-def _de_pair() -> tuple[list[str], list[str]]:
-    rows = [r for r in _rows("wmt23_ende_mqm.dev.jsonl.gz") if r["system"] == "ONLINE-A"]
-    return [str(r["reference"]) for r in rows], [str(r["hypothesis"]).lstrip("\ufeff") for r in rows]
-
+from tests.support.mqm import de_pair, dev_rows, zh_pair
+from tests.support.paths import DATA, HYP, REF
 
 # Written for these tests: a Japanese and a Korean rendering of seed sentences (references),
 # and a second rendering with words changed, dropped or reordered (candidates).
@@ -99,7 +74,7 @@ def _sacre(name: str, lang: str) -> tuple[SacreMetric, SacreMetric]:
 def test_lexical_scores_equal_sacrebleus_for_the_target_language(lang: str, name: str) -> None:
     """Corpus and sentence scores, exactly sacrebleu's with the same target language (tok:zh,
     ja-mecab, ko-mecab, 13a; TER normalised with Asian support for zh/ja/ko)."""
-    refs, hyps = {"zh": _zh_pair(60), "ja": (JA_REFS, JA_HYPS), "ko": (KO_REFS, KO_HYPS), "de": _de_pair()}[
+    refs, hyps = {"zh": zh_pair(60), "ja": (JA_REFS, JA_HYPS), "ko": (KO_REFS, KO_HYPS), "de": de_pair()}[
         lang
     ]
     metric = get_lexical(name, trg_lang=lang)
@@ -117,7 +92,7 @@ def test_lexical_scores_equal_sacrebleus_for_the_target_language(lang: str, name
 
 def test_chinese_bleu_with_13a_is_what_the_issue_reported() -> None:
     """The pitfall itself: 13a on Chinese gives a fraction of sacrebleu's zh figure."""
-    refs, hyps = _zh_pair()
+    refs, hyps = zh_pair()
     zh = get_lexical("bleu", trg_lang="zh")
     en = get_lexical("bleu", trg_lang="en")
     result_zh = zh.corpus_score(zh.stats(hyps=hyps, refs=refs))
@@ -131,7 +106,7 @@ def test_chinese_bleu_with_13a_is_what_the_issue_reported() -> None:
 def test_the_chinese_pair_gives_sacrebleus_figures_detected_or_given(
     tmp_path: Path, given: str | None
 ) -> None:
-    refs, hyps = _zh_pair()
+    refs, hyps = zh_pair()
     (tmp_path / "ref.txt").write_text("\n".join(refs) + "\n", encoding="utf-8")
     (tmp_path / "hyp.txt").write_text("\n".join(hyps) + "\n", encoding="utf-8")
     cmd = [sys.executable, "-m", "mtdrift", "evaluate", "--aligned", "--ref", str(tmp_path / "ref.txt"),
@@ -157,8 +132,8 @@ def test_the_chinese_pair_gives_sacrebleus_figures_detected_or_given(
 
 
 def test_detection_on_real_documents() -> None:
-    refs, _ = _zh_pair(20)
-    de_refs, _ = _de_pair()
+    refs, _ = zh_pair(20)
+    de_refs, _ = de_pair()
     assert detect(REF.read_text(encoding="utf-8")).code == "en"
     assert detect("\n".join(refs)).code == "zh"
     assert detect("\n".join(de_refs[:20])).code == "de"
@@ -204,7 +179,7 @@ _BAD_GERMAN_END = re.compile(r"(?:\bz\.|\bz\. ?B\.|\bNr\.|\b\d{1,2}\.)$")
 def test_german_abbreviations_and_ordinals_do_not_end_sentences() -> None:
     """Every en-de reference or output with ``z. B.``, ``Nr.`` or a date like ``11. September``:
     with German rules no sentence ends there; English rules (the test can fail) cut some."""
-    de_rows = _rows("wmt23_ende_mqm.dev.jsonl.gz")
+    de_rows = dev_rows("wmt23_ende_mqm.dev.jsonl.gz")
     texts = [t for t in dict.fromkeys(str(r[k]) for r in de_rows for k in ("reference", "hypothesis"))
              if _GERMAN_CASES.search(t)]  # fmt: skip
     assert len(texts) >= 60
@@ -216,7 +191,7 @@ def test_german_abbreviations_and_ordinals_do_not_end_sentences() -> None:
 
 def test_german_sentences_from_a_real_paragraph() -> None:
     text = next(
-        str(r["reference"]) for r in _rows("wmt23_ende_mqm.dev.jsonl.gz")
+        str(r["reference"]) for r in dev_rows("wmt23_ende_mqm.dev.jsonl.gz")
         if str(r["reference"]).startswith("Die „MusicLM Demo“ ist halbwegs interessant.")
     )  # fmt: skip
     result = [s.text for s in split_sentences(text, "de")]
@@ -228,7 +203,7 @@ def test_german_sentences_from_a_real_paragraph() -> None:
 def test_chinese_full_width_ends_split_sentences() -> None:
     """zh-en sources with several sentences: every 。！？ not at the end of a text ends a sentence
     (closing quotes stay with it), and the pieces cover the text."""
-    src = list(dict.fromkeys(str(r["source"]) for r in _rows("wmt23_zhen_mqm.dev.jsonl.gz")))
+    src = list(dict.fromkeys(str(r["source"]) for r in dev_rows("wmt23_zhen_mqm.dev.jsonl.gz")))
     multi = [t for t in src if re.search(r"[。！？][^。！？」』”’）)\s]", t.strip())]
     assert len(multi) >= 4  # most zh-en sources are one sentence; these four are not
     for text in multi:
@@ -337,7 +312,7 @@ def test_no_false_alarm_on_dev_outputs(name: str, trg: str) -> None:
     """Every sentence of every system's output in two dev sets (about 10,000 and 5,000): none
     is called off-target (scripts/bench_langid.py measures all four sets)."""
     texts = list(dict.fromkeys(
-        s.text for r in _rows(name) for s in split_sentences(str(r["hypothesis"]).lstrip("\ufeff"), trg)
+        s.text for r in dev_rows(name) for s in split_sentences(str(r["hypothesis"]).lstrip("\ufeff"), trg)
     ))  # fmt: skip
     assert len(texts) > 4000
     assert [t for t, o in zip(texts, off_target(texts, trg), strict=True) if o] == []
@@ -413,7 +388,7 @@ def test_an_english_only_encoder_on_german_says_so_and_decides_nothing(
     from mtdrift.eval.corpus import Corpus
     from mtdrift.eval.pipeline import evaluate_corpus
 
-    refs, hyps = _de_pair()
+    refs, hyps = de_pair()
     refs, hyps = refs[:30], hyps[:30]
     corpus = Corpus(
         name="ende", keys=tuple(("d", str(k)) for k in range(30)), refs=tuple(refs), hyps={"A": tuple(hyps)}

@@ -8,8 +8,11 @@ import json
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import pytest
+
 from mtdrift.eval.meta.sets import read_official
 from tests.support.files import write_jsonl
+from tests.support.paths import MQM_DIR
 
 
 def round_twice(x: float) -> float:
@@ -79,3 +82,28 @@ def head_of_set(
     sub_official = tmp_path / official.name.removesuffix(".gz")
     table[table["seg_id"].isin(keep)].to_csv(sub_official, sep="\t", index=False)
     return sub, sub_official
+
+
+def dev_rows(name: str) -> list[dict[str, object]]:
+    path = MQM_DIR / name
+    if not path.is_file():
+        pytest.skip(f"{path} is absent: ../shared/data/mqm is needed for this test")
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def zh_pair(n: int = 200) -> tuple[list[str], list[str]]:
+    """The issue's Chinese pair: the first ``n`` distinct WMT23 zh-en sources, and a copy with
+    one character in eight deleted."""
+    src = list(
+        dict.fromkeys(str(r["source"]).replace("\n", " ") for r in dev_rows("wmt23_zhen_mqm.dev.jsonl.gz"))
+    )
+    refs = src[:n]
+    hyps = ["".join(c for i, c in enumerate(s) if i % 8 != 7) for s in refs]
+    return refs, hyps
+
+
+def de_pair() -> tuple[list[str], list[str]]:
+    """WMT23 en-de dev: the references and ONLINE-A's outputs (paragraphs), byte-order marks dropped."""
+    rows = [r for r in dev_rows("wmt23_ende_mqm.dev.jsonl.gz") if r["system"] == "ONLINE-A"]
+    return [str(r["reference"]) for r in rows], [str(r["hypothesis"]).lstrip("\ufeff") for r in rows]
