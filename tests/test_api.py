@@ -163,3 +163,32 @@ def test_importing_mtdrift_loads_no_model() -> None:
     code = "import sys, mtdrift; print('torch' in sys.modules, 'sentence_transformers' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_one_options_value_for_every_entry_point(fake: Evaluator) -> None:
+    """``mtdrift.Options`` is the one list of options: a value, keywords, or both (keywords win)
+    give the same result; the module-level functions take every option the methods take (the
+    drift this replaced: ``mtdrift.evaluate()`` had no ``dask``); an unknown keyword is a
+    ``TypeError`` naming it."""
+    import dataclasses
+    import inspect
+
+    ref, hyp = REF.read_text(encoding="utf-8"), HYP.read_text(encoding="utf-8")
+    by_keywords = fake.evaluate(ref, {"mt": hyp}, lang="en", primary="bleu", alpha=0.01)
+    by_value = fake.evaluate(ref, {"mt": hyp}, mtdrift.Options(lang="en", primary="bleu", alpha=0.01))
+    both = fake.evaluate(ref, {"mt": hyp}, mtdrift.Options(lang="de", primary="bleu"), lang="en", alpha=0.01)
+    for r in (by_value, both):
+        assert r.render("summary.json") == by_keywords.render("summary.json")
+        assert r.render("compare.md") == by_keywords.render("compare.md")
+    assert by_keywords.primary == "bleu" and by_keywords.alpha == 0.01
+    with pytest.raises(TypeError, match="'alhpa'"):
+        fake.evaluate(ref, {"mt": hyp}, alhpa=0.01)
+    for function in (
+        mtdrift.evaluate,
+        mtdrift.evaluate_corpus,
+        Evaluator.evaluate,
+        Evaluator.evaluate_corpus,
+    ):
+        params = inspect.signature(function).parameters
+        assert "options" in params and "overrides" in params, function
+    assert {f.name for f in dataclasses.fields(mtdrift.Options)} >= {"dask", "lang", "tokenize"}
