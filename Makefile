@@ -44,7 +44,7 @@ check: eval  ## fail (exit 1) when the seed evaluation regressed against reports
 
 test: setup docs-img  ## build the docs strictly, then run the whole test suite (unit, end-to-end with the real model, every docs example)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir site
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 # The docs' pictures are the current ones in reports/, copied into docs/img/ (git-ignored), since
 # mkdocs serves only files under docs/.
