@@ -345,12 +345,13 @@ class Evaluator:
         return self._parts
 
     def _pick(
-        self, config: RunConfig, texts: Sequence[str]
+        self, config: RunConfig, texts: Sequence[str], source: str
     ) -> tuple[tuple[Encoder, FactChecker, Cache | None], RunConfig]:
-        """The parts for a run of ``config`` on reference ``texts``: this evaluator's encoder,
-        or with ``auto`` the one ``metrics.models.default_model`` picks for the language (given,
-        or detected as the run will detect it), the choice noted in the config."""
-        from mtdrift.eval.pipeline import sure_language
+        """The parts for a run of ``config`` on reference ``texts`` (named ``source``): this
+        evaluator's encoder, or with ``auto`` the one ``metrics.models.default_model`` picks for
+        the language, which is then decided here, once, as the run would decide it (the run
+        keeps it), and the choice noted in the config."""
+        from mtdrift.eval.pipeline import resolve_language
         from mtdrift.metrics.cache import CachedEncoder
         from mtdrift.metrics.encoders import load_encoder
         from mtdrift.metrics.models import default_model
@@ -358,12 +359,8 @@ class Evaluator:
         parts = self._load()
         if not self.auto:
             return parts, config
-        if config.language is not None:
-            lang = config.language.code
-        else:
-            found = sure_language(texts)
-            lang = found.code if not isinstance(found, str) else "en"
-        model, why = default_model(lang)
+        config = resolve_language(config, texts, source=source)
+        model, why = default_model(config.lang)
         if why is None or model == self.model:
             return parts, config
         if model not in self._others:
@@ -409,7 +406,7 @@ class Evaluator:
 
             evaluation = evaluate_dask(ref_doc, named, address=o.dask, config=config, **self._cluster())
         else:
-            (encoder, checker, cache), config = self._pick(config, [ref_doc.text])
+            (encoder, checker, cache), config = self._pick(config, [ref_doc.text], ref_doc.name)
             evaluation = model_errors(
                 lambda: evaluate(
                     ref_doc,
@@ -471,7 +468,7 @@ class Evaluator:
             corpus = corpus_of(data)
             check_baseline(o.baseline, list(corpus.systems))
             external = load_scores(specs, aligned=True, keys=corpus.keys, systems=corpus.systems)
-            (encoder, checker, cache), config = self._pick(config, corpus.refs)
+            (encoder, checker, cache), config = self._pick(config, corpus.refs, corpus.name)
             evaluation = model_errors(
                 lambda: evaluate_corpus(corpus, encoder=encoder, checker=checker, config=config, cache=cache)
             )
