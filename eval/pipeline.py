@@ -72,14 +72,14 @@ def resolve_language(config: RunConfig, texts: Sequence[str], *, source: str) ->
     """
     if config.language is not None:
         return config
-    found = _sure_language(texts)
+    found = sure_language(texts)
     if isinstance(found, Language):
         return replace(config, language=found)
     _log.warning("%s: %s; English rules are used: pass --lang", source, found)
     return replace(config, language=Language("en", "fallback"))
 
 
-def _sure_language(texts: Sequence[str]) -> Language | str:
+def sure_language(texts: Sequence[str]) -> Language | str:
     """The language detected from the start of ``texts`` (as :func:`resolve_language` decides
     it), or why detection is unsure; says nothing."""
     sample: list[str] = []

@@ -345,21 +345,26 @@ class Evaluator:
         return self._parts
 
     def _pick(
-        self, config: RunConfig, texts: Sequence[str], source: str
+        self, config: RunConfig, texts: Sequence[str]
     ) -> tuple[tuple[Encoder, FactChecker, Cache | None], RunConfig]:
-        """The parts for a run of ``config`` on reference ``texts`` (named ``source``): this
-        evaluator's encoder, or with ``auto`` the one ``metrics.models.default_model`` picks for
-        the language, which is then decided here, once, as the run would decide it (the run
-        keeps it), and the choice noted in the config."""
-        from mtdrift.eval.pipeline import resolve_language
+        """The parts for a run of ``config`` on reference ``texts``: this evaluator's encoder, or
+        with ``auto`` the one ``metrics.models.default_model`` picks for the language (detected
+        here as the run would, and kept by the run when sure), the choice noted in the config."""
+        from mtdrift.eval.pipeline import sure_language
         from mtdrift.metrics.cache import CachedEncoder
         from mtdrift.metrics.encoders import load_encoder
+        from mtdrift.metrics.language import Language
         from mtdrift.metrics.models import default_model
 
         parts = self._load()
         if not self.auto:
             return parts, config
-        config = resolve_language(config, texts, source=source)
+        if config.language is None:
+            # decided once, here, when detection is sure (the run keeps it); when unsure the run
+            # decides, after its checks of the input, and warns (English assumed)
+            found = sure_language(texts)
+            if isinstance(found, Language):
+                config = replace(config, language=found)
         model, why = default_model(config.lang)
         if why is None or model == self.model:
             return parts, config
@@ -406,7 +411,7 @@ class Evaluator:
 
             evaluation = evaluate_dask(ref_doc, named, address=o.dask, config=config, **self._cluster())
         else:
-            (encoder, checker, cache), config = self._pick(config, [ref_doc.text], ref_doc.name)
+            (encoder, checker, cache), config = self._pick(config, [ref_doc.text])
             evaluation = model_errors(
                 lambda: evaluate(
                     ref_doc,
@@ -468,7 +473,7 @@ class Evaluator:
             corpus = corpus_of(data)
             check_baseline(o.baseline, list(corpus.systems))
             external = load_scores(specs, aligned=True, keys=corpus.keys, systems=corpus.systems)
-            (encoder, checker, cache), config = self._pick(config, corpus.refs, corpus.name)
+            (encoder, checker, cache), config = self._pick(config, corpus.refs)
             evaluation = model_errors(
                 lambda: evaluate_corpus(corpus, encoder=encoder, checker=checker, config=config, cache=cache)
             )

@@ -223,18 +223,18 @@ def test_evaluator_without_model_picks_by_language() -> None:
     from mtdrift.metrics.language import Language
 
     auto = Evaluator(cache=False, progress=False)
-    (enc, _, _), config = auto._pick(RunConfig(), [SEED_TEXT], "seed")  # English, detected once, here
+    (enc, _, _), config = auto._pick(RunConfig(), [SEED_TEXT])  # English, detected once, here
     assert enc.signature().as_dict()["model"] == MODELS["mpnet"].name and config.encoder_note is None
     assert config.language is not None and (config.language.code, config.language.source) == (
         "en",
         "detected",
     )
     german = RunConfig(language=Language("de", "given"))
-    (enc, _, _), config = auto._pick(german, [SEED_TEXT], "seed")
+    (enc, _, _), config = auto._pick(german, [SEED_TEXT])
     assert enc.signature().as_dict()["model"] == USEEncoder.name
     assert config.encoder_note == "usem3 for de: mpnet covers en only"
     given = Evaluator("minilm", cache=False, progress=False)
-    (enc, _, _), config = given._pick(german, [SEED_TEXT], "seed")
+    (enc, _, _), config = given._pick(german, [SEED_TEXT])
     assert enc.signature().as_dict()["model"] == MODELS["minilm"].name and config.encoder_note is None
 
 
