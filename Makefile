@@ -58,8 +58,8 @@ docs-img:  ## copy the pictures the docs show from reports/ into docs/img/
 docs: setup docs-img  ## build the documentation site (mkdocs-material) into site/
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
-bench: setup  ## full evaluation of the WMT23 dev set (8,970 pairs) against a bare model.encode, cached run, TER (MODEL=minilm|mpnet)
-	$(PY) scripts/bench.py --model $(or $(MODEL),minilm)
+bench: setup  ## full evaluation of the WMT23 dev set (8,970 pairs) with the default encoder against bare encodes (ONNX Runtime, torch, MiniLM torch), cached run, TER (SEGMENTS=N keeps the first N segments)
+	$(PY) scripts/bench.py $(if $(MODEL),--model $(MODEL)) $(if $(SEGMENTS),--segments $(SEGMENTS))
 
 bench-dask: setup  ## the WMT23 dev set in one process, on Dask local:1 and local:2: pairs/s, overhead per partition, 10M-pair estimate
 	$(PY) scripts/bench_dask.py --model $(or $(MODEL),minilm)

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from mtdrift.metrics.encoders import BACKENDS
 from mtdrift.metrics.registry import METRICS
 from mtdrift.metrics.signature import version_of
 from mtdrift.metrics.significance import ALPHA, DEFAULT_PRIMARY, DEFAULT_SEED, Resampling
@@ -94,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
         help="processes computing lexical statistics beside the checks on large inputs (0: none; default 1)",
     )
     e.add_argument("--device", default="cpu", help="torch device for the model (cpu, cuda)")
+    _backend_option(e)
     _model_option(e)
     e.add_argument("--no-plots", action="store_true", help="skip drift.png and alignment.png")
     e.add_argument("--quiet", action="store_true", help="print nothing on success")
@@ -179,6 +181,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     m.add_argument("--threads", type=int, default=None, help="torch threads for the model")
     m.add_argument("--device", default="cpu")
+    _backend_option(m)
     _model_option(m)
     m.add_argument("--cache", help="cache directory (as for evaluate)")
     m.add_argument("--no-cache", action="store_true")
@@ -424,6 +427,16 @@ def _model_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _backend_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="auto",
+        help="what runs a packaged model: auto (ONNX Runtime on the CPU, torch on another device), "
+        "onnxruntime or torch",
+    )
+
+
 def _evaluator(args: argparse.Namespace, *, progress: bool):  # type: ignore[no-untyped-def]
     """The API's evaluator for ``--model``, ``--device``, ``--threads``, ``--cache``,
     ``--no-cache`` (and ``--workers``); progress bars on stderr when it is a terminal."""
@@ -433,6 +446,7 @@ def _evaluator(args: argparse.Namespace, *, progress: bool):  # type: ignore[no-
         args.model,
         token_layer=args.token_layer,
         device=args.device,
+        backend=args.backend,
         threads=args.threads,
         cache=False if args.no_cache else (args.cache or True),
         progress=progress and sys.stderr.isatty(),

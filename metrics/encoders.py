@@ -36,13 +36,14 @@ is encoded."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.metadata
 import importlib.util
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -55,6 +56,7 @@ from mtdrift.metrics.models import (
     MODELS,
     USEM3,
     USEM3_LANGUAGES,
+    ModelSpec,
     ModelUnavailableError,
     hub_offline,
     resolve_model,
@@ -103,6 +105,7 @@ def load_encoder(
     threads: int | None = None,
     batch_size: int = 64,
     progress: bool = False,
+    backend: str = "auto",
 ) -> SentenceEncoder | USEEncoder:
     """The encoder ``--model`` names (see the module doc); the model itself loads on first use.
 
@@ -120,6 +123,7 @@ def load_encoder(
         threads=threads,
         batch_size=batch_size,
         progress=progress,
+        backend=backend,
     )
 
 
@@ -203,16 +207,22 @@ class SentenceEncoder:
         threads: int | None = None,
         batch_size: int = 64,
         progress: bool = False,
+        backend: str = "auto",
     ) -> None:
         self.spec = resolve_model(model, token_layer=token_layer)
         self.device = device
         self.threads = threads
         self.batch_size = batch_size
         self.progress = progress
+        self.backend = _backend(backend, self.spec, device)
         self._model: Any = None
+        self._onnx: Any = None
+        self._tokenizer: Any = None
 
     @property
     def model(self) -> Any:
+        """The sentence-transformers model (torch), loaded on first use (the ONNX Runtime path
+        loads it only to export it once, see ``metrics.onnx_backend``)."""
         if self._model is None:
             hub_offline()
             path = self.spec.locate()
@@ -226,6 +236,35 @@ class SentenceEncoder:
             else:
                 self._model = _load_user_model(path, self.device)
         return self._model
+
+    @property
+    def onnx(self) -> Any:
+        """The ONNX Runtime session of the ``onnxruntime`` backend (exported on first use)."""
+        if self._onnx is None:
+            from mtdrift.metrics import onnx_backend
+
+            hub_offline()
+            path = self.spec.locate()
+            target = onnx_backend.export_path(self.spec.name, _weights_digest(path), self.spec.token_layer)
+            self._onnx = onnx_backend.OnnxModel(
+                onnx_backend.export(path, self.spec.token_layer, target), threads=self.threads
+            )
+        return self._onnx
+
+    @property
+    def tokenizer(self) -> Any:
+        """The model's Hugging Face tokenizer (the same files whichever the backend)."""
+        if self._tokenizer is None:
+            if self.backend == "torch":
+                self._tokenizer = self.model.tokenizer
+            else:
+                hub_offline()
+                from transformers import AutoTokenizer
+
+                self._tokenizer = AutoTokenizer.from_pretrained(
+                    str(self.spec.locate()), local_files_only=True
+                )
+        return self._tokenizer
 
     @property
     def packaged(self) -> bool:
@@ -248,7 +287,9 @@ class SentenceEncoder:
 
     @property
     def max_length(self) -> int:
-        return int(self.model.max_seq_length)
+        if self.backend == "torch":
+            return int(self.model.max_seq_length)
+        return _max_length(self.spec.locate())
 
     @property
     def dim(self) -> int:
@@ -276,13 +317,11 @@ class SentenceEncoder:
         return Encoded(sentence=sent[index], tokens=[toks[i] for i in index] if tokens else None)
 
     def _tokenize(self, texts: list[str]) -> Any:
-        return self.model.tokenizer(
-            texts, return_offsets_mapping=True, truncation=True, max_length=self.max_length
-        )
+        return self.tokenizer(texts, return_offsets_mapping=True, truncation=True, max_length=self.max_length)
 
-    def _token_vectors(self, hidden: Any, n: int, offsets: list[tuple[int, int]]) -> TokenVectors:
+    def _token_vectors(self, hidden: np.ndarray, n: int, offsets: list[tuple[int, int]]) -> TokenVectors:
         """Token vectors of a text from its hidden states (special tokens left out)."""
-        vecs = hidden[:n].float().cpu().numpy()
+        vecs = hidden[:n]
         off = np.asarray(offsets, dtype=np.int64)
         if len(off) != n:
             raise ModelUnavailableError(f"tokenizer gave {len(off)} tokens but the model {n}")
@@ -294,10 +333,53 @@ class SentenceEncoder:
 
         One forward pass per batch of the transformer itself: the sentence vector is the mean
         of the last layer over the text's tokens (the model's own pooling), the token vectors are
-        the output of layer ``token_layer``, caught by a hook on that layer (so the other layers'
-        outputs are never all held at once). Batches hold texts of one length bucket, padded
-        to the bucket's length (see :meth:`encode`).
+        the output of layer ``token_layer``. Batches hold texts of one length bucket, padded
+        to the bucket's length (see :meth:`encode`); the backend runs each batch
+        (:meth:`_torch_runner`, :meth:`_onnx_runner`).
         """
+        enc = self._tokenize(texts)
+        lengths = [len(ids) for ids in enc["input_ids"]]
+        buckets: dict[int, list[int]] = {}
+        for k in sorted(range(len(texts)), key=lambda i: -lengths[i]):
+            size = min(-(-lengths[k] // PAD_BUCKET) * PAD_BUCKET, max(self.max_length, lengths[k]))
+            buckets.setdefault(size, []).append(k)
+        sentences = np.zeros((len(texts), self.dim), dtype=np.float32)
+        result: list[TokenVectors | None] = [None] * len(texts)
+        bar = None
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(texts), desc="encoding", unit="text", file=sys.stderr)
+        runner = self._torch_runner() if self.backend == "torch" else self._onnx_runner()
+        try:
+            with runner as step:
+                for size, members in buckets.items():
+                    for b in range(0, len(members), self.batch_size):
+                        batch = members[b : b + self.batch_size]
+                        padded = self.tokenizer.pad(
+                            {
+                                "input_ids": [enc["input_ids"][k] for k in batch],
+                                "attention_mask": [enc["attention_mask"][k] for k in batch],
+                            },
+                            padding="max_length",
+                            max_length=size,
+                            return_tensors="np",
+                        )
+                        pooled, layer = step(padded["input_ids"], padded["attention_mask"])
+                        sentences[batch] = pooled
+                        for j, k in enumerate(batch):
+                            result[k] = self._token_vectors(layer[j], lengths[k], enc["offset_mapping"][k])
+                        if bar is not None:
+                            bar.update(len(batch))
+        finally:
+            if bar is not None:
+                bar.close()
+        return sentences, [r for r in result if r is not None]
+
+    @contextlib.contextmanager
+    def _torch_runner(self) -> Iterator[Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]]:
+        """A batch on torch: the token layer's output is caught by a hook on that layer (so the
+        other layers' outputs are never all held at once); a user's model pools its own way."""
         import torch
 
         model = self.model
@@ -307,59 +389,43 @@ class SentenceEncoder:
         def keep(_module: Any, _inputs: Any, output: Any) -> None:
             caught.append(output[0] if isinstance(output, tuple) else output)
 
-        enc = self._tokenize(texts)
-        lengths = [len(ids) for ids in enc["input_ids"]]
-        buckets: dict[int, list[int]] = {}
-        for k in sorted(range(len(texts)), key=lambda i: -lengths[i]):
-            size = min(-(-lengths[k] // PAD_BUCKET) * PAD_BUCKET, max(self.max_length, lengths[k]))
-            buckets.setdefault(size, []).append(k)
-        dim = self.dim
-        sentences = np.zeros((len(texts), dim), dtype=np.float32)
-        result: list[TokenVectors | None] = [None] * len(texts)
-        bar = None
-        if self.progress:
-            from tqdm.auto import tqdm
+        pool = None if self.packaged else list(model)[1:]
 
-            bar = tqdm(total=len(texts), desc="encoding", unit="text", file=sys.stderr)
+        def step(ids_np: np.ndarray, mask_np: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            ids = torch.from_numpy(ids_np.astype(np.int64)).to(self.device)
+            mask = torch.from_numpy(mask_np.astype(np.int64)).to(self.device)
+            caught.clear()
+            last = auto(input_ids=ids, attention_mask=mask).last_hidden_state
+            if pool is None:
+                m = mask.unsqueeze(-1).to(last.dtype)
+                pooled = (last * m).sum(1) / m.sum(1).clamp(min=1e-9)
+            else:
+                feats = {"input_ids": ids, "attention_mask": mask, "token_embeddings": last}
+                for module in pool:
+                    feats = module(feats)
+                pooled = feats["sentence_embedding"]
+            return pooled.float().cpu().numpy(), caught[-1].float().cpu().numpy()
+
         handle = _layer_modules(auto, self.spec.name)[self.spec.token_layer - 1].register_forward_hook(keep)
-        pool = None if self.packaged else list(model)[1:]  # a user's model: its own pooling
         try:
             with torch.inference_mode():
-                for size, members in buckets.items():
-                    for b in range(0, len(members), self.batch_size):
-                        batch = members[b : b + self.batch_size]
-                        padded = model.tokenizer.pad(
-                            {
-                                "input_ids": [enc["input_ids"][k] for k in batch],
-                                "attention_mask": [enc["attention_mask"][k] for k in batch],
-                            },
-                            padding="max_length",
-                            max_length=size,
-                            return_tensors="pt",
-                        )
-                        ids = padded["input_ids"].to(self.device)
-                        mask = padded["attention_mask"].to(self.device)
-                        caught.clear()
-                        last = auto(input_ids=ids, attention_mask=mask).last_hidden_state
-                        if pool is None:
-                            m = mask.unsqueeze(-1).to(last.dtype)
-                            pooled = (last * m).sum(1) / m.sum(1).clamp(min=1e-9)
-                        else:
-                            feats = {"input_ids": ids, "attention_mask": mask, "token_embeddings": last}
-                            for module in pool:
-                                feats = module(feats)
-                            pooled = feats["sentence_embedding"]
-                        sentences[batch] = pooled.float().cpu().numpy()
-                        layer = caught[-1]
-                        for j, k in enumerate(batch):
-                            result[k] = self._token_vectors(layer[j], lengths[k], enc["offset_mapping"][k])
-                        if bar is not None:
-                            bar.update(len(batch))
+                yield step
         finally:
             handle.remove()
-            if bar is not None:
-                bar.close()
-        return sentences, [r for r in result if r is not None]
+
+    @contextlib.contextmanager
+    def _onnx_runner(self) -> Iterator[Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]]:
+        """A batch on ONNX Runtime: both layers from the export's one pass; the masked mean of
+        the last layer in numpy (the same pooling as the packaged models' own)."""
+        session = self.onnx
+
+        def step(ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            last, layer = session.run(ids, mask)
+            m = mask[..., None].astype(np.float32)
+            pooled = (last * m).sum(1) / np.maximum(m.sum(1), np.float32(1e-9))
+            return pooled.astype(np.float32), layer
+
+        yield step
 
     def signature(self) -> Signature:
         path = self.spec.locate()
@@ -375,8 +441,57 @@ class SentenceEncoder:
                 ("prec", self.precision),
                 ("toklayer", f"{self.spec.token_layer}/{self.spec.layers}"),
                 ("st", importlib.metadata.version("sentence-transformers")),
+                *self._backend_fields(),
             ],
         )
+
+    def _backend_fields(self) -> list[tuple[str, str]]:
+        """``backend:torch==2.13.0`` or ``backend:onnxruntime==1.32.0|opset:17``: what computed
+        the vectors (they agree to about 2e-7, not bit for bit)."""
+        if self.backend == "torch":
+            return [("backend", f"torch=={importlib.metadata.version('torch')}")]
+        from mtdrift.metrics import onnx_backend
+
+        return [
+            ("backend", f"onnxruntime=={onnx_backend.runtime_version()}"),
+            ("opset", str(onnx_backend.OPSET)),
+        ]
+
+
+BACKENDS = ("auto", "onnxruntime", "torch")
+"""``--backend``: ``auto`` is ONNX Runtime for a packaged model on the CPU (about twice torch's
+speed there, see ``metrics.onnx_backend``), torch otherwise (another device, a user's model)."""
+
+
+def _backend(backend: str, spec: ModelSpec, device: str) -> str:
+    """The backend ``backend`` means for ``spec`` on ``device`` (``onnxruntime`` or ``torch``).
+
+    Raises:
+        ModelUnavailableError: an unknown name; ``onnxruntime`` on another device than the CPU,
+            for a user's model, or without ONNX Runtime installed.
+    """
+    if backend not in BACKENDS:
+        raise ModelUnavailableError(f"--backend {backend}: choose one of {', '.join(BACKENDS)}")
+    packaged = spec.key in MODELS and not spec.source
+    if backend == "torch":
+        return "torch"
+    from mtdrift.metrics import onnx_backend
+
+    usable = device == "cpu" and packaged and onnx_backend.runtime_version() is not None
+    if backend == "auto":
+        return "onnxruntime" if usable else "torch"
+    if device != "cpu":
+        raise ModelUnavailableError(
+            "--backend onnxruntime runs on the CPU; use --device cpu or --backend torch"
+        )
+    if not packaged:
+        raise ModelUnavailableError(
+            f"--backend onnxruntime: {spec.name} is not a packaged model; "
+            "use --backend torch for your own model"
+        )
+    if onnx_backend.runtime_version() is None:
+        raise ModelUnavailableError("--backend onnxruntime needs onnxruntime and onnx; run `make setup`")
+    return "onnxruntime"
 
 
 class MiniLMEncoder(SentenceEncoder):

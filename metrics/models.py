@@ -29,6 +29,7 @@ def hub_offline() -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' weight-loading bar
 
+
 class ModelUnavailableError(RuntimeError):
     """The packaged model is not installed or cannot be loaded."""
 

@@ -42,6 +42,7 @@ DEFAULT_PRIMARY = "chrf"
 ALPHA = 0.05
 """The significance level at which reports mark a difference (and ``mtdrift check`` fails)."""
 
+
 @dataclass(frozen=True)
 class Resampling:
     """How confidence intervals and paired tests are drawn.

@@ -197,7 +197,7 @@ def language_aware(t: pd.DataFrame, lang: str) -> pd.DataFrame:
     return out
 
 
-def load(data: str | Path, cache_dir: str | None, model: str) -> pd.DataFrame:
+def load(data: str | Path, cache_dir: str | None, model: str, backend: str = "auto") -> pd.DataFrame:
     """One row per (doc_id, seg_id, system) of one MQM file, human rows left out: MQM, the
     error labels and the evidence computed with encoder ``model`` (``cache_dir``: the mtdrift
     cache to use, ``None`` for none)."""
@@ -209,7 +209,7 @@ def load(data: str | Path, cache_dir: str | None, model: str) -> pd.DataFrame:
     from mtdrift.metrics.facts.checker import FactChecker
 
     cache = Cache(cache_dir) if cache_dir is not None else None
-    enc: Encoder = load_encoder(model, threads=2)
+    enc: Encoder = load_encoder(model, threads=2, backend=backend)
     if cache is not None:
         enc = CachedEncoder(enc, cache)
     lines = [(n, r) for n, r in read_rows(data) if not r.get("is_human")]  # the file is read once
@@ -507,6 +507,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="keep the English-rule findings on non-English targets (see TARGET_LANG; for comparison)",
     )
+    ap.add_argument(
+        "--backend",
+        default="auto",
+        help="what runs the encoder: auto (ONNX Runtime on the CPU), onnxruntime or torch (for comparison)",
+    )
     ap.add_argument("--check", action="store_true", help="fail unless the rule picks the shipped FEATURES")
     args = ap.parse_args(argv)
     t0 = time.time()
@@ -525,7 +530,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     single_inputs = ENCODER_FREE_SINGLE if free else SENTENCE_SINGLE if sentence_only else SINGLE
     tables = {}
     for name, path in paths.items():
-        raw = load(path, cache, args.evidence_model if free else args.model)
+        raw = load(path, cache, args.evidence_model if free else args.model, args.backend)
         tables[name] = (
             raw if args.english_findings_everywhere else language_aware(raw, TARGET_LANG.get(name, "en"))
         )

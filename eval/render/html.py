@@ -359,7 +359,11 @@ def report_html(
 
 
 def _num_cell(value: float | None, digits: int) -> str:
-    """A score's cell; empty when it was not computed (``tokenmatch`` without token vectors)."""
+    """A score's cell; empty when it was not computed (``tokenmatch`` without token vectors).
+
+    The sort key ``data-v`` has 10 significant digits, not the float's full repr: the last bits
+    of a score may differ between CPUs (numpy's ``exp`` and ``log`` take SIMD paths on some), and
+    the page must be the same bytes on every machine."""
     if value is None:
         return "<td class='num'></td>"
-    return f"<td class='num' data-v='{value!r}'>{value:.{digits}f}</td>"
+    return f"<td class='num' data-v='{value:.10g}'>{value:.{digits}f}</td>"

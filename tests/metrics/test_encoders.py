@@ -452,3 +452,25 @@ def test_a_texts_vectors_do_not_depend_on_its_batch(
         assert np.array_equal(alone.sentence[0], together.sentence[k])
         assert alone.tokens is not None and together.tokens is not None
         assert np.array_equal(alone.tokens[0].vectors, together.tokens[k].vectors)
+
+
+def test_the_backend_is_onnxruntime_for_a_packaged_model_on_the_cpu_only(tiny: Path) -> None:
+    """``auto`` means ONNX Runtime where the export exists for (a packaged model, the CPU) and
+    torch elsewhere; asking for ONNX Runtime where it cannot run is one line naming what to do."""
+    assert SentenceEncoder("minilm").backend == "onnxruntime"
+    assert SentenceEncoder("mpnet", backend="torch").backend == "torch"
+    assert SentenceEncoder("minilm", device="cuda").backend == "torch"  # built lazily: no GPU needed
+    assert SentenceEncoder(str(tiny)).backend == "torch"
+    with pytest.raises(ModelUnavailableError, match=r"^--backend onnxruntime runs on the CPU; use --device"):
+        SentenceEncoder("minilm", device="cuda", backend="onnxruntime")
+    with pytest.raises(ModelUnavailableError, match=r"is not a packaged model; use --backend torch"):
+        SentenceEncoder(str(tiny), backend="onnxruntime")
+    with pytest.raises(ModelUnavailableError, match=r"^--backend tf: choose one of auto, onnxruntime, torch"):
+        load_encoder("minilm", backend="tf")
+
+
+def test_cli_bad_backend_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["evaluate", "--ref", str(REF), "--hyp", str(HYP), "--out", "/nonexistent", "--backend", "tf"])
+    assert done.value.code == 2
+    assert "invalid choice: 'tf'" in capsys.readouterr().err

@@ -55,3 +55,14 @@ def test_one_row_per_bead_and_every_point_links_to_one(
     assert page.count("<td class='text missing'>(omitted)</td>") == omitted > 0
     for sig in ev.signatures.values():
         assert html.escape(sig, quote=True) in page
+
+
+def test_a_sort_key_does_not_carry_the_last_bits_of_a_score() -> None:
+    """The seed's bead 9 BLEU is 46.81995735261491 on one CPU and 46.8199573526149 on another
+    (numpy's SIMD exp/log); the page must be the same bytes on both."""
+    from mtdrift.eval.render.html import _num_cell
+
+    one, other = _num_cell(46.81995735261491, 1), _num_cell(46.8199573526149, 1)
+    assert one == other == "<td class='num' data-v='46.81995735'>46.8</td>"
+    assert _num_cell(0.8419, 3) == "<td class='num' data-v='0.8419'>0.842</td>"
+    assert _num_cell(None, 3) == "<td class='num'></td>"
