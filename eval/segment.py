@@ -24,7 +24,10 @@ text (each named in :data:`RULES` and so in the input signature):
 * ``max``: a sentence longer than :data:`MAX_CHARS` characters is cut at the last space
   before the limit (or at the limit, inside one enormous token), and a line longer than
   :data:`WINDOW` characters is fed to pysbd a window at a time, so the cost stays linear and
-  any input, however hostile, gives sentences the encoder and the checks can take.
+  any input, however hostile, gives sentences the encoder and the checks can take. A window
+  without a sentence end adds no cut: its sentence runs on to the next end and ``max`` cuts
+  it, so the window's size never decides a cut. Each sentence says whether ``max`` ended it
+  (``Sentence.cut``; :func:`cut_runs`).
 
 The language decides the base rules: pysbd's rules for that language where pysbd has it (23
 languages, :data:`PYSBD_LANGUAGES`), else a language-neutral rule (``generic``: a sentence ends
@@ -40,6 +43,7 @@ import functools
 import importlib.metadata
 import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,8 +56,11 @@ PYSBD_LANGUAGES = PYSBD
 """The languages pysbd has rules for (``metrics.language``'s table, which decides)."""
 MAX_CHARS = 1000
 """Longest sentence, in characters: about the 256 tokens the encoder reads."""
-WINDOW = 20_000
-"""Characters of a paragraph handed to pysbd at a time."""
+WINDOW = 5_000
+"""Characters of a paragraph handed to pysbd at a time. pysbd rescans its whole input once per
+abbreviation it finds, so its cost per character grows with the window: on a 200,000-word line
+of WMT23 output, 20,000-character windows cost about twice the CPU time of these (whose edges
+change no sentence there)."""
 
 _TERMINAL = ".!?…。！？"
 _CJK_END = re.compile(r"[。！？]+[」』”’）)\"'»]*")
@@ -84,6 +91,8 @@ class Sentence:
         start: offset of ``text`` in the document text (after decoding and normalisation).
         end: ``start + len(text)``.
         line: 0-based line of the document the sentence starts on.
+        cut: the ``max`` rule ended it: the text ran on without a sentence end past
+            :data:`MAX_CHARS` characters and goes on in the next sentence.
     """
 
     index: int
@@ -91,6 +100,7 @@ class Sentence:
     start: int
     end: int
     line: int
+    cut: bool = False
 
 
 def rules(lang: str = "en") -> tuple[str, ...]:
@@ -141,11 +151,24 @@ def split_sentences(text: str, lang: str = "en") -> list[Sentence]:
     for a, b in _paragraphs(text, line_starts):
         # pysbd sees the joined lines with spaces: same length, so offsets carry over
         block = text[a:b].replace("\n", " ")
-        for s, e in _block_spans(block, lang):
+        for s, e, cut in _block_spans(block, lang):
             start = a + s
             line = _line_of(line_starts, start)
-            out.append(Sentence(len(out), text[start : a + e], start, a + e, line))
+            out.append(Sentence(len(out), text[start : a + e], start, a + e, line, cut))
     return out
+
+
+def cut_runs(sentences: Sequence[Sentence]) -> list[tuple[int, int]]:
+    """The stretches of text that ``max`` cut into several sentences: for each, its first
+    sentence's position in ``sentences`` and how many sentences it became (a stretch ends with
+    the first sentence that is not ``cut``)."""
+    runs: list[tuple[int, int]] = []
+    for k, s in enumerate(sentences):
+        if k and sentences[k - 1].cut:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        elif s.cut:
+            runs.append((k, 1))
+    return runs
 
 
 def _line_of(line_starts: list[int], pos: int) -> int:
@@ -202,42 +225,48 @@ def _continues(prev: str, body: str, wrapped: bool) -> bool:
     return body[0].islower()
 
 
-def _block_spans(block: str, lang: str = "en") -> list[tuple[int, int]]:
-    """Sentence spans of one paragraph (``\\n`` already replaced by spaces)."""
+def _block_spans(block: str, lang: str = "en") -> list[tuple[int, int, bool]]:
+    """Sentence spans of one paragraph (``\\n`` already replaced by spaces), each with whether
+    ``max`` ended it."""
     starts = _pysbd_starts(block, lang)
     starts = _repair(block, starts, lang)
     bounds = [*starts, len(block)]
-    spans = []
+    spans: list[tuple[int, int, bool]] = []
     for a, b in itertools.pairwise(bounds):
         piece = block[a:b].rstrip()
         if piece:
-            spans.extend(_cap(a, a + len(piece), block))
+            pieces = _cap(a, a + len(piece), block)
+            spans.extend((s, e, k < len(pieces) - 1) for k, (s, e) in enumerate(pieces))
     return spans
 
 
 def _pysbd_starts(block: str, lang: str = "en") -> list[int]:
     """Where pysbd starts sentences, fed a window of at most :data:`WINDOW` characters at a
-    time: all but the last sentence of a window are kept, the next window starts there."""
+    time: all but the last sentence of a window are kept, the next window starts there. A
+    window without a sentence end adds no start: the next one reads on from its end, and the
+    sentence, however long, is left whole for ``max`` to cut (:func:`_cap`), so no cut depends
+    on where a window ended."""
     first = len(block) - len(block.lstrip())
-    starts: list[int] = []
+    starts: list[int] = [first]
     pos = first
+    inside = False  # whether ``pos`` lies inside a sentence (a window without an end read it)
     while pos < len(block):
         end = min(pos + WINDOW, len(block))
         if end < len(block):
             cut = block.rfind(" ", pos + WINDOW // 2, end)
             end = cut if cut > pos else end
         found = _piece_starts(block, pos, end, lang)
+        if inside:
+            found = found[1:]  # the window's first character starts no sentence
         if end >= len(block):
             starts.extend(found)
             break
-        if len(found) > 1:
+        if len(found) > 1 or (found and inside):
             starts.extend(found[:-1])
-            pos = found[-1]
-        else:  # no boundary in a whole window: cut there (``max`` splits it further)
-            starts.append(pos)
-            pos = end + (len(block[end:]) - len(block[end:].lstrip()))
-    if not starts or starts[0] != first:
-        starts.insert(0, first)
+            pos, inside = found[-1], False
+        else:  # no sentence end in a whole window: read on from its end
+            starts.extend(found)  # the sentence's start, unless the window began inside it
+            pos, inside = end + (len(block[end:]) - len(block[end:].lstrip())), True
     return sorted(set(starts))
 
 

@@ -6,23 +6,27 @@ from __future__ import annotations
 import codecs
 import csv
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mtdrift.eval import pipeline
 from mtdrift.eval.cli import main
 from mtdrift.eval.config import Document, RunConfig
 from mtdrift.eval.errors import InputError
 from mtdrift.eval.pipeline import evaluate
 from mtdrift.eval.read import decode_text
 from mtdrift.eval.results import Evaluation
-from mtdrift.metrics.encoders import MiniLMEncoder
+from mtdrift.metrics.encoders import Encoded, MiniLMEncoder
 from mtdrift.metrics.facts.checker import FactChecker
+from mtdrift.metrics.signature import Signature
 from tests.support.documents import documents
 from tests.support.fakes import FakeEncoder
-from tests.support.paths import HYP, REF
+from tests.support.paths import HYP, REF, need_mqm
+from tests.support.synth import one_line
 
 WORDS_200K = " ".join(f"word{k % 997}" for k in range(200_000)).encode()
 
@@ -158,3 +162,54 @@ def test_seed_pair_through_the_band_equals_the_full_search(
     result = [(b.ref_ids, b.hyp_ids) for b in band.systems[0].beads]
     expected = [(b.ref_ids, b.hyp_ids) for b in full.systems[0].beads]
     assert result == expected
+
+
+class _Recording:
+    """The fake encoder, keeping every text it is asked to embed."""
+
+    def __init__(self, inner: FakeEncoder) -> None:
+        self.inner = inner
+        self.texts: list[str] = []
+
+    def encode(self, texts: Sequence[str], *, tokens: bool = False) -> Encoded:
+        self.texts.extend(texts)
+        return self.inner.encode(texts, tokens=tokens)
+
+    def signature(self) -> Signature:
+        return self.inner.signature()
+
+
+def test_a_long_line_embeds_only_what_is_scored(
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    fake_encoder: FakeEncoder,
+    checker: FactChecker,
+) -> None:
+    """Issue 24's input at 5,000 words: the seed candidate and WMT23 zh-en output on one line,
+    against the seed reference, the aligner reading another encoder's token vectors (as MiniLM
+    aligns while mpnet scores by default). The scoring encoder embeds the sentences of the
+    beads with both sides and their joined texts, each once, and not the 156 additions; every
+    sentence is in one bead; every bead is the one of a run whose encoder embeds everything
+    (and aligns); the two stretches cut by the segmenter's ``max`` rule are named."""
+    ref = Document(str(REF), REF.read_text(encoding="utf-8"))
+    hyp = Document("hyp.txt", one_line(HYP, need_mqm(), 5000))
+    scoring = _Recording(fake_encoder)
+    monkeypatch.setattr(pipeline, "_align_encoder", lambda encoder, config, cache: FakeEncoder())
+    result = evaluate(ref, [("h", hyp)], encoder=scoring, checker=checker, config=RunConfig(workers=0))
+    monkeypatch.undo()
+    expected = evaluate(ref, [("h", hyp)], encoder=fake_encoder, checker=checker, config=RunConfig(workers=0))
+    _covered_once(result)
+    system = result.systems[0]
+    assert system.beads == expected.systems[0].beads
+    scored = [b for b in system.beads if b.ref_ids and b.hyp_ids]
+    sentences = {result.ref_sentences[i].text for b in scored for i in b.ref_ids}
+    sentences |= {system.hyp_sentences[j].text for b in scored for j in b.hyp_ids}
+    assert sorted(scoring.texts) == sorted(sentences | {t for b in scored for t in (b.ref, b.hyp)})
+    added = sum(not b.ref_ids for b in system.beads)
+    assert (len(system.hyp_sentences), len(scored), added) == (183, 27, 156)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(
+        m.startswith("hyp.txt: 2 stretches of text without a sentence end (the longest 3,")
+        and "cut at spaces into 6 sentences" in m
+        for m in warnings
+    ), warnings

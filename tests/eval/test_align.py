@@ -12,14 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mtdrift.eval.align import AlignConfig, Bead, align
+from mtdrift.eval.align import AlignConfig, Bead, _dense, _prepare, _sub_costs, align, bead_cost
 from mtdrift.eval.read import read_text
 from mtdrift.eval.segment import split_sentences
 from mtdrift.metrics.encoders import Encoder, MiniLMEncoder
 from mtdrift.metrics.signature import Signature
 from tests.support.fakes import FakeEncoder, token_vectors
 from tests.support.paths import HYP, REF, SEEDS, SHARED, need_mqm
-from tests.support.synth import Perturbation, Problem, bead_f1, mqm_problems, perturb, split_in_two
+from tests.support.synth import Perturbation, Problem, bead_f1, mqm_problems, one_line, perturb, split_in_two
 
 SHARED_ALIGN = SHARED / "data" / "align" / "wmt23-dev"
 REF_SENTS = [s.text for s in split_sentences(read_text(REF))]
@@ -137,6 +137,28 @@ def test_every_sentence_in_exactly_one_bead(
     ref, hyp = case
     result = run_align(fake_encoder, ref, hyp)
     assert_covers_once(result, len(ref), len(hyp))
+
+
+def test_a_long_line_gets_the_cover_of_every_3_gram(fake_encoder: FakeEncoder) -> None:
+    """The seed reference against a 5,000-word candidate on one line (WMT23 output): the
+    3-gram matrix keeps only the 3-grams both sides hold (half of them here, fewer the longer
+    the candidate),
+    and every 1-1 bead's cost from it, the lexical cue alone, equals ``bead_cost``'s over all
+    3-grams (Counter arithmetic), exactly; every sentence lands in one bead."""
+    hyp = [s.text for s in split_sentences(one_line(HYP, need_mqm(), 5000))]
+    toks = token_vectors(fake_encoder, REF_SENTS + hyp)
+    cfg = AlignConfig(lexical_weight=1.0, length_weight=0.0)
+    prep = _prepare(REF_SENTS, hyp, [toks[t] for t in REF_SENTS], [toks[t] for t in hyp], cfg)
+    everything = set().union(*prep.rprof, *prep.hprof)
+    shared = set().union(*prep.rprof) & set().union(*prep.hprof)
+    assert _dense(prep.rprof, prep.hprof).shape == (len(REF_SENTS) + len(hyp), len(shared))
+    assert (len(hyp), len(shared), len(everything)) == (183, 1247, 2420)
+    costs, _ = _sub_costs(prep, slice(0, len(REF_SENTS)), slice(0, len(hyp)), [(1, 1)], cfg)
+    pairs = [(i, j) for i in range(len(REF_SENTS)) for j in range(0, len(hyp), 5)]
+    result = [costs[(1, 1)][i, j] for i, j in pairs]
+    expected = [bead_cost(prep, (i,), (j,), cfg) for i, j in pairs]
+    assert result == expected
+    assert_covers_once(run_align(fake_encoder, REF_SENTS, hyp), len(REF_SENTS), len(hyp))
 
 
 @pytest.mark.model

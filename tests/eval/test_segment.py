@@ -15,11 +15,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mtdrift.eval import segment
 from mtdrift.eval.errors import InputError
 from mtdrift.eval.read import decode_text, read_text
-from mtdrift.eval.segment import MAX_CHARS, signature, split_lines, split_sentences
+from mtdrift.eval.segment import MAX_CHARS, cut_runs, signature, split_lines, split_sentences
 from tests.support.documents import documents, texts
 from tests.support.paths import HYP, MQM_DIR, REF, need_mqm
+from tests.support.synth import one_line
 
 
 @pytest.mark.parametrize(
@@ -165,6 +167,44 @@ def test_enormous_token_and_line_are_cut() -> None:
     result = split_sentences(words)
     assert max(len(s.text) for s in result) <= MAX_CHARS
     assert "".join(s.text for s in result).replace(" ", "") == words.replace(" ", "")
+
+
+def test_a_line_of_5000_words_of_real_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seed candidate and WMT23 zh-en output on one line (issue 24's input, 5,000 words):
+    every character in one sentence, pysbd's windows decide no sentence (the line in one
+    window gives the same), and the two outputs that run on past ``MAX_CHARS`` without a
+    sentence end are cut and say so."""
+    line = one_line(HYP, need_mqm(), 5000)
+    result = split_sentences(line)
+    assert len(line) == 33_429 and len(result) == 183
+    assert all(line[s.start : s.end] == s.text for s in result)
+    assert "".join(s.text for s in result).replace(" ", "") == line.replace(" ", "").strip()
+    assert result[1].text.startswith("Iraq’s Ministry of Defense announced that the last contingent")
+    assert cut_runs(result) == [(43, 2), (50, 4)]
+    assert [s.index for s in result if s.cut] == [43, 50, 51, 52]
+    monkeypatch.setattr(segment, "WINDOW", 10**9)
+    assert split_sentences(line) == result
+
+
+@pytest.mark.parametrize("window", [segment.WINDOW, 1500])
+def test_a_line_without_sentence_ends_is_cut_only_where_max_cuts(
+    monkeypatch: pytest.MonkeyPatch, window: int
+) -> None:
+    """The same 5,000 words without ``.!?…``: one stretch of 33,157 characters, cut at the
+    last space before each ``MAX_CHARS``, whatever the size of pysbd's windows."""
+    monkeypatch.setattr(segment, "WINDOW", window)
+    line = one_line(HYP, need_mqm(), 5000, ends=False)
+    expected, rest = [], line.strip()
+    while len(rest) > MAX_CHARS:
+        cut = rest.rfind(" ", 0, MAX_CHARS + 1)
+        expected.append(rest[:cut])
+        rest = rest[cut + 1 :]
+    expected.append(rest)
+    result = split_sentences(line)
+    assert len(line) == 33_158 and len(expected) == 34
+    assert [s.text for s in result] == expected
+    assert [s.cut for s in result] == [True] * 33 + [False]
+    assert cut_runs(result) == [(0, 34)]
 
 
 def test_signature_names_the_rules() -> None:

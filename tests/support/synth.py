@@ -383,3 +383,39 @@ def mqm_documents(path: Path, *, leave_out: str = "") -> list[dict[str, list[tup
             continue
         out.append({s: [(r, h) for _, r, h in sorted(v)] for s, v in systems.items()})
     return out
+
+
+SENTENCE_ENDS = re.compile(r"[.!?…。！？]")
+"""What :func:`one_line` takes out of every word when asked for a line without sentence ends."""
+
+
+def one_line(hyp: Path, corpus: Path, words: int, *, ends: bool = True) -> str:
+    """A candidate of ``words`` words on one line, from real text: the words of ``hyp`` (the
+    seed candidate), then those of each distinct ``hypothesis`` of the MQM JSONL ``corpus``
+    in file order, joined by single spaces, cut after ``words`` words, ending with one newline.
+
+    ``ends=False``: every ``.``, ``!``, ``?``, ``…``, ``。``, ``！`` and ``？`` is taken out of each
+    word first (a word left empty is dropped), so the line holds no sentence end at all (issue 24's
+    hostile input, 200,000 words, is ``one_line(HYP, ZHEN, 200_000)``, about 1.2 million characters).
+    """
+    out: list[str] = []
+
+    def take(text: str) -> None:
+        for w in text.split():
+            w = w if ends else SENTENCE_ENDS.sub("", w)
+            if w and len(out) < words:
+                out.append(w)
+
+    take(hyp.read_text(encoding="utf-8"))
+    seen: set[str] = set()
+    with gzip.open(corpus, "rt", encoding="utf-8") as fh:
+        for row in fh:
+            if len(out) >= words:
+                break
+            text = json.loads(row)["hypothesis"]
+            if text not in seen:
+                seen.add(text)
+                take(text)
+    if len(out) < words:
+        raise ValueError(f"{corpus} holds {len(out)} words, fewer than the {words} asked for")
+    return " ".join(out) + "\n"
