@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from mtdrift.eval.errors import InputError
-from mtdrift.eval.read import NORMALIZATION, check_segments, decode_text, gunzip, read_bytes
+from mtdrift.eval.read import NORMALIZATION, check_segments, iter_lines, read_bytes
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "doc_id": ("doc_id",),
@@ -180,7 +180,8 @@ def iter_parts(source: str | Path, *, rows: int) -> Iterator[Corpus]:
 
 def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """The raw rows of a corpus file as ``(line number, row)``, every column kept (the row
-    number, from 1, for a Parquet file).
+    number, from 1, for a Parquet file), read as they are asked for: a JSONL or TSV file a line
+    at a time (decompressed as it streams), a Parquet file by row batches; never whole.
 
     Raises:
         InputError: as :func:`read_corpus`, for the file itself and its syntax.
@@ -195,10 +196,8 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
         if not p.is_file():
             read_bytes(p, "a Parquet file")  # missing or a directory: today's messages
         return _parquet_rows(p)
-    data = read_bytes(p, f"a {fmt.upper()} file")
-    data = gunzip(data, p)
-    text = decode_text(data, source=str(p))
-    return jsonl_rows(text, str(p)) if fmt == "jsonl" else _tsv_rows(text, str(p))
+    lines = iter_lines(p, f"a {fmt.upper()} file")  # streamed: a line at a time
+    return _jsonl(lines, str(p)) if fmt == "jsonl" else _tsv_rows(lines, str(p))
 
 
 def build_corpus(rows: Iterator[tuple[int, dict[str, Any]]], *, name: str) -> Corpus:
@@ -315,7 +314,11 @@ def jsonl_rows(text: str, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
     Raises:
         InputError: a line that is not a JSON object (naming ``name`` and the line).
     """
-    for line, raw in enumerate(text.split("\n"), start=1):
+    return _jsonl(enumerate(text.split("\n"), start=1), name)
+
+
+def _jsonl(lines: Iterable[tuple[int, str]], name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    for line, raw in lines:
         if not raw.strip():
             continue
         try:
@@ -329,11 +332,9 @@ def jsonl_rows(text: str, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
         yield line, row
 
 
-def _tsv_rows(text: str, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines = lines[:-1]
-    reader = csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
+def _tsv_rows(lines: Iterable[tuple[int, str]], name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The rows of TSV ``lines`` (``(number, line)``, the header first) as dicts."""
+    reader = csv.reader((text for _, text in lines), delimiter="\t", quoting=csv.QUOTE_NONE)
     header = next(reader)
     for line, cells in enumerate(reader, start=2):
         if len(cells) != len(header):
