@@ -18,14 +18,18 @@ and what to do.
 
 from __future__ import annotations
 
+import array
 import csv
 import glob
+import itertools
 import json
+import pickle
+import tempfile
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from mtdrift.eval.errors import InputError
 from mtdrift.eval.read import NORMALIZATION, check_segments, iter_lines, read_bytes
@@ -112,70 +116,117 @@ def read_corpus(path: str | Path) -> Corpus:
 
 
 def iter_parts(source: str | Path, *, rows: int) -> Iterator[Corpus]:
-    """A corpus as consecutive parts of whole documents, about ``rows`` rows each, read
-    lazily: only the part being built (and one JSONL/TSV shard, or one Parquet row batch) is
-    in memory. The parts, concatenated, are :func:`read_corpus`'s corpus, segment for segment;
-    each is named ``str(source)``, as the whole.
+    """A corpus as consecutive parts of whole documents, about ``rows`` rows each: the parts,
+    concatenated, are :func:`read_corpus`'s corpus, segment for segment, whatever the order of
+    the rows (WMT's files are ordered by system); each is named ``str(source)``, as the whole.
 
-    A document's rows must be together (as in the WMT files, sorted by document); a document
-    never splits between parts.
+    Two passes, in bounded memory. The first streams the rows (one JSONL/TSV line, one Parquet
+    row batch at a time) into a temporary file, noting where each document's rows lie and the
+    order in which segments first appear; the second reads each part's rows back from that
+    file. What stays in memory besides the part being built: a file offset per row and a
+    segment id per segment, no text. A document never splits; one whose segments are scattered
+    among others' (in order of first appearance) keeps everything between them in its part.
 
     Raises:
-        InputError: as :func:`read_corpus`; also a document whose rows are not together, or a
-            system with no rows in a part.
+        InputError: as :func:`read_corpus`; also a system with no rows in a part.
     """
     if rows < 1:
         raise ValueError(f"rows must be positive, got {rows}")
     name = str(source)
-    seen: dict[str, str] = {}  # closed documents -> where they started
-    systems: tuple[str, ...] | None = None
-    group: list[Located] = []
-    doc: str | None = None
-    first_of_doc = ""
-    count = 0
+    paths = corpus_paths(source)
+    with tempfile.TemporaryFile(prefix="mtdrift-rows-") as spill:
+        index = _RowIndex.build(_sharded_rows(paths, name), spill)
+        if not index.offsets:
+            raise InputError(f"{name}: no rows; expected one row per (segment, system)")
+        systems: tuple[str, ...] | None = None
+        for docs in index.parts(rows):
+            group = index.read(docs, spill)
+            part = _assemble(group, name=name)
+            if systems is None:
+                systems = part.systems
+            elif set(part.systems) != set(systems):
+                _missing_system(name, group, systems, part.systems)
+            yield part
 
-    def flush() -> Corpus:
-        nonlocal systems
-        part = _assemble(group, name=name)
-        if systems is None:
-            systems = part.systems
-        elif set(part.systems) != set(systems):
-            where = _where(group[0])
-            missing = sorted(set(systems) - set(part.systems))
-            if missing:
-                raise InputError(
-                    f"{name}: system {missing[0]!r} has no rows for the documents from {where} on; "
-                    "every system needs an output for every segment"
-                )
-            extra = sorted(set(part.systems) - set(systems))[0]
-            raise InputError(
-                f"{where}: system {extra!r} first appears here, after documents it has no rows for; "
-                "every system needs an output for every segment"
-            )
-        return part
 
-    for located in _sharded_rows(corpus_paths(source), name):
-        where, row = _where(located), located[3]
-        _fields(row, where)  # a bad row is reported where it is, before any later problem
-        d = row.get("doc_id")
-        d = "" if d is None else str(d)
-        if d != doc:
-            if d in seen:
-                raise InputError(
-                    f"{where}: document {d!r} continues here, after other documents (it starts at "
-                    f"{seen[d]}); sort the rows by document to read it in parts, or run without --dask"
-                )
-            if doc is not None:
-                seen[doc] = first_of_doc
-            if count >= rows:
-                yield flush()
-                group, count = [], 0
-            doc, first_of_doc = d, where
-        group.append(located)
-        count += 1
-    if not group:
-        raise InputError(f"{name}: no rows; expected one row per (segment, system)")
-    yield flush()
+def _missing_system(name: str, group: list[Located], have: tuple[str, ...], now: tuple[str, ...]) -> None:
+    where = _where(group[0])
+    missing = sorted(set(have) - set(now))
+    if missing:
+        raise InputError(
+            f"{name}: system {missing[0]!r} has no rows for the documents from {where} on; "
+            "every system needs an output for every segment"
+        )
+    extra = sorted(set(now) - set(have))[0]
+    raise InputError(
+        f"{where}: system {extra!r} first appears here, after documents it has no rows for; "
+        "every system needs an output for every segment"
+    )
+
+
+_KEPT = tuple(n for names in ALIASES.values() for n in names)
+"""The columns a spilled row keeps (:class:`_RowIndex`): the others are never read again."""
+
+
+@dataclass
+class _RowIndex:
+    """Where each document's rows lie in a spill file, and the documents in the order their
+    segments first appear (runs of one document)."""
+
+    offsets: dict[str, array.array]  # document -> file offset of each of its rows, in file order
+    runs: list[tuple[str, int]]  # (document, segments) in order of first appearance
+
+    @classmethod
+    def build(cls, located: Iterable[Located], spill: IO[bytes]) -> _RowIndex:
+        offsets: dict[str, array.array] = {}
+        runs: list[tuple[str, int]] = []
+        segments: dict[str, set[str]] = {}
+        counters: dict[str, int] = {}
+        for source, unit, number, row in located:
+            f = _fields(row, f"{source}: {unit} {number}")  # a bad row is reported where it is
+            doc = f["doc_id"] or ""
+            system = str(f["system"])
+            seg = f["seg_id"] if f["seg_id"] is not None else str(counters.get(system, 0))
+            counters[system] = counters.get(system, 0) + 1
+            seen = segments.setdefault(doc, set())
+            if seg not in seen:
+                seen.add(seg)
+                if runs and runs[-1][0] == doc:
+                    runs[-1] = (doc, runs[-1][1] + 1)
+                else:
+                    runs.append((doc, 1))
+            offsets.setdefault(doc, array.array("q")).append(spill.tell())
+            kept = {k: row[k] for k in _KEPT if k in row}
+            kept["seg_id"] = seg  # a missing one numbered over the whole corpus, as read_corpus does
+            pickle.dump((source, unit, number, kept), spill, protocol=pickle.HIGHEST_PROTOCOL)
+        return cls(offsets=offsets, runs=runs)
+
+    def parts(self, rows: int) -> Iterator[list[str]]:
+        """The documents of each part: cut between runs where no document continues on both
+        sides, once a part holds ``rows`` rows."""
+        last = {doc: k for k, (doc, _) in enumerate(self.runs)}
+        docs: list[str] = []
+        taken: set[str] = set()
+        count, reach = 0, -1
+        for k, (doc, _) in enumerate(self.runs):
+            if k > reach and count >= rows:
+                yield docs
+                docs, taken, count = [], set(), 0
+            reach = max(reach, last[doc])
+            if doc not in taken:
+                docs.append(doc)
+                taken.add(doc)
+                count += len(self.offsets[doc])
+        if docs:
+            yield docs
+
+    def read(self, docs: list[str], spill: IO[bytes]) -> list[Located]:
+        """The rows of ``docs``, in file order."""
+        out: list[Located] = []
+        for offset in sorted(itertools.chain.from_iterable(self.offsets[d] for d in docs)):
+            spill.seek(offset)
+            out.append(pickle.load(spill))
+        return out
 
 
 def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
