@@ -219,7 +219,13 @@ class Result:
         written = []
         for name in OUTPUTS:
             path = directory / name
-            path.write_text(self.render(name), encoding="utf-8")
+            if name == "segments.csv":  # streamed: a Dask run's beads are read back from disk
+                from mtdrift.eval.render.tables import write_segments_csv
+
+                with path.open("w", encoding="utf-8") as fh:
+                    write_segments_csv(self.evaluation, fh)
+            else:
+                path.write_text(self.render(name), encoding="utf-8")
             written.append(path)
             if name == "segments.csv" and self._parquet(parquet):
                 from mtdrift.eval.render.parquet import write_segments_parquet

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from mtdrift.eval.results import BeadResult, Evaluation
 from mtdrift.eval.summary import DIGITS, Summary
@@ -59,11 +59,17 @@ def segments_csv(evaluation: Evaluation) -> str:
     side (never ``nan``). Metrics beyond the built-in ones (plug-ins, external scores) follow
     :data:`SEGMENT_COLUMNS`, one column each, named after the metric."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    write_segments_csv(evaluation, buf)
+    return buf.getvalue()
+
+
+def write_segments_csv(evaluation: Evaluation, out: TextIO) -> None:
+    """:func:`segments_csv` written into ``out`` a row at a time (a Dask run's beads are read
+    back from disk as they are written: the file is never held)."""
+    w = csv.writer(out, lineterminator="\n")
     w.writerow(segment_columns(evaluation))
     for row in segment_rows(evaluation):
         w.writerow([_num(v) if isinstance(v, float) else v for v in row])
-    return buf.getvalue()
 
 
 def summary(evaluation: Evaluation) -> dict[str, Any]:

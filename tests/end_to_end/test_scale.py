@@ -14,14 +14,17 @@ from pathlib import Path
 
 import pytest
 
+from mtdrift.api import OUTPUTS, Result
 from mtdrift.eval.corpus import Corpus, iter_parts, read_corpus
 from mtdrift.eval.distributed import ClusterError, parse_address, split_corpus
 from mtdrift.eval.errors import InputError
+from mtdrift.eval.pairwise import compare_systems
 from mtdrift.eval.pipeline import evaluate_corpus
 from mtdrift.eval.render import html as html_render
 from mtdrift.eval.render.parquet import write_segments_parquet
 from mtdrift.eval.render.tables import segments_csv
-from mtdrift.eval.results import concat
+from mtdrift.eval.results import Joiner, concat
+from mtdrift.eval.spill import Spill, SpilledSeq
 from mtdrift.metrics.facts.checker import FactChecker
 from tests.support.fakes import FakeEncoder
 from tests.support.files import jsonl
@@ -98,11 +101,29 @@ def test_split_corpus_keeps_a_scattered_document_in_one_part() -> None:
     assert sum((p.refs for p in parts), ()) == corpus.refs
 
 
-def test_parts_evaluated_apart_join_to_the_whole(fake_encoder: FakeEncoder, checker: FactChecker) -> None:
+def test_parts_evaluated_apart_join_to_the_whole(
+    tmp_path: Path, fake_encoder: FakeEncoder, checker: FactChecker
+) -> None:
+    """Joined in memory (concat) or on disk as they come (what the Dask client does: beads,
+    sentences and keys spilled, statistics held), the parts give every file of the whole."""
     corpus = read_corpus_from(_rows())
     whole = evaluate_corpus(corpus, encoder=fake_encoder, checker=checker)
     parts = [evaluate_corpus(p, encoder=fake_encoder, checker=checker) for p in split_corpus(corpus, rows=6)]
+    assert len(parts) == 5
     assert segments_csv(concat(parts)) == segments_csv(whole)
+    joiner = Joiner(Spill())
+    for part in parts:
+        joiner.add(part)
+    spilled = joiner.result()
+    assert all(isinstance(s.beads, SpilledSeq) for s in spilled.systems)
+    assert isinstance(spilled.ref_sentences, SpilledSeq) and isinstance(spilled.keys, SpilledSeq)
+    expected, result = (Result(ev, compare_systems(ev)) for ev in (whole, spilled))
+    for name in OUTPUTS:
+        assert result.render(name) == expected.render(name), name
+    for run, out in ((expected, tmp_path / "whole"), (result, tmp_path / "spilled")):
+        run.write(out, plots=False, parquet=True)
+    for name in (*OUTPUTS, "segments.parquet/part-00000.parquet"):
+        assert (tmp_path / "spilled" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
 
 
 def read_corpus_from(rows: Sequence[dict[str, object]]) -> Corpus:
