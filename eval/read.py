@@ -9,9 +9,9 @@ import codecs
 import gzip
 import unicodedata
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Final
+from typing import Final
 
 from mtdrift.eval.errors import InputError
 
@@ -161,7 +161,7 @@ def iter_lines(path: Path, expected: str) -> Iterator[tuple[int, str]]:
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
     try:
-        fh: IO[bytes] = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # noqa: SIM115
+        fh = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # noqa: SIM115
     except OSError as err:
         raise InputError(f"{path}: cannot be read ({err.strerror}); check its permissions") from None
     with fh:
@@ -223,7 +223,7 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
             raise InputError(f"{path}: the file {what}; expected UTF-8 text with at least one sentence")
 
 
-def _raw_lines(fh: IO[bytes], path: Path) -> Iterator[bytes]:
+def _raw_lines(fh: Iterable[bytes], path: Path) -> Iterator[bytes]:
     """The byte lines of ``fh`` (each with its ``\\n``, the last maybe without); a bad gzip
     stream, or a read that fails, is an :class:`InputError`."""
     try:
