@@ -224,7 +224,8 @@ class _RowIndex:
         """The rows of ``docs``, in file order."""
         out: list[Located] = []
         for offset in sorted(itertools.chain.from_iterable(self.offsets[d] for d in docs)):
-            spill.seek(offset)
+            if spill.tell() != offset:  # rows of a document in a row are read without a seek
+                spill.seek(offset)
             out.append(pickle.load(spill))
         return out
 
