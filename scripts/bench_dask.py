@@ -20,9 +20,9 @@ warms up first; a cluster's workers load it when they start, which is timed apar
    groups them by document; the client's peak allocation (``tracemalloc``) during the run
    (reading, submitting, joining the partitions as they come back) and, apart, while the
    comparison is computed and the reports written (no plots). A first, untraced run of the
-   2,000 rows fills a cache (so the measured runs score from it: the client's part is the
-   same, the workers' much shorter) and loads what the client loads once (the language
-   detector).
+   2,000 rows, reports included, fills a cache (so the measured runs score from it: the
+   client's part is the same, the workers' much shorter) and loads what the client loads once
+   (the language detector, the renderers' modules).
 
 The last line is ``bench-dask: pairs=N single=R0 local1=R1 local2=R2 overhead_s=O`` (pairs/s),
 then ``bench-dask-memory: rows=... run_peak_mib=... reports_peak_mib=...`` per corpus.
@@ -212,7 +212,9 @@ def memory(args: argparse.Namespace) -> None:
                 )  # fmt: skip
 
             t = time.perf_counter()
-            run(files[MEMORY_ROWS[0]], RunLog())  # fills the cache; loads the client's modules
+            warm = run(files[MEMORY_ROWS[0]], RunLog())  # fills the cache; loads the client's modules
+            Result(warm, compare_systems(warm)).write(Path(tmp) / "out-warm-up", plots=False)
+            del warm
             took = time.perf_counter() - t
             print(f"  warm-up: {MEMORY_ROWS[0]:,} rows scored into the cache in {took:.0f} s")
             for n, path in files.items():
