@@ -247,7 +247,10 @@ class Joiner:
         metrics = {m.name: m for m in first.metrics}
         systems = []
         for s in first.systems:
-            merged = {m: np.vstack(rows) for m, rows in self._stats[s.system].items()}
+            merged = {}
+            for m, rows in self._stats[s.system].items():
+                merged[m] = np.vstack(rows)
+                rows[:] = [merged[m]]  # the parts' arrays go now: never held twice
             systems.append(
                 SystemResult(
                     system=s.system,

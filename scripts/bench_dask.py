@@ -18,14 +18,16 @@ warms up first; a cluster's workers load it when they start, which is timed apar
    2,000 and 20,000 rows built from the dev set (its first whole documents, about 2,000 rows,
    repeated with renamed documents), ordered by system as WMT's files are, so that the client
    groups them by document; the client's peak allocation (``tracemalloc``) during the run
-   (reading, submitting, joining the partitions as they come back) and, apart, while the
-   comparison is computed and the reports written (no plots). A first, untraced run of the
+   (reading, submitting, joining the partitions as they come back), then, apart, while the
+   comparison is computed (the significance tests' resampling) and while the reports are
+   written (no plots). A first, untraced run of the
    2,000 rows, reports included, fills a cache (so the measured runs score from it: the
    client's part is the same, the workers' much shorter) and loads what the client loads once
    (the language detector, the renderers' modules).
 
 The last line is ``bench-dask: pairs=N single=R0 local1=R1 local2=R2 overhead_s=O`` (pairs/s),
-then ``bench-dask-memory: rows=... run_peak_mib=... reports_peak_mib=...`` per corpus.
+then ``bench-dask-memory: rows=... run_peak_mib=... compare_peak_mib=... reports_peak_mib=...``
+per corpus.
 """
 
 from __future__ import annotations
@@ -224,18 +226,22 @@ def memory(args: argparse.Namespace) -> None:
                 ev = run(path, log)
                 run_peak = tracemalloc.get_traced_memory()[1]
                 tracemalloc.reset_peak()
-                Result(ev, compare_systems(ev)).write(Path(tmp) / f"out-{n}", plots=False)
+                comparison = compare_systems(ev)
+                compare_peak = tracemalloc.get_traced_memory()[1]
+                tracemalloc.reset_peak()
+                Result(ev, comparison).write(Path(tmp) / f"out-{n}", plots=False)
                 reports_peak = tracemalloc.get_traced_memory()[1]
                 tracemalloc.stop()
                 mib = 2**20
                 print(
                     f"  {log.rows:>6,} rows ({size / mib:.1f} MiB of JSONL, {log.partitions} partitions, "
                     f"{log.seconds:.0f} s): client peak {run_peak / mib:.1f} MiB during the run, "
-                    f"{reports_peak / mib:.1f} MiB computing the comparison and writing the reports"
+                    f"{compare_peak / mib:.1f} MiB computing the comparison (significance), "
+                    f"{reports_peak / mib:.1f} MiB writing the reports"
                 )
                 print(
                     f"bench-dask-memory: rows={log.rows} run_peak_mib={run_peak / mib:.1f} "
-                    f"reports_peak_mib={reports_peak / mib:.1f}"
+                    f"compare_peak_mib={compare_peak / mib:.1f} reports_peak_mib={reports_peak / mib:.1f}"
                 )
                 del ev
     sys.stdout.flush()
