@@ -8,8 +8,8 @@ sufficient statistics) come back to the client and are joined in partition order
 arrive (``eval.results.Joiner``): beads, sentences and segment keys go to a temporary file
 (``eval.spill``), only the statistics stay in memory. Corpus scores, significance and
 reports are computed from the same statistics as in one process, and the outputs are
-byte-identical. A document pair
-(``--ref``/``--hyp``) is one partition: alignment needs both documents whole.
+byte-identical. A document pair (``--ref``/``--hyp``) is one partition: alignment needs both
+documents whole.
 
 Each worker process builds the encoder, the fact checker and its cache handle once
 (:class:`ModelPlugin`, a ``WorkerPlugin`` whose ``setup`` fills a per-process memo), not per
@@ -368,12 +368,12 @@ def _run(
         # a document pair is one partition, kept whole (its similarity matrix, its gap cost);
         # a corpus's partitions go to disk as they come back, their statistics stay here
         whole: list[Evaluation] = []
-        joiner = Joiner(Spill())
-        sink = whole.append if unpack else joiner.add
+        joiner = None if unpack else Joiner(Spill())
+        sink = whole.append if joiner is None else joiner.add
         _map_in_order(c, parts, task, spec, extra, sink, unpack=unpack, log=log, progress=progress)
-    if not whole and joiner.parts == 0:
+    if not whole and (joiner is None or joiner.parts == 0):
         raise InputError("no partitions to evaluate")
-    joined = whole[0] if unpack else joiner.result()
+    joined = whole[0] if joiner is None else joiner.result()
     # the workers ran with workers=0 (no processes of their own); the result says what was asked
     return replace(joined, config=replace(joined.config, workers=extra[0].workers))
 
