@@ -208,7 +208,7 @@ class Joiner:
     def add(self, part: Evaluation) -> None:
         """Append the next part (its systems those of the first part, in its order)."""
         if self._first is None:
-            self._first = part
+            self._first = _bare(part)
             for s in part.systems:
                 self._beads[s.system], self._hyp_sents[s.system] = self._seq(), self._seq()
                 self._stats[s.system], self._hyp_pos[s.system] = {}, 0
@@ -272,6 +272,20 @@ class Joiner:
             keys=_frozen(self._keys),
             extra=first.extra,
         )
+
+
+def _bare(part: Evaluation) -> Evaluation:
+    """``part`` less its beads, sentences, keys and statistics' rows: what the join takes from
+    its first part (names, signatures, settings, metrics), without holding that part."""
+    return replace(
+        part,
+        ref_sentences=(),
+        keys=None,
+        systems=tuple(
+            replace(s, beads=(), hyp_sentences=(), stats={m: a[:0].copy() for m, a in s.stats.items()})
+            for s in part.systems
+        ),
+    )
 
 
 def _frozen(items: Sequence[T]) -> Sequence[T]:
