@@ -7,9 +7,10 @@ layout of ``../shared/data/mqm/*.jsonl.gz``); other keys are ignored. Segments k
 order of their first appearance, so each document's segments stay in order.
 
 Parquet files (``.parquet``, same columns) and globs of shards (``shards/*.jsonl.gz``,
-``data/*.parquet``; shards in sorted path order, read as one corpus) are read too. A
-corpus larger than memory is read with :func:`iter_parts`, which streams it in groups of
-whole documents: one JSONL/TSV shard at a time, Parquet by row batches.
+``data/*.parquet``; shards in sorted path order, read as one corpus) are read too. Files
+are read as they are asked for, never whole: JSONL/TSV a line at a time, Parquet by row batches.
+A corpus larger than memory is read with :func:`iter_parts`, in parts of whole documents,
+whatever the order of its rows.
 
 Every system must have every segment once, and a segment has one reference: anything else
 is an :class:`InputError` naming the file (the shard), the line (the row of a Parquet file)
