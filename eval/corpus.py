@@ -7,9 +7,10 @@ layout of ``../shared/data/mqm/*.jsonl.gz``); other keys are ignored. Segments k
 order of their first appearance, so each document's segments stay in order.
 
 Parquet files (``.parquet``, same columns) and globs of shards (``shards/*.jsonl.gz``,
-``data/*.parquet``; shards in sorted path order, read as one corpus) are read too. A
-corpus larger than memory is read with :func:`iter_parts`, which streams it in groups of
-whole documents: one JSONL/TSV shard at a time, Parquet by row batches.
+``data/*.parquet``; shards in sorted path order, read as one corpus) are read too. Files
+are read as they are asked for, never whole: JSONL/TSV a line at a time, Parquet by row batches.
+A corpus larger than memory is read with :func:`iter_parts`, in parts of whole documents,
+whatever the order of its rows.
 
 Every system must have every segment once, and a segment has one reference: anything else
 is an :class:`InputError` naming the file (the shard), the line (the row of a Parquet file)
@@ -18,17 +19,21 @@ and what to do.
 
 from __future__ import annotations
 
+import array
 import csv
 import glob
+import itertools
 import json
+import pickle
+import tempfile
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from mtdrift.eval.errors import InputError
-from mtdrift.eval.read import NORMALIZATION, check_segments, decode_text, gunzip, read_bytes
+from mtdrift.eval.read import NORMALIZATION, check_segments, iter_lines, read_bytes
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "doc_id": ("doc_id",),
@@ -112,75 +117,124 @@ def read_corpus(path: str | Path) -> Corpus:
 
 
 def iter_parts(source: str | Path, *, rows: int) -> Iterator[Corpus]:
-    """A corpus as consecutive parts of whole documents, about ``rows`` rows each, read
-    lazily: only the part being built (and one JSONL/TSV shard, or one Parquet row batch) is
-    in memory. The parts, concatenated, are :func:`read_corpus`'s corpus, segment for segment;
-    each is named ``str(source)``, as the whole.
+    """A corpus as consecutive parts of whole documents, about ``rows`` rows each: the parts,
+    concatenated, are :func:`read_corpus`'s corpus, segment for segment, whatever the order of
+    the rows (WMT's files are ordered by system); each is named ``str(source)``, as the whole.
 
-    A document's rows must be together (as in the WMT files, sorted by document); a document
-    never splits between parts.
+    Two passes, in bounded memory. The first streams the rows (one JSONL/TSV line, one Parquet
+    row batch at a time) into a temporary file, noting where each document's rows lie and the
+    order in which segments first appear; the second reads each part's rows back from that
+    file. What stays in memory besides the part being built: a file offset per row and a
+    segment id per segment, no text. A document never splits; one whose segments are scattered
+    among others' (in order of first appearance) keeps everything between them in its part.
 
     Raises:
-        InputError: as :func:`read_corpus`; also a document whose rows are not together, or a
-            system with no rows in a part.
+        InputError: as :func:`read_corpus`; also a system with no rows in a part.
     """
     if rows < 1:
         raise ValueError(f"rows must be positive, got {rows}")
     name = str(source)
-    seen: dict[str, str] = {}  # closed documents -> where they started
-    systems: tuple[str, ...] | None = None
-    group: list[Located] = []
-    doc: str | None = None
-    first_of_doc = ""
-    count = 0
+    paths = corpus_paths(source)
+    with tempfile.TemporaryFile(prefix="mtdrift-rows-") as spill:
+        index = _RowIndex.build(_sharded_rows(paths, name), spill)
+        if not index.offsets:
+            raise InputError(f"{name}: no rows; expected one row per (segment, system)")
+        systems: tuple[str, ...] | None = None
+        for docs in index.parts(rows):
+            group = index.read(docs, spill)
+            part = _assemble(group, name=name)
+            if systems is None:
+                systems = part.systems
+            elif set(part.systems) != set(systems):
+                _missing_system(name, group, systems, part.systems)
+            yield part
 
-    def flush() -> Corpus:
-        nonlocal systems
-        part = _assemble(group, name=name)
-        if systems is None:
-            systems = part.systems
-        elif set(part.systems) != set(systems):
-            where = _where(group[0])
-            missing = sorted(set(systems) - set(part.systems))
-            if missing:
-                raise InputError(
-                    f"{name}: system {missing[0]!r} has no rows for the documents from {where} on; "
-                    "every system needs an output for every segment"
-                )
-            extra = sorted(set(part.systems) - set(systems))[0]
-            raise InputError(
-                f"{where}: system {extra!r} first appears here, after documents it has no rows for; "
-                "every system needs an output for every segment"
-            )
-        return part
 
-    for located in _sharded_rows(corpus_paths(source), name):
-        where, row = _where(located), located[3]
-        _fields(row, where)  # a bad row is reported where it is, before any later problem
-        d = row.get("doc_id")
-        d = "" if d is None else str(d)
-        if d != doc:
-            if d in seen:
-                raise InputError(
-                    f"{where}: document {d!r} continues here, after other documents (it starts at "
-                    f"{seen[d]}); sort the rows by document to read it in parts, or run without --dask"
-                )
-            if doc is not None:
-                seen[doc] = first_of_doc
-            if count >= rows:
-                yield flush()
-                group, count = [], 0
-            doc, first_of_doc = d, where
-        group.append(located)
-        count += 1
-    if not group:
-        raise InputError(f"{name}: no rows; expected one row per (segment, system)")
-    yield flush()
+def _missing_system(name: str, group: list[Located], have: tuple[str, ...], now: tuple[str, ...]) -> None:
+    where = _where(group[0])
+    missing = sorted(set(have) - set(now))
+    if missing:
+        raise InputError(
+            f"{name}: system {missing[0]!r} has no rows for the documents from {where} on; "
+            "every system needs an output for every segment"
+        )
+    extra = sorted(set(now) - set(have))[0]
+    raise InputError(
+        f"{where}: system {extra!r} first appears here, after documents it has no rows for; "
+        "every system needs an output for every segment"
+    )
+
+
+_KEPT = tuple(n for names in ALIASES.values() for n in names)
+"""The columns a spilled row keeps (:class:`_RowIndex`): the others are never read again."""
+
+
+@dataclass
+class _RowIndex:
+    """Where each document's rows lie in a spill file, and the documents in the order their
+    segments first appear (runs of one document)."""
+
+    offsets: dict[str, array.array]  # document -> file offset of each of its rows, in file order
+    runs: list[tuple[str, int]]  # (document, segments) in order of first appearance
+
+    @classmethod
+    def build(cls, located: Iterable[Located], spill: IO[bytes]) -> _RowIndex:
+        offsets: dict[str, array.array] = {}
+        runs: list[tuple[str, int]] = []
+        segments: dict[str, set[str]] = {}
+        counters: dict[str, int] = {}
+        for source, unit, number, row in located:
+            f = _fields(row, f"{source}: {unit} {number}")  # a bad row is reported where it is
+            doc = f["doc_id"] or ""
+            system = str(f["system"])
+            seg = f["seg_id"] if f["seg_id"] is not None else str(counters.get(system, 0))
+            counters[system] = counters.get(system, 0) + 1
+            seen = segments.setdefault(doc, set())
+            if seg not in seen:
+                seen.add(seg)
+                if runs and runs[-1][0] == doc:
+                    runs[-1] = (doc, runs[-1][1] + 1)
+                else:
+                    runs.append((doc, 1))
+            offsets.setdefault(doc, array.array("q")).append(spill.tell())
+            kept = {k: row[k] for k in _KEPT if k in row}
+            kept["seg_id"] = seg  # a missing one numbered over the whole corpus, as read_corpus does
+            pickle.dump((source, unit, number, kept), spill, protocol=pickle.HIGHEST_PROTOCOL)
+        return cls(offsets=offsets, runs=runs)
+
+    def parts(self, rows: int) -> Iterator[list[str]]:
+        """The documents of each part: cut between runs where no document continues on both
+        sides, once a part holds ``rows`` rows."""
+        last = {doc: k for k, (doc, _) in enumerate(self.runs)}
+        docs: list[str] = []
+        taken: set[str] = set()
+        count, reach = 0, -1
+        for k, (doc, _) in enumerate(self.runs):
+            if k > reach and count >= rows:
+                yield docs
+                docs, taken, count = [], set(), 0
+            reach = max(reach, last[doc])
+            if doc not in taken:
+                docs.append(doc)
+                taken.add(doc)
+                count += len(self.offsets[doc])
+        if docs:
+            yield docs
+
+    def read(self, docs: list[str], spill: IO[bytes]) -> list[Located]:
+        """The rows of ``docs``, in file order."""
+        out: list[Located] = []
+        for offset in sorted(itertools.chain.from_iterable(self.offsets[d] for d in docs)):
+            if spill.tell() != offset:  # rows of a document in a row are read without a seek
+                spill.seek(offset)
+            out.append(pickle.load(spill))
+        return out
 
 
 def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """The raw rows of a corpus file as ``(line number, row)``, every column kept (the row
-    number, from 1, for a Parquet file).
+    number, from 1, for a Parquet file), read as they are asked for: a JSONL or TSV file a line
+    at a time (decompressed as it streams), a Parquet file by row batches; never whole.
 
     Raises:
         InputError: as :func:`read_corpus`, for the file itself and its syntax.
@@ -195,10 +249,8 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
         if not p.is_file():
             read_bytes(p, "a Parquet file")  # missing or a directory: today's messages
         return _parquet_rows(p)
-    data = read_bytes(p, f"a {fmt.upper()} file")
-    data = gunzip(data, p)
-    text = decode_text(data, source=str(p))
-    return jsonl_rows(text, str(p)) if fmt == "jsonl" else _tsv_rows(text, str(p))
+    lines = iter_lines(p, f"a {fmt.upper()} file")  # streamed: a line at a time
+    return _jsonl(lines, str(p)) if fmt == "jsonl" else _tsv_rows(lines, str(p))
 
 
 def build_corpus(rows: Iterator[tuple[int, dict[str, Any]]], *, name: str) -> Corpus:
@@ -315,7 +367,11 @@ def jsonl_rows(text: str, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
     Raises:
         InputError: a line that is not a JSON object (naming ``name`` and the line).
     """
-    for line, raw in enumerate(text.split("\n"), start=1):
+    return _jsonl(enumerate(text.split("\n"), start=1), name)
+
+
+def _jsonl(lines: Iterable[tuple[int, str]], name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    for line, raw in lines:
         if not raw.strip():
             continue
         try:
@@ -329,11 +385,9 @@ def jsonl_rows(text: str, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
         yield line, row
 
 
-def _tsv_rows(text: str, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines = lines[:-1]
-    reader = csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
+def _tsv_rows(lines: Iterable[tuple[int, str]], name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The rows of TSV ``lines`` (``(number, line)``, the header first) as dicts."""
+    reader = csv.reader((text for _, text in lines), delimiter="\t", quoting=csv.QUOTE_NONE)
     header = next(reader)
     for line, cells in enumerate(reader, start=2):
         if len(cells) != len(header):

@@ -4,10 +4,12 @@ by the functions of ``eval.pipeline``, put back together on the client.
 A corpus is cut into partitions of whole documents (:func:`mtdrift.eval.corpus.iter_parts`,
 streamed from disk, or :func:`split_corpus` for one in memory); each partition is one task,
 ``eval.pipeline.evaluate_corpus`` on that sub-corpus. The per-bead results (beads and their
-sufficient statistics) come back to the client, in partition order, and
-``eval.results.concat`` joins them, so corpus scores, significance and reports are computed from
-the same statistics as in one process, and the outputs are byte-identical. A document pair
-(``--ref``/``--hyp``) is one partition: alignment needs both documents whole.
+sufficient statistics) come back to the client and are joined in partition order as they
+arrive (``eval.results.Joiner``): beads, sentences and segment keys go to a temporary file
+(``eval.spill``), only the statistics stay in memory. Corpus scores, significance and
+reports are computed from the same statistics as in one process, and the outputs are
+byte-identical. A document pair (``--ref``/``--hyp``) is one partition: alignment needs both
+documents whole.
 
 Each worker process builds the encoder, the fact checker and its cache handle once
 (:class:`ModelPlugin`, a ``WorkerPlugin`` whose ``setup`` fills a per-process memo), not per
@@ -41,7 +43,8 @@ from mtdrift.eval.config import Document, RunConfig
 from mtdrift.eval.corpus import Corpus, corpus_paths, iter_parts, read_rows
 from mtdrift.eval.errors import InputError
 from mtdrift.eval.pipeline import evaluate, evaluate_corpus, resolve_language
-from mtdrift.eval.results import Evaluation, concat
+from mtdrift.eval.results import Evaluation, Joiner
+from mtdrift.eval.spill import Spill
 from mtdrift.metrics.cache import Cache, CachedEncoder
 from mtdrift.metrics.encoders import Encoder, SentenceEncoder
 from mtdrift.metrics.facts.checker import FactChecker
@@ -362,10 +365,15 @@ def _run(
             cfg, parts = prepare(extra[0], iter(parts))
             extra = (cfg, *extra[1:])
         c.register_plugin(ModelPlugin(spec), name=spec.key)
-        results = _map_in_order(c, parts, task, spec, extra, unpack=unpack, log=log, progress=progress)
-    if not results:
+        # a document pair is one partition, kept whole (its similarity matrix, its gap cost);
+        # a corpus's partitions go to disk as they come back, their statistics stay here
+        whole: list[Evaluation] = []
+        joiner = None if unpack else Joiner(Spill())
+        sink = whole.append if joiner is None else joiner.add
+        _map_in_order(c, parts, task, spec, extra, sink, unpack=unpack, log=log, progress=progress)
+    if not whole and (joiner is None or joiner.parts == 0):
         raise InputError("no partitions to evaluate")
-    joined = results[0] if len(results) == 1 else concat(results)
+    joined = whole[0] if joiner is None else joiner.result()
     # the workers ran with workers=0 (no processes of their own); the result says what was asked
     return replace(joined, config=replace(joined.config, workers=extra[0].workers))
 
@@ -385,44 +393,50 @@ def _map_in_order(
     task: Any,
     spec: WorkerSpec,
     extra: tuple[Any, ...],
+    sink: Callable[[Evaluation], None],
     *,
     unpack: bool,
     log: RunLog | None,
     progress: Callable[[int, int], None] | None,
-) -> list[Evaluation]:
-    """Submit the partitions as they are read (at most a few per worker in flight, so a corpus
-    larger than memory streams), gather each result as it completes, return them in partition
-    order."""
+) -> None:
+    """Submit the partitions as they are read, and hand each result to ``sink`` in partition
+    order as soon as those before it are in. At most a few partitions per worker are in flight
+    or waiting for an earlier one, so a corpus larger than memory streams."""
     from distributed import KilledWorker, wait
 
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     limit = 2 * workers + 1
     run = hashlib.sha256(f"{time.time_ns()}|{os.getpid()}|{spec.key}".encode()).hexdigest()[:10]
     pending: dict[Any, int] = {}
-    results: dict[int, Evaluation] = {}
+    ready: dict[int, Evaluation] = {}  # came back before an earlier partition
+    done = 0  # partitions handed to sink
     started = time.perf_counter()
     rows = 0
 
     def collect(block: bool) -> None:
+        nonlocal done
         if not pending:
             return
-        done = (
+        finished = (
             wait(list(pending), return_when="FIRST_COMPLETED").done
             if block
             else [f for f in pending if f.done()]
         )
-        for f in done:
+        for f in finished:
             k = pending.pop(f)
             try:
-                results[k] = f.result()
+                ready[k] = f.result()
             except KilledWorker:
                 raise ClusterError(
                     f"partition {k} lost every worker that ran it (out of memory?); "
                     "try a smaller --partition-rows or workers with more memory"
                 ) from None
             f.release()
+            while done in ready:
+                sink(ready.pop(done))
+                done += 1
             if progress is not None:
-                progress(len(results), len(results) + len(pending))
+                progress(done + len(ready), done + len(ready) + len(pending))
 
     for k, part in enumerate(parts):
         args = (*part, spec, *extra) if unpack else (part, spec, *extra)
@@ -430,10 +444,9 @@ def _map_in_order(
             rows += len(part.keys) * len(part.hyps)
         pending[client.submit(task, *args, key=f"mtdrift-{run}-part-{k:06d}", pure=False)] = k
         collect(block=False)
-        while len(pending) >= limit:
+        while len(pending) + len(ready) >= limit:
             collect(block=True)
     while pending:
         collect(block=True)
     if log is not None:
-        log.partitions, log.rows, log.seconds = len(results), rows, time.perf_counter() - started
-    return [results[k] for k in sorted(results)]
+        log.partitions, log.rows, log.seconds = done, rows, time.perf_counter() - started

@@ -304,7 +304,7 @@ def _seg(key: tuple[str, str]) -> str:
     return f"{key[0]}/{key[1]}" if key[0] else key[1]
 
 
-def segment_keys(evaluation: Evaluation) -> tuple[Key, ...]:
+def segment_keys(evaluation: Evaluation) -> Sequence[Key]:
     """The ``(doc_id, seg_id)`` of each reference segment: the corpus keys, or ``("", line)``
     with the 1-based line number of line-parallel files.
 

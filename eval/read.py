@@ -9,7 +9,7 @@ import codecs
 import gzip
 import unicodedata
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -133,3 +133,108 @@ def read_bytes(path: Path, expected: str) -> bytes:
         return path.read_bytes()
     except OSError as err:
         raise InputError(f"{path}: cannot be read ({err.strerror}); check its permissions") from None
+
+
+def iter_lines(path: Path, expected: str) -> Iterator[tuple[int, str]]:
+    """A text file's lines as ``(line number from 1, line)``, read a line at a time (gzip
+    decompressed as it streams, by the suffix ``.gz``): what ``decode_text(gunzip(read_bytes(
+    path)))`` gives, split at ``\\n``, without holding the file.
+
+    The same rules as :func:`decode_text`: a BOM at the start is dropped, CRLF and lone CR end
+    lines, each line is NFC; the same messages for an empty, binary or non-UTF-8 file (a
+    problem is found where the reading reaches it, so lines before it were already given).
+    Missing files and directories are refused before the first line is asked for.
+
+    Args:
+        path: the file.
+        expected: what it should be, for the messages (``"a JSONL file"``).
+
+    Raises:
+        InputError: as :func:`read_bytes`, :func:`gunzip` and :func:`decode_text`.
+    """
+    if not path.exists():
+        raise InputError(f"{path}: no such file; check the path")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory; expected {expected}")
+    return _lines(path)
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    try:
+        fh = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # noqa: SIM115
+    except OSError as err:
+        raise InputError(f"{path}: cannot be read ({err.strerror}); check its permissions") from None
+    with fh:
+        offset = 0  # bytes before this line (after decompression), BOM included
+        bom = 0
+        number = 0  # lines given (and held back) so far
+        rawno = 0  # byte lines read so far (what decode_text's messages count)
+        raw_text = False  # a byte other than ASCII whitespace seen
+        held: list[tuple[int, str]] | None = []  # lines before the first non-blank one
+        for raw in _raw_lines(fh, path):
+            if offset == 0 and raw.startswith(codecs.BOM_UTF8):
+                raw, bom = raw[len(codecs.BOM_UTF8) :], len(codecs.BOM_UTF8)
+                offset = bom
+                raw_text = True
+            nul = raw.find(b"\x00")
+            if nul >= 0:
+                raise InputError(
+                    f"{path}: looks like a binary file (NUL byte at offset {offset + nul}, line "
+                    f"{rawno + 1}); expected UTF-8 text, one document or one segment per line"
+                )
+            newline = raw.endswith(b"\n")
+            body = raw[:-1] if newline else raw
+            if newline and body.endswith(b"\r"):
+                body = body[:-1]
+            try:
+                text = body.decode("utf-8", errors="strict")
+            except UnicodeDecodeError as err:
+                at = offset + err.start
+                raise InputError(
+                    f"{path}: not valid UTF-8 (byte 0x{body[err.start]:02x} at offset {at - bom}, "
+                    f"line {rawno + 1}); re-encode it as UTF-8, e.g. iconv -f LATIN1 -t UTF-8"
+                ) from None
+            raw_text = raw_text or bool(body.strip())
+            pieces = text.split("\r")
+            if not newline and len(pieces) > 1 and pieces[-1] == "":
+                pieces.pop()  # a lone CR ends the file: no line after it
+            offset += len(raw)
+            rawno += 1
+            for piece in pieces:
+                number += 1
+                line = (number, unicodedata.normalize(NORMALIZATION, piece))
+                if held is None:
+                    yield line
+                    continue
+                held.append(line)
+                if piece.strip():
+                    yield from held
+                    held = None
+        if held is not None:
+            if offset == 0:
+                what = "is empty"
+            elif not raw_text:
+                what = "holds only whitespace"
+            else:
+                raise InputError(
+                    f"{path}: the file holds no text (only a byte-order mark or Unicode spaces); "
+                    "expected UTF-8 text with at least one sentence"
+                )
+            raise InputError(f"{path}: the file {what}; expected UTF-8 text with at least one sentence")
+
+
+def _raw_lines(fh: Iterable[bytes], path: Path) -> Iterator[bytes]:
+    """The byte lines of ``fh`` (each with its ``\\n``, the last maybe without); a bad gzip
+    stream, or a read that fails, is an :class:`InputError`."""
+    try:
+        yield from fh
+    except OSError as err:
+        if path.suffix != ".gz" or err.strerror is not None:
+            raise InputError(f"{path}: cannot be read ({err.strerror}); check its permissions") from None
+        raise InputError(
+            f"{path}: not a valid gzip file ({err}); decompress it or drop the .gz suffix"
+        ) from None
+    except (EOFError, zlib.error) as err:
+        raise InputError(
+            f"{path}: not a valid gzip file ({err}); decompress it or drop the .gz suffix"
+        ) from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from mtdrift.eval.config import RunConfig
 from mtdrift.eval.corpus import Key
 from mtdrift.eval.judge import DRIFT_LABELS
 from mtdrift.eval.segment import Sentence
+from mtdrift.eval.spill import Spill, SpilledSeq
 from mtdrift.metrics.findings import Finding
 from mtdrift.metrics.registry import (
     MEAN_METRICS,
@@ -24,6 +26,8 @@ from mtdrift.metrics.registry import (
     corpus_score,
     get_metric,
 )
+
+T = TypeVar("T")
 
 
 def bead_kind(ref_ids: tuple[int, ...], hyp_ids: tuple[int, ...]) -> str:
@@ -101,8 +105,8 @@ class SystemResult:
 
     system: str
     hyp_name: str
-    hyp_sentences: tuple[Sentence, ...]
-    beads: tuple[BeadResult, ...]
+    hyp_sentences: Sequence[Sentence]
+    beads: Sequence[BeadResult]
     stats: dict[str, np.ndarray]
     corpus: dict[str, float]
     similarity: np.ndarray | None
@@ -128,11 +132,11 @@ class Evaluation:
     """
 
     ref_name: str
-    ref_sentences: tuple[Sentence, ...]
+    ref_sentences: Sequence[Sentence]
     systems: tuple[SystemResult, ...]
     signatures: dict[str, str]
     config: RunConfig
-    keys: tuple[Key, ...] | None = None
+    keys: Sequence[Key] | None = None
     extra: tuple[CorpusMetric, ...] = ()
 
     @property
@@ -161,60 +165,132 @@ class Evaluation:
 
 
 def concat(parts: Sequence[Evaluation]) -> Evaluation:
-    """Evaluations of consecutive chunks of a line-aligned corpus, as one (public: the Dask
-    client joins its partitions with it, ``eval.distributed``)."""
-    ref_sents: list[Sentence] = []
-    keys: list[Key] = []
-    beads: dict[str, list[BeadResult]] = {s.system: [] for s in parts[0].systems}
-    hyp_sents: dict[str, list[Sentence]] = {s.system: [] for s in parts[0].systems}
-    stats: dict[str, dict[str, list[np.ndarray]]] = {s.system: {} for s in parts[0].systems}
-    pos = 0
-    hyp_pos = dict.fromkeys(hyp_sents, 0)  # running offsets: linear in the number of parts
+    """Evaluations of consecutive chunks of a line-aligned corpus, as one (held in memory; the
+    Dask client joins its partitions with a :class:`Joiner` that spills them to disk)."""
+    joiner = Joiner()
     for part in parts:
-        shift = len(ref_sents)
-        ref_sents += [_shifted(x, shift, pos) for x in part.ref_sentences]
-        keys += list(part.keys or ())
+        joiner.add(part)
+    return joiner.result()
+
+
+class Joiner:
+    """Evaluations of consecutive chunks of a line-aligned corpus, joined one at a time, in
+    order: what :func:`concat` does, for parts that come back one by one (the Dask client,
+    ``eval.distributed``).
+
+    With a :class:`~mtdrift.eval.spill.Spill`, every part's beads, sentences and segment keys go
+    to disk as the part is added and the result reads them from there
+    (:class:`~mtdrift.eval.spill.SpilledSeq`); only the per-bead sufficient statistics (small
+    float arrays, what corpus scores and significance need) stay in memory. Without one,
+    everything is held, as :func:`concat` does.
+    """
+
+    def __init__(self, spill: Spill | None = None) -> None:
+        self._spill = spill
+        self._first: Evaluation | None = None
+        self._ref_sents: list[Sentence] | SpilledSeq[Sentence] = self._seq()
+        self._keys: list[Key] | SpilledSeq[Key] = self._seq()
+        self._beads: dict[str, list[BeadResult] | SpilledSeq[BeadResult]] = {}
+        self._hyp_sents: dict[str, list[Sentence] | SpilledSeq[Sentence]] = {}
+        self._stats: dict[str, dict[str, list[np.ndarray]]] = {}
+        self._pos = 0  # characters of the reference so far (one newline after each sentence)
+        self._hyp_pos: dict[str, int] = {}  # the same, per candidate: offsets stay linear in parts
+        self._parts = 0
+
+    @property
+    def parts(self) -> int:
+        """How many parts were added."""
+        return self._parts
+
+    def _seq(self) -> Any:
+        return [] if self._spill is None else SpilledSeq(self._spill)
+
+    def add(self, part: Evaluation) -> None:
+        """Append the next part (its systems those of the first part, in its order)."""
+        if self._first is None:
+            self._first = _bare(part)
+            for s in part.systems:
+                self._beads[s.system], self._hyp_sents[s.system] = self._seq(), self._seq()
+                self._stats[s.system], self._hyp_pos[s.system] = {}, 0
+        shift, pos = len(self._ref_sents), self._pos
+        self._ref_sents.extend([_shifted(x, shift, pos) for x in part.ref_sentences])
+        self._keys.extend(list(part.keys or ()))
         for s in part.systems:
-            hyp_sents[s.system] += [_shifted(x, shift, hyp_pos[s.system]) for x in s.hyp_sentences]
-            hyp_pos[s.system] += sum(len(h.text) + 1 for h in s.hyp_sentences)
-            for b in s.beads:
-                beads[s.system].append(
+            hyp_pos = self._hyp_pos[s.system]
+            self._hyp_sents[s.system].extend([_shifted(x, shift, hyp_pos) for x in s.hyp_sentences])
+            self._hyp_pos[s.system] = hyp_pos + sum(len(h.text) + 1 for h in s.hyp_sentences)
+            self._beads[s.system].extend(
+                [
                     replace(
                         b,
                         index=b.index + shift,
                         ref_ids=tuple(i + shift for i in b.ref_ids),
                         hyp_ids=tuple(j + shift for j in b.hyp_ids),
                     )
-                )
-            for m, rows in s.stats.items():
-                stats[s.system].setdefault(m, []).append(rows)
-        pos += sum(len(x.text) + 1 for x in part.ref_sentences)
-    systems = []
-    metrics = {m.name: m for m in parts[0].metrics}
-    for s in parts[0].systems:
-        merged = {m: np.vstack(rows) for m, rows in stats[s.system].items()}
-        systems.append(
-            SystemResult(
-                system=s.system,
-                hyp_name=s.hyp_name,
-                hyp_sentences=tuple(hyp_sents[s.system]),
-                beads=tuple(beads[s.system]),
-                stats=merged,
-                corpus={m: corpus_score(metrics[m], rows) for m, rows in merged.items()},
-                similarity=None,
-                gap_cost=None,
+                    for b in s.beads
+                ]
             )
+            for m, rows in s.stats.items():
+                self._stats[s.system].setdefault(m, []).append(rows)
+        self._pos = pos + sum(len(x.text) + 1 for x in part.ref_sentences)
+        self._parts += 1
+
+    def result(self) -> Evaluation:
+        """The parts added so far, as one evaluation.
+
+        Raises:
+            ValueError: no part was added.
+        """
+        first = self._first
+        if first is None:
+            raise ValueError("no parts to join")
+        metrics = {m.name: m for m in first.metrics}
+        systems = []
+        for s in first.systems:
+            merged = {}
+            for m, rows in self._stats[s.system].items():
+                merged[m] = np.vstack(rows)
+                rows[:] = [merged[m]]  # the parts' arrays go now: never held twice
+            systems.append(
+                SystemResult(
+                    system=s.system,
+                    hyp_name=s.hyp_name,
+                    hyp_sentences=_frozen(self._hyp_sents[s.system]),
+                    beads=_frozen(self._beads[s.system]),
+                    stats=merged,
+                    corpus={m: corpus_score(metrics[m], rows) for m, rows in merged.items()},
+                    similarity=None,
+                    gap_cost=None,
+                )
+            )
+        return Evaluation(
+            ref_name=first.ref_name,
+            ref_sentences=_frozen(self._ref_sents),
+            systems=tuple(systems),
+            signatures=first.signatures,
+            config=first.config,
+            keys=_frozen(self._keys),
+            extra=first.extra,
         )
-    first = parts[0]
-    return Evaluation(
-        ref_name=first.ref_name,
-        ref_sentences=tuple(ref_sents),
-        systems=tuple(systems),
-        signatures=first.signatures,
-        config=first.config,
-        keys=tuple(keys),
-        extra=first.extra,
+
+
+def _bare(part: Evaluation) -> Evaluation:
+    """``part`` less its beads, sentences, keys and statistics' rows: what the join takes from
+    its first part (names, signatures, settings, metrics), without holding that part."""
+    return replace(
+        part,
+        ref_sentences=(),
+        keys=None,
+        systems=tuple(
+            replace(s, beads=(), hyp_sentences=(), stats={m: a[:0].copy() for m, a in s.stats.items()})
+            for s in part.systems
+        ),
     )
+
+
+def _frozen(items: Sequence[T]) -> Sequence[T]:
+    """A list as a tuple; a spilled sequence as it is (it is read-only)."""
+    return tuple(items) if isinstance(items, list) else items
 
 
 def _shifted(x: Sentence, index_shift: int, offset: int) -> Sentence:

@@ -126,8 +126,10 @@ class Summary:
     metrics: Mapping[str, MetricBlock] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, evaluation: Evaluation) -> Summary:
-        """The summary of ``evaluation``."""
+    def of(cls, evaluation: Evaluation, *, per_bead: bool = True) -> Summary:
+        """The summary of ``evaluation``; without ``per_bead``, less the parts that grow with
+        the corpus (the reference's sentences, each system's :class:`SegmentBlock`), which a
+        streaming writer adds (``eval.render.tables.write_summary_json``)."""
         n_ref = len(evaluation.ref_sentences)
         return cls(
             mtdrift=evaluation.signatures.get("mtdrift"),
@@ -135,7 +137,7 @@ class Summary:
                 name=evaluation.ref_name,
                 sha256=evaluation.ref_digest,
                 segments=n_ref,
-                sentences=tuple(r.text for r in evaluation.ref_sentences),
+                sentences=tuple(r.text for r in evaluation.ref_sentences) if per_bead else None,
             ),
             language=_language(evaluation),
             scales={
@@ -146,7 +148,7 @@ class Summary:
                 m.name: MetricBlock(m.display, m.higher_is_better, m.num_stats, m.source)
                 for m in evaluation.metrics
             },
-            systems=tuple(_system(evaluation, s) for s in evaluation.systems),
+            systems=tuple(_system(evaluation, s, per_bead=per_bead) for s in evaluation.systems),
             signatures=dict(sorted(evaluation.signatures.items())),
         )
 
@@ -240,7 +242,7 @@ def _stat(x: float) -> float | int:
     return int(x) if float(x).is_integer() and abs(x) < 2**53 else x
 
 
-def _system(evaluation: Evaluation, s: SystemResult) -> SystemBlock:
+def _system(evaluation: Evaluation, s: SystemResult, *, per_bead: bool = True) -> SystemBlock:
     return SystemBlock(
         system=s.system,
         hyp=s.hyp_name,
@@ -258,9 +260,16 @@ def _system(evaluation: Evaluation, s: SystemResult) -> SystemBlock:
             hyp_ids=tuple(b.hyp_ids for b in s.beads),
             drift=tuple(b.drift for b in s.beads),
             hyp_sentences=tuple(h.text for h in s.hyp_sentences),
-            stats={m: [[_stat(x) for x in row] for row in s.stats[m].tolist()] for m in sorted(s.stats)},
-        ),
+            stats={m: [stat_row(row) for row in s.stats[m].tolist()] for m in sorted(s.stats)},
+        )
+        if per_bead
+        else None,
     )
+
+
+def stat_row(row: Sequence[float]) -> list[float | int]:
+    """A row of statistics as ``summary.json`` writes it: integers where integral."""
+    return [_stat(x) for x in row]
 
 
 def _system_json(s: SystemBlock) -> dict[str, Any]:

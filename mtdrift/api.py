@@ -13,10 +13,10 @@ from __future__ import annotations
 import functools
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from mtdrift.eval.config import Document, RunConfig
 from mtdrift.eval.corpus import Corpus
@@ -67,6 +67,26 @@ OUTPUTS: tuple[str, ...] = (
     "report.html",
 )
 """The text files :meth:`Result.render` makes and :meth:`Result.write` writes (plots aside)."""
+
+
+def _write_segments_csv(evaluation: Evaluation, out: TextIO) -> None:
+    from mtdrift.eval.render.tables import write_segments_csv
+
+    write_segments_csv(evaluation, out)
+
+
+def _write_summary_json(evaluation: Evaluation, out: TextIO) -> None:
+    from mtdrift.eval.render.tables import write_summary_json
+
+    write_summary_json(evaluation, out)
+
+
+_STREAMED: dict[str, Callable[[Evaluation, TextIO], None]] = {
+    "segments.csv": _write_segments_csv,
+    "summary.json": _write_summary_json,
+}
+"""The outputs :meth:`Result.write` writes a piece at a time (what :meth:`Result.render` gives,
+never held whole)."""
 
 
 @dataclass(frozen=True)
@@ -219,7 +239,11 @@ class Result:
         written = []
         for name in OUTPUTS:
             path = directory / name
-            path.write_text(self.render(name), encoding="utf-8")
+            if name in _STREAMED:  # a Dask run's beads are read back from disk as written
+                with path.open("w", encoding="utf-8") as fh:
+                    _STREAMED[name](self.evaluation, fh)
+            else:
+                path.write_text(self.render(name), encoding="utf-8")
             written.append(path)
             if name == "segments.csv" and self._parquet(parquet):
                 from mtdrift.eval.render.parquet import write_segments_parquet

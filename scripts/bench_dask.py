@@ -13,15 +13,28 @@ warms up first; a cluster's workers load it when they start, which is timed apar
    rows) as one partition and as one partition per document; the difference over the extra
    partitions is what a partition costs beyond its rows;
 4. the client's part: reading and cutting the corpus into partitions (rows/s), and the size
-   of a partition's result (bytes per pair, which the client holds until the reports are written).
+   of a partition's result (bytes per pair, which go to the client's spill file);
+5. the client's memory (``--only memory`` runs this part alone): on ``local:2``, corpora of
+   2,000 and 20,000 rows built from the dev set (its first whole documents, about 2,000 rows,
+   repeated with renamed documents), ordered by system as WMT's files are, so that the client
+   groups them by document; the client's peak allocation (``tracemalloc``) during the run
+   (reading, submitting, joining the partitions as they come back), then, apart, while the
+   comparison is computed (the significance tests' resampling) and while the reports are
+   written (no plots). A first, untraced run of the
+   2,000 rows, reports included, fills a cache (so the measured runs score from it: the
+   client's part is the same, the workers' much shorter) and loads what the client loads once
+   (the language detector, the renderers' modules).
 
-The last line is ``bench-dask: pairs=N single=R0 local1=R1 local2=R2 overhead_s=O`` (pairs/s).
+The last line is ``bench-dask: pairs=N single=R0 local1=R1 local2=R2 overhead_s=O`` (pairs/s),
+then ``bench-dask-memory: rows=... run_peak_mib=... compare_peak_mib=... reports_peak_mib=...``
+per corpus.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import json
 import os
 import pickle
 import sys
@@ -38,9 +51,13 @@ def main() -> None:
     ap.add_argument("--data", default=str(DATA))
     ap.add_argument("--model", default="minilm")
     ap.add_argument("--partition-rows", type=int, default=1_000)
+    ap.add_argument("--only", choices=["memory"], help="run only this part")
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    if args.only == "memory":
+        memory(args)
+        return
 
     from distributed import Client, LocalCluster
 
@@ -143,8 +160,8 @@ def main() -> None:
         bound = " (the client's reading bounds it)" if client_bound > compute else ""
         print(f"  {workers:>4} workers: {hours:6.2f} h{bound}")
     print(
-        f"  the client holds every bead's result until the reports are written: about "
-        f"{TARGET * per_pair_bytes / 2**30:.0f} GiB for {TARGET:,} pairs"
+        f"  the client writes every bead's result to its spill file: about "
+        f"{TARGET * per_pair_bytes / 2**30:.0f} GiB of temporary disk for {TARGET:,} pairs"
     )
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"load average after: {load}")
@@ -153,6 +170,102 @@ def main() -> None:
         f"local2={rates[2]:.1f} overhead_s={overhead:.3f}"
     )
     sys.stdout.flush()
+    memory(args)
+
+
+MEMORY_ROWS = (2_000, 20_000)
+
+
+def memory(args: argparse.Namespace) -> None:
+    """5. The client's peak memory on ``local:2`` for corpora of :data:`MEMORY_ROWS` rows."""
+    import gzip
+    import tempfile
+    import tracemalloc
+
+    from distributed import Client, LocalCluster
+
+    from mtdrift.api import Result
+    from mtdrift.eval.distributed import ModelPlugin, RunLog, WorkerSpec, evaluate_corpus_dask
+    from mtdrift.eval.pairwise import compare_systems
+    from mtdrift.eval.results import Evaluation
+
+    with gzip.open(args.data, "rt", encoding="utf-8") as fh:
+        dev = [json.loads(line) for line in fh]
+    keep = ("doc_id", "seg_id", "system", "reference", "hypothesis")
+    print()
+    print(f"client memory: local:2, partitions of {args.partition_rows:,} rows, model {args.model}")
+    with tempfile.TemporaryDirectory(prefix="bench-dask-") as tmp:
+        files = {n: _corpus_file(dev, keep, n, Path(tmp) / f"rows-{n}.jsonl") for n in MEMORY_ROWS}
+        threads = max(1, (os.cpu_count() or 1) // 2)
+        cache = Path(tmp) / "cache"
+        with (
+            LocalCluster(
+                n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, silence_logs=40
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            spec = WorkerSpec(model=args.model, threads=threads, cache_dir=str(cache.resolve()))
+            client.register_plugin(ModelPlugin(spec), name=spec.key)
+
+            def run(path: Path, log: RunLog) -> Evaluation:
+                return evaluate_corpus_dask(
+                    str(path), client=client, model=args.model, threads=threads, cache_dir=cache,
+                    partition_rows=args.partition_rows, log=log,
+                )  # fmt: skip
+
+            t = time.perf_counter()
+            warm = run(files[MEMORY_ROWS[0]], RunLog())  # fills the cache; loads the client's modules
+            Result(warm, compare_systems(warm)).write(Path(tmp) / "out-warm-up", plots=False)
+            del warm
+            took = time.perf_counter() - t
+            print(f"  warm-up: {MEMORY_ROWS[0]:,} rows scored into the cache in {took:.0f} s")
+            for n, path in files.items():
+                size = path.stat().st_size
+                tracemalloc.start()
+                log = RunLog()
+                ev = run(path, log)
+                run_peak = tracemalloc.get_traced_memory()[1]
+                tracemalloc.reset_peak()
+                comparison = compare_systems(ev)
+                compare_peak = tracemalloc.get_traced_memory()[1]
+                tracemalloc.reset_peak()
+                Result(ev, comparison).write(Path(tmp) / f"out-{n}", plots=False)
+                reports_peak = tracemalloc.get_traced_memory()[1]
+                tracemalloc.stop()
+                mib = 2**20
+                print(
+                    f"  {log.rows:>6,} rows ({size / mib:.1f} MiB of JSONL, {log.partitions} partitions, "
+                    f"{log.seconds:.0f} s): client peak {run_peak / mib:.1f} MiB during the run, "
+                    f"{compare_peak / mib:.1f} MiB computing the comparison (significance), "
+                    f"{reports_peak / mib:.1f} MiB writing the reports"
+                )
+                print(
+                    f"bench-dask-memory: rows={log.rows} run_peak_mib={run_peak / mib:.1f} "
+                    f"compare_peak_mib={compare_peak / mib:.1f} reports_peak_mib={reports_peak / mib:.1f}"
+                )
+                del ev
+    sys.stdout.flush()
+
+
+def _corpus_file(dev: list[dict], keep: tuple[str, ...], n: int, path: Path) -> Path:  # type: ignore[type-arg]
+    """``n`` rows or a little more: the first whole documents of ``dev`` up to
+    :data:`MEMORY_ROWS`'s first figure, repeated with renamed documents, written ordered by
+    system as WMT's files are."""
+    first: list[dict] = []  # type: ignore[type-arg]
+    for r in dev:
+        if len(first) >= MEMORY_ROWS[0] and r["doc_id"] != first[-1]["doc_id"]:
+            break
+        first.append({k: r[k] for k in keep})
+    rows: list[dict] = []  # type: ignore[type-arg]
+    rep = 0
+    while len(rows) < n:
+        rows += [{**r, "doc_id": f"{r['doc_id']}~{rep}" if rep else r["doc_id"]} for r in first]
+        rep += 1
+    systems = list(dict.fromkeys(r["system"] for r in rows))
+    rows.sort(key=lambda r: systems.index(r["system"]))  # stable: documents in order per system
+    with path.open("w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    return path
 
 
 def _join(a, b):  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ search box, sorting by any column, and the signatures. A pure function of the ev
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from mtdrift.eval.render.pairwise import significant
@@ -267,10 +267,10 @@ def _cut(evaluation: Evaluation) -> tuple[Evaluation, str]:
 _DRIFT_RANK = {"major": 0, "minor": 1}
 
 
-def _worst_first(beads: tuple[BeadResult, ...], n: int) -> tuple[BeadResult, ...]:
+def _worst_first(beads: Sequence[BeadResult], n: int) -> tuple[BeadResult, ...]:
     """``n`` of ``beads``: the drifted ones first, then by position; in document order."""
     if len(beads) <= n:
-        return beads
+        return tuple(beads)
     chosen = sorted(range(len(beads)), key=lambda k: (_DRIFT_RANK.get(beads[k].drift, 2), k))[:n]
     return tuple(beads[k] for k in sorted(chosen))
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TextIO
 
 from mtdrift.eval.results import BeadResult, Evaluation
-from mtdrift.eval.summary import DIGITS, Summary
+from mtdrift.eval.summary import DIGITS, Summary, stat_row
 from mtdrift.metrics.registry import MetricInfo
 
 SEGMENT_COLUMNS: tuple[str, ...] = (
@@ -59,11 +60,17 @@ def segments_csv(evaluation: Evaluation) -> str:
     side (never ``nan``). Metrics beyond the built-in ones (plug-ins, external scores) follow
     :data:`SEGMENT_COLUMNS`, one column each, named after the metric."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    write_segments_csv(evaluation, buf)
+    return buf.getvalue()
+
+
+def write_segments_csv(evaluation: Evaluation, out: TextIO) -> None:
+    """:func:`segments_csv` written into ``out`` a row at a time (a Dask run's beads are read
+    back from disk as they are written: the file is never held)."""
+    w = csv.writer(out, lineterminator="\n")
     w.writerow(segment_columns(evaluation))
     for row in segment_rows(evaluation):
         w.writerow([_num(v) if isinstance(v, float) else v for v in row])
-    return buf.getvalue()
 
 
 def summary(evaluation: Evaluation) -> dict[str, Any]:
@@ -72,21 +79,67 @@ def summary(evaluation: Evaluation) -> dict[str, Any]:
 
 
 def summary_json(evaluation: Evaluation) -> str:
-    """``summary.json``: indented, except that each bead's statistics stay on one line."""
-    doc = summary(evaluation)
-    rows: list[str] = []
-    for s in doc["systems"]:
-        seg = s["segments"]
-        for key in ("ref_ids", "hyp_ids", "drift"):
-            rows.append(json.dumps(seg[key], separators=(",", ":")))
-            seg[key] = f"\x00{len(rows) - 1}\x00"
-        for m, matrix in seg["stats"].items():
-            rows.append("[" + ",".join(json.dumps(r, separators=(",", ":")) for r in matrix) + "]")
-            seg["stats"][m] = f"\x00{len(rows) - 1}\x00"
-    text = json.dumps(doc, indent=2, ensure_ascii=False)
-    for k, raw in enumerate(rows):
-        text = text.replace(f'"\\u0000{k}\\u0000"', raw, 1)
-    return text + "\n"
+    """``summary.json``: indented, except that each bead's ids, label and statistics stay on
+    one line."""
+    buf = io.StringIO()
+    write_summary_json(evaluation, buf)
+    return buf.getvalue()
+
+
+def write_summary_json(evaluation: Evaluation, out: TextIO) -> None:
+    """:func:`summary_json` written into ``out`` piece by piece: the parts that grow with the
+    corpus (the sentences, each bead's ids, label and statistics) are written as they are read,
+    so that a Dask run's beads, read back from disk, are never held together."""
+    doc = Summary.of(evaluation, per_bead=False).to_json()
+    holes: list[tuple[Iterable[Any], bool]] = []  # (items, indented): generators, read when written
+
+    def hole(items: Iterable[Any], *, indented: bool = False) -> str:
+        holes.append((items, indented))
+        return f"\x00{len(holes) - 1}\x00"
+
+    doc["reference"]["sentences"] = hole((r.text for r in evaluation.ref_sentences), indented=True)
+    for s, block in zip(evaluation.systems, doc["systems"], strict=True):
+        block["segments"] = {
+            "ref_ids": hole(list(b.ref_ids) for b in s.beads),
+            "hyp_ids": hole(list(b.hyp_ids) for b in s.beads),
+            "drift": hole(b.drift for b in s.beads),
+            "hyp_sentences": hole((h.text for h in s.hyp_sentences), indented=True),
+            "stats": {m: hole(stat_row(r.tolist()) for r in s.stats[m]) for m in sorted(s.stats)},
+        }
+    pieces = _HOLE.split(json.dumps(doc, indent=2, ensure_ascii=False))
+    for k, piece in enumerate(pieces):
+        if k % 2 == 0:
+            out.write(piece)
+            continue
+        items, indented = holes[int(piece)]
+        if indented:
+            line = pieces[k - 1].rsplit("\n", 1)[-1]  # the key's line: its indent
+            out.writelines(_indented(items, len(line) - len(line.lstrip(" "))))
+        else:
+            out.writelines(_one_line(items))
+    out.write("\n")
+
+
+_HOLE = re.compile(r'"\\u0000(\d+)\\u0000"')
+
+
+def _one_line(items: Iterable[Any]) -> Iterator[str]:
+    """A JSON list on one line, without spaces: ``[[0],[1,2]]``."""
+    yield "["
+    for k, x in enumerate(items):
+        yield ("," if k else "") + json.dumps(x, separators=(",", ":"))
+    yield "]"
+
+
+def _indented(texts: Iterable[str], pad: int) -> Iterator[str]:
+    """A JSON list of strings as ``json.dumps(..., indent=2, ensure_ascii=False)`` writes it
+    inside an object whose keys are indented by ``pad``."""
+    inner, empty = "\n" + " " * (pad + 2), True
+    yield "["
+    for text in texts:
+        yield ("" if empty else ",") + inner + json.dumps(text, ensure_ascii=False)
+        empty = False
+    yield "]" if empty else "\n" + " " * pad + "]"
 
 
 def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -1,7 +1,8 @@
 """The evaluation on a real Dask ``LocalCluster`` of 2 worker processes, with the real model
 (all-MiniLM-L6-v2): the seed pair and 2,000 rows of the WMT23 zh-en dev set give
 ``segments.csv`` and ``summary.json`` byte-identical to the single-process run, from JSONL,
-shards, and still when a worker process is killed in the middle of the run.
+from JSONL ordered by system (WMT's order), from shards, and still when a worker process is
+killed in the middle of the run.
 
 One cluster for the module (its workers load the model once each); the kill test runs last.
 """
@@ -13,6 +14,7 @@ import json
 import os
 import signal
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +82,14 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         else:
             text = "".join(json.dumps(r) + "\n" for r in part)
             (shards / f"dev-{k:03d}.jsonl.gz").write_bytes(gzip.compress(text.encode()))
+    systems = list(dict.fromkeys(r["system"] for r in rows))
+    by_system = sorted(rows, key=lambda r: systems.index(r["system"]))  # WMT's order
+    (folder / "by-system.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in by_system), encoding="utf-8"
+    )
     return {
         "jsonl": str(folder / "dev.jsonl"),
+        "by-system": str(folder / "by-system.jsonl"),
         "parquet": str(folder / "dev.parquet"),
         "shards": f"{shards}/*",
     }
@@ -159,6 +167,21 @@ def test_the_cli_and_the_api_on_a_scheduler_address_give_the_same_bytes(
 
     frame = pd.read_parquet(out / "segments.parquet")
     assert len(frame) == len(result.segments) and list(frame.columns) == list(result.segments.columns)
+
+
+def test_rows_ordered_by_system_give_the_bytes_of_one_process(
+    client: Any, dev: dict[str, str], expected: tuple[str, str], cache: Path
+) -> None:
+    """WMT's order (every document comes back once per system) is read as one process reads it:
+    the same corpus, so one process's bytes (the corpus named by its path); on the cluster the
+    client groups the rows by document first (read from the cache the first run filled)."""
+    from mtdrift.eval.corpus import read_corpus
+
+    one_process = read_corpus(dev["by-system"])
+    assert replace(one_process, name=dev["jsonl"]) == read_corpus(dev["jsonl"])
+    result = _bytes(_run(dev["by-system"], client, cache))
+    assert result[0] == expected[0]
+    assert result[1] == expected[1].replace(dev["jsonl"], dev["by-system"])
 
 
 def test_a_worker_killed_mid_run_changes_nothing(

@@ -14,14 +14,17 @@ from pathlib import Path
 
 import pytest
 
+from mtdrift.api import OUTPUTS, Result
 from mtdrift.eval.corpus import Corpus, iter_parts, read_corpus
 from mtdrift.eval.distributed import ClusterError, parse_address, split_corpus
 from mtdrift.eval.errors import InputError
+from mtdrift.eval.pairwise import compare_systems
 from mtdrift.eval.pipeline import evaluate_corpus
 from mtdrift.eval.render import html as html_render
 from mtdrift.eval.render.parquet import write_segments_parquet
 from mtdrift.eval.render.tables import segments_csv
-from mtdrift.eval.results import concat
+from mtdrift.eval.results import Joiner, concat
+from mtdrift.eval.spill import Spill, SpilledSeq
 from mtdrift.metrics.facts.checker import FactChecker
 from tests.support.fakes import FakeEncoder
 from tests.support.files import jsonl
@@ -98,11 +101,29 @@ def test_split_corpus_keeps_a_scattered_document_in_one_part() -> None:
     assert sum((p.refs for p in parts), ()) == corpus.refs
 
 
-def test_parts_evaluated_apart_join_to_the_whole(fake_encoder: FakeEncoder, checker: FactChecker) -> None:
+def test_parts_evaluated_apart_join_to_the_whole(
+    tmp_path: Path, fake_encoder: FakeEncoder, checker: FactChecker
+) -> None:
+    """Joined in memory (concat) or on disk as they come (what the Dask client does: beads,
+    sentences and keys spilled, statistics held), the parts give every file of the whole."""
     corpus = read_corpus_from(_rows())
     whole = evaluate_corpus(corpus, encoder=fake_encoder, checker=checker)
     parts = [evaluate_corpus(p, encoder=fake_encoder, checker=checker) for p in split_corpus(corpus, rows=6)]
+    assert len(parts) == 5
     assert segments_csv(concat(parts)) == segments_csv(whole)
+    joiner = Joiner(Spill())
+    for part in parts:
+        joiner.add(part)
+    spilled = joiner.result()
+    assert all(isinstance(s.beads, SpilledSeq) for s in spilled.systems)
+    assert isinstance(spilled.ref_sentences, SpilledSeq) and isinstance(spilled.keys, SpilledSeq)
+    expected, result = (Result(ev, compare_systems(ev)) for ev in (whole, spilled))
+    for name in OUTPUTS:
+        assert result.render(name) == expected.render(name), name
+    for run, out in ((expected, tmp_path / "whole"), (result, tmp_path / "spilled")):
+        run.write(out, plots=False, parquet=True)
+    for name in (*OUTPUTS, "segments.parquet/part-00000.parquet"):
+        assert (tmp_path / "spilled" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
 
 
 def read_corpus_from(rows: Sequence[dict[str, object]]) -> Corpus:
@@ -152,12 +173,75 @@ def test_a_glob_that_matches_nothing_is_one_clear_error(tmp_path: Path) -> None:
         read_corpus(f"{tmp_path}/none-*.jsonl")
 
 
-def test_a_document_scattered_through_a_file_cannot_be_streamed(tmp_path: Path) -> None:
-    rows = _rows(docs=2, segs=1)
-    (tmp_path / "c.jsonl").write_text(jsonl([rows[0], rows[2], rows[1], rows[3]]))
-    read_corpus(tmp_path / "c.jsonl")  # fine in one piece
-    with pytest.raises(InputError, match=r"line 3: document 'd0' continues here, after other documents"):
-        list(iter_parts(tmp_path / "c.jsonl", rows=1))
+def _by_system(rows: Sequence[dict[str, object]]) -> list[dict[str, object]]:
+    """The rows ordered by system, as WMT's files are: each document comes back once per system."""
+    return sorted(rows, key=lambda r: SYSTEMS.index(str(r["system"])))
+
+
+@pytest.mark.parametrize(
+    ("order", "rows_per_part", "parts"),
+    [
+        # WMT's order: every document comes back for the second system; still cut by document
+        ("by system", 1, 5),
+        ("by system", 14, 2),
+        # d0's second segment first appears after d1's: d0 and d1 stay in one part
+        ("scattered", 1, 4),
+        # no seg_id: numbered per system over the whole file, as read_corpus numbers them
+        ("no seg_id", 1, 5),
+    ],
+)  # fmt: skip
+def test_rows_in_any_order_stream_as_the_corpus_read_whole(
+    tmp_path: Path, order: str, rows_per_part: int, parts: int
+) -> None:
+    rows = _rows()
+    if order == "scattered":
+        rows = [rows[0], rows[1], rows[6], rows[7], *rows[2:6], *rows[8:]]
+    elif order == "no seg_id":
+        rows = [{k: v for k, v in r.items() if k != "seg_id"} for r in rows]
+    path = tmp_path / "c.jsonl"
+    path.write_text(jsonl(_by_system(rows)))
+    expected = read_corpus(path)
+    result = list(iter_parts(path, rows=rows_per_part))
+    assert len(result) == parts
+    assert sum((p.keys for p in result), ()) == expected.keys
+    assert sum((p.refs for p in result), ()) == expected.refs
+    for system in expected.systems:
+        assert sum((p.hyps[system] for p in result), ()) == expected.hyps[system]
+    docs = [{d for d, _ in p.keys} for p in result]
+    assert all(not (a & b) for k, a in enumerate(docs) for b in docs[k + 1 :])  # never split
+
+
+def test_a_streamed_jsonl_file_is_never_held_whole(tmp_path: Path) -> None:
+    """A 5 MB JSONL corpus: reading its rows allocates at most a hundredth of the file at once
+    (a whole read holds its bytes, its text and its rows, several times the file); cutting it in
+    parts of 100 rows at most a fifth (the parts' index: a file offset per row, an id per
+    segment, no text)."""
+    import tracemalloc
+
+    from mtdrift.eval.corpus import read_rows
+
+    ref = "A long reference sentence about the committee's decision on the budget. " * 3
+    rows = [
+        {"doc_id": f"d{k // 40}", "seg_id": k % 40, "system": system, "ref": f"{k} {ref}", "hyp": f"{ref}{k}"}
+        for k in range(5_000)
+        for system in SYSTEMS
+    ]  # fmt: skip
+    path = tmp_path / "big.jsonl"
+    path.write_text(jsonl(rows))
+    size = path.stat().st_size
+    assert size > 5_000_000
+    tracemalloc.start()
+    try:
+        n_rows = sum(1 for _ in read_rows(path))
+        _, read_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        n_parts = sum(len(p.keys) * len(p.systems) for p in iter_parts(path, rows=100))
+        _, parts_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert n_rows == n_parts == len(rows)
+    assert read_peak < size / 100, f"peak {read_peak:,} bytes reading a file of {size:,}"
+    assert parts_peak < size / 5, f"peak {parts_peak:,} bytes cutting a file of {size:,}"
 
 
 def test_segments_parquet_holds_the_csv_rows(

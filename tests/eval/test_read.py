@@ -44,6 +44,47 @@ def test_decode_text_rejects(data: bytes, match: str) -> None:
         decode_text(data, source="x.txt")
 
 
+DECODE_CASES = [
+    b"Hello.\n",
+    b"Hello.\r\nBye.\r\n",  # CRLF ends a line
+    b"Hello.\rBye.\r",  # lone CRs end lines, the last one the file
+    b"a\r\r\nb",  # CR then CRLF: two line ends
+    codecs.BOM_UTF8 + b"Hello.\n\xef\xbb\xbfagain",  # only the first BOM is dropped
+    "Cafe\u0301\n".encode(),  # NFC per line
+    b"\n\n \na\n\n",  # leading blank lines are held until a line with text, then given
+    b"",  # empty
+    b" \n\t\n",  # only whitespace
+    "\u3000\n".encode(),  # only a Unicode space
+    codecs.BOM_UTF8,  # only a BOM
+    b"ok\r\ncaf\xe9\n",  # bad UTF-8 on line 2: offset counted from the start
+    codecs.BOM_UTF8 + b"ok\ncaf\xe9",  # ... after the BOM, as decode_text counts it
+    b"ok\rstill line 1 for the offsets\n\x00",  # NUL: lines counted by \n only
+]
+
+
+@pytest.mark.parametrize("gz", [False, True])
+@pytest.mark.parametrize("data", DECODE_CASES)
+def test_iter_lines_streams_what_decode_text_gives(tmp_path: Path, data: bytes, gz: bool) -> None:
+    """The streamed reader of corpus files gives decode_text's lines (less the empty one after
+    a final line end) and its messages, plain or gzipped."""
+    import gzip
+
+    from mtdrift.eval.read import gunzip, iter_lines
+
+    path = tmp_path / ("x.txt.gz" if gz else "x.txt")
+    path.write_bytes(gzip.compress(data) if gz else data)
+    try:
+        lines = decode_text(gunzip(path.read_bytes(), path), source=str(path)).split("\n")
+        expected: object = list(enumerate(lines[:-1] if lines[-1] == "" else lines, start=1))
+    except InputError as err:
+        expected = str(err)
+    try:
+        result: object = list(iter_lines(path, "a text file"))
+    except InputError as err:
+        result = str(err)
+    assert result == expected
+
+
 def test_read_text_missing_and_directory(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"nope\.txt: no such file"):
         read_text(tmp_path / "nope.txt")
