@@ -70,19 +70,22 @@ class WorkerSpec:
     Attributes:
         model: a key of ``metrics.models.MODELS``.
         device: torch device on the worker.
+        backend: what runs the model (``metrics.encoders.BACKENDS``; ``auto``: ONNX Runtime on
+            the CPU).
         threads: torch threads per worker (``None``: torch's default).
         cache_dir: the cache directory as the worker's host sees it; ``None``: no cache.
     """
 
     model: str = DEFAULT_MODEL
     device: str = "cpu"
+    backend: str = "auto"
     threads: int | None = 1
     cache_dir: str | None = None
 
     @property
     def key(self) -> str:
         """A name for this spec (its plugin's name on the workers)."""
-        text = f"{self.model}|{self.device}|{self.threads}|{self.cache_dir}"
+        text = f"{self.model}|{self.device}|{self.backend}|{self.threads}|{self.cache_dir}"
         return "mtdrift-" + hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -91,7 +94,7 @@ def worker_state(spec: WorkerSpec) -> tuple[Encoder, FactChecker, Cache | None]:
     """The encoder, checker and cache of ``spec``, built once per process (the model is
     loaded here, not on the first task)."""
     hub_offline()
-    inner = SentenceEncoder(spec.model, device=spec.device, threads=spec.threads)
+    inner = SentenceEncoder(spec.model, device=spec.device, threads=spec.threads, backend=spec.backend)
     inner.encode(["warm up"])  # loads the model now
     cache = Cache(spec.cache_dir) if spec.cache_dir is not None else None
     encoder: Encoder = CachedEncoder(inner, cache) if cache is not None else inner
@@ -243,6 +246,7 @@ def evaluate_corpus_dask(
     config: RunConfig | None = None,
     cache_dir: str | Path | None = None,
     device: str = "cpu",
+    backend: str = "auto",
     threads: int | None = None,
     partition_rows: int = PARTITION_ROWS,
     connect_timeout: float = CONNECT_TIMEOUT,
@@ -260,7 +264,8 @@ def evaluate_corpus_dask(
         config: settings; defaults when ``None``.
         cache_dir: the cache directory (on each worker's host); ``None``: no cache.
         device: torch device on the workers.
-        threads: torch threads per worker; ``None``: the cores divided among the local
+        backend: what runs the model on the workers (``metrics.encoders.BACKENDS``).
+        threads: the model's threads per worker; ``None``: the cores divided among the local
             workers, or torch's default on a remote cluster.
         partition_rows: rows per partition (whole documents).
         connect_timeout: seconds to wait for a remote scheduler.
@@ -285,8 +290,8 @@ def evaluate_corpus_dask(
     cfg = replace(config or RunConfig(), aligned=True)
     return _run(
         parts, _evaluate_part, (cfg,), address=address, model=model, cache_dir=cache_dir, device=device,
-        threads=threads, connect_timeout=connect_timeout, client=client, log=log, progress=progress,
-        prepare=_resolve_language,
+        backend=backend, threads=threads, connect_timeout=connect_timeout, client=client, log=log,
+        progress=progress, prepare=_resolve_language,
     )  # fmt: skip
 
 
@@ -299,6 +304,7 @@ def evaluate_dask(
     config: RunConfig | None = None,
     cache_dir: str | Path | None = None,
     device: str = "cpu",
+    backend: str = "auto",
     threads: int | None = None,
     connect_timeout: float = CONNECT_TIMEOUT,
     client: Any = None,
@@ -309,8 +315,8 @@ def evaluate_dask(
     cfg = config or RunConfig()
     return _run(
         [(ref, list(hyps))], _evaluate_documents, (cfg,), address=address, model=model,
-        cache_dir=cache_dir, device=device, threads=threads, connect_timeout=connect_timeout,
-        client=client, log=None, unpack=True,
+        cache_dir=cache_dir, device=device, backend=backend, threads=threads,
+        connect_timeout=connect_timeout, client=client, log=None, unpack=True,
     )  # fmt: skip
 
 
@@ -344,6 +350,7 @@ def _run(
     device: str,
     threads: int | None,
     connect_timeout: float,
+    backend: str = "auto",
     client: Any,
     log: RunLog | None,
     unpack: bool = False,
@@ -359,7 +366,7 @@ def _run(
         # writable here: the workers' machines may still have it)
         with contextlib.suppress(OSError):
             Cache(cache_dir).close()
-    spec = WorkerSpec(model=model, device=device, threads=threads, cache_dir=cache_dir)
+    spec = WorkerSpec(model=model, device=device, backend=backend, threads=threads, cache_dir=cache_dir)
     with _client(client, address, connect_timeout) as c:
         if prepare is not None:  # once a scheduler answers: an unreachable one fails first
             cfg, parts = prepare(extra[0], iter(parts))

@@ -343,9 +343,9 @@ class SentenceEncoder:
         enc = self._tokenize(texts)
         lengths = [len(ids) for ids in enc["input_ids"]]
         buckets: dict[int, list[int]] = {}
-        step = PAD_BUCKET if self.backend == "torch" else 1
+        grid = PAD_BUCKET if self.backend == "torch" else 1
         for k in sorted(range(len(texts)), key=lambda i: -lengths[i]):
-            size = min(-(-lengths[k] // step) * step, max(self.max_length, lengths[k]))
+            size = min(-(-lengths[k] // grid) * grid, max(self.max_length, lengths[k]))
             buckets.setdefault(size, []).append(k)
         sentences = np.zeros((len(texts), self.dim), dtype=np.float32)
         result: list[TokenVectors | None] = [None] * len(texts)

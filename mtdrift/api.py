@@ -625,7 +625,13 @@ class Evaluator:
             )
         option = self._cache_option
         cache_dir = None if option is False else default_cache_dir() if option is True else Path(option)
-        return {"model": self.model, "cache_dir": cache_dir, "device": self.device, "threads": self.threads}
+        return {
+            "model": self.model,
+            "cache_dir": cache_dir,
+            "device": self.device,
+            "backend": self.backend,
+            "threads": self.threads,
+        }
 
     @property
     def _bars(self) -> Progress:
