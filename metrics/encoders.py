@@ -307,8 +307,9 @@ class SentenceEncoder:
         batch holds texts of one length bucket (:data:`PAD_BUCKET` tokens on torch, one token
         on ONNX Runtime) padded to that bucket's length, so a text is always computed with the
         same padding (the kernels' results vary in the last bits with the padded length, not
-        with the batch size or the position in a batch). A corpus scored in parts, on several processes or machines of
-        one kind, or partly from the cache gives the same numbers as in one piece.
+        with the batch size or the position in a batch). A corpus scored in parts, on several
+        processes or machines of one kind, or partly from the cache gives the same numbers as
+        in one piece.
         """
         distinct = list(dict.fromkeys(texts))
         if not distinct:

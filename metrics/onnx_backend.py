@@ -3,11 +3,12 @@ ONNX Runtime in fp32 (``metrics.encoders.SentenceEncoder`` with ``backend="onnxr
 
 Why: on a 2-core CPU, ONNX Runtime encodes faster than torch for the same texts (``make bench``:
 ``encode_default`` against ``encode_default_torch``), with vectors that agree with torch's to
-about 3e-7 per component. Its batches hold texts of exactly one length, so no compute goes to
-padding: on 300 WMT23 zh-en texts, one thread, mpnet took 20.7 CPU seconds this way, 27.8 with
-torch's 16-token buckets, 26.5 on torch (mtdrift's batching) and 37.0 with sentence-transformers'
-own ``encode`` (MiniLM's: 6.0). Dynamic int8 quantisation was measured too and rejected: about
-as slow as fp32 here, and its vectors moved by a mean cosine error of 0.14.
+about 3e-7 per component (token vectors 6e-7). Its batches hold texts of exactly one length,
+so no compute goes to padding: on 300 WMT23 zh-en texts, one thread, mpnet took 20.7 CPU
+seconds this way, 27.8 with torch's 16-token buckets, 26.5 on torch (mtdrift's batching) and
+37.0 with sentence-transformers' own ``encode`` (MiniLM's: 6.0). Dynamic int8 quantisation was
+measured too and rejected: about as slow as fp32 here, and its vectors moved by a mean cosine
+error of 0.14.
 
 The export is made at first use, like the mpnet unpack: the Hugging Face model is loaded with
 torch from the packaged directory and traced with ``torch.onnx.export`` (opset
