@@ -17,11 +17,12 @@ In aligned and corpus mode every bead is one segment and the units are the segme
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import overload
 
 import numpy as np
 
 from mtdrift.eval.errors import InputError
-from mtdrift.eval.results import Evaluation
+from mtdrift.eval.results import BeadResult, Evaluation
 from mtdrift.metrics.numeric import on_one_blas_thread
 from mtdrift.metrics.progress import Progress, quiet
 from mtdrift.metrics.registry import METRICS, CorpusMetric
@@ -124,19 +125,63 @@ def check_primary(primary: str, *, extra: Sequence[str] = ()) -> str:
 
 def paired_stats(
     evaluation: Evaluation, metrics: Sequence[str] | None = None
-) -> tuple[list[RefIds], dict[str, dict[str, np.ndarray]]]:
+) -> tuple[Sequence[RefIds], dict[str, dict[str, np.ndarray]]]:
     """Every system's statistics over the units they can be paired on (see ``eval.pairwise``);
-    ``metrics``: names (default: every metric the evaluation carries)."""
+    ``metrics``: names (default: every metric the evaluation carries).
+
+    When every system has one bead per reference sentence, in order (aligned and corpus mode),
+    the units are the segments and each system's statistics are returned as they are, not
+    copied: a Dask run's memory-mapped statistics stay on disk."""
     if metrics is None:
         metrics = [m.name for m in evaluation.metrics]
-    units = common_units(
-        len(evaluation.ref_sentences), [[b.ref_ids for b in s.beads] for s in evaluation.systems]
-    )
+    n_ref = len(evaluation.ref_sentences)
+    if n_ref and all(_one_per_sentence(s.beads, n_ref) for s in evaluation.systems):
+        return _Segments(n_ref), {
+            s.system: {m: np.asarray(s.stats[m], dtype=np.float64) for m in metrics}
+            for s in evaluation.systems
+        }
+    units = common_units(n_ref, [[b.ref_ids for b in s.beads] for s in evaluation.systems])
     out = {
         s.system: unit_stats(units, [b.ref_ids for b in s.beads], {m: s.stats[m] for m in metrics})
         for s in evaluation.systems
     }
     return units, out
+
+
+def _one_per_sentence(beads: Sequence[BeadResult], n_ref: int) -> bool:
+    return len(beads) == n_ref and all(b.ref_ids == (k,) for k, b in enumerate(beads))
+
+
+class _Segments(Sequence[RefIds]):
+    """The units ``(0,), (1,), ...`` of a corpus whose segments are its units, not held."""
+
+    def __init__(self, n: int) -> None:
+        self._n = n
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, index: int) -> RefIds: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[RefIds]: ...
+
+    def __getitem__(self, index: int | slice) -> RefIds | Sequence[RefIds]:
+        if isinstance(index, slice):
+            return [(k,) for k in range(*index.indices(self._n))]
+        if index < 0:
+            index += self._n
+        if not 0 <= index < self._n:
+            raise IndexError(f"unit {index} out of range for {self._n} units")
+        return (index,)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(other) == self._n and all(tuple(u) == (k,) for k, u in enumerate(other))
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 @on_one_blas_thread

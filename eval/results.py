@@ -17,7 +17,7 @@ from mtdrift.eval.config import RunConfig
 from mtdrift.eval.corpus import Key
 from mtdrift.eval.judge import DRIFT_LABELS
 from mtdrift.eval.segment import Sentence
-from mtdrift.eval.spill import Spill, SpilledSeq
+from mtdrift.eval.spill import Spill, SpilledRows, SpilledSeq
 from mtdrift.metrics.findings import Finding
 from mtdrift.metrics.registry import (
     MEAN_METRICS,
@@ -113,11 +113,16 @@ class SystemResult:
     gap_cost: float | None
 
     def counts(self) -> dict[str, dict[str, int]]:
+        """Beads by kind, by drift label, and those off target: one pass over the beads (a Dask
+        run's are read back from disk)."""
         kinds: dict[str, int] = {}
+        drift: dict[str, int] = dict.fromkeys(DRIFT_LABELS, 0)
+        off = 0
         for b in self.beads:
             kinds[b.kind] = kinds.get(b.kind, 0) + 1
-        drift: dict[str, int] = {d: sum(1 for b in self.beads if b.drift == d) for d in DRIFT_LABELS}
-        off = sum(1 for b in self.beads if b.reasons and b.reasons[0].kind == "off-target")
+            if b.drift in drift:
+                drift[b.drift] += 1
+            off += bool(b.reasons) and b.reasons[0].kind == "off-target"
         return {"beads": dict(sorted(kinds.items())), "drift": drift, "reasons": {"off-target": off}}
 
 
@@ -180,9 +185,10 @@ class Joiner:
 
     With a :class:`~mtdrift.eval.spill.Spill`, every part's beads, sentences and segment keys go
     to disk as the part is added and the result reads them from there
-    (:class:`~mtdrift.eval.spill.SpilledSeq`); only the per-bead sufficient statistics (small
-    float arrays, what corpus scores and significance need) stay in memory. Without one,
-    everything is held, as :func:`concat` does.
+    (:class:`~mtdrift.eval.spill.SpilledSeq`); so do the per-bead sufficient statistics, which
+    the result holds as read-only memory maps (:class:`~mtdrift.eval.spill.SpilledRows`):
+    corpus scores and significance read them as arrays, and the client's heap does not grow
+    with the corpus. Without one, everything is held, as :func:`concat` does.
     """
 
     def __init__(self, spill: Spill | None = None) -> None:
@@ -192,7 +198,7 @@ class Joiner:
         self._keys: list[Key] | SpilledSeq[Key] = self._seq()
         self._beads: dict[str, list[BeadResult] | SpilledSeq[BeadResult]] = {}
         self._hyp_sents: dict[str, list[Sentence] | SpilledSeq[Sentence]] = {}
-        self._stats: dict[str, dict[str, list[np.ndarray]]] = {}
+        self._stats: dict[str, dict[str, list[np.ndarray] | SpilledRows]] = {}
         self._pos = 0  # characters of the reference so far (one newline after each sentence)
         self._hyp_pos: dict[str, int] = {}  # the same, per candidate: offsets stay linear in parts
         self._parts = 0
@@ -231,7 +237,10 @@ class Joiner:
                 ]
             )
             for m, rows in s.stats.items():
-                self._stats[s.system].setdefault(m, []).append(rows)
+                held = self._stats[s.system]
+                if m not in held:
+                    held[m] = [] if self._spill is None else SpilledRows(rows.dtype, rows.shape[1])
+                held[m].append(rows)
         self._pos = pos + sum(len(x.text) + 1 for x in part.ref_sentences)
         self._parts += 1
 
@@ -249,6 +258,9 @@ class Joiner:
         for s in first.systems:
             merged = {}
             for m, rows in self._stats[s.system].items():
+                if isinstance(rows, SpilledRows):
+                    merged[m] = rows.array()
+                    continue
                 merged[m] = np.vstack(rows)
                 rows[:] = [merged[m]]  # the parts' arrays go now: never held twice
             systems.append(

@@ -1,5 +1,5 @@
 """Sequences kept on disk: what a Dask client appends partition by partition (beads, sentences,
-segment keys) without holding it, read back in order or by index.
+segment keys, per-bead statistics) without holding it, read back in order or by index.
 
 A :class:`Spill` is one temporary file (unlinked at once, gone when the last sequence that
 reads it is); a :class:`SpilledSeq` is a sequence whose items lie in it, in chunks appended
@@ -7,6 +7,11 @@ one at a time (a partition's beads of one system, say). Reading in order loads o
 time; reading by index loads the chunk that holds it (the last one read is kept). Renderers
 read a spilled sequence as they read a tuple; pickled (to a worker, into a file), it becomes
 the tuple of its items.
+
+A :class:`SpilledRows` is a matrix of statistics appended a block of rows at a time to its own
+temporary file, then read as one read-only memory map (``numpy.memmap``): numpy sums and
+multiplies it as any array, and the operating system pages it in and out, so that the
+client's heap does not grow with the corpus.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import pickle
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar, overload
+
+import numpy as np
 
 T = TypeVar("T")
 
@@ -111,3 +118,42 @@ class SpilledSeq(Sequence[T]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (tuple, (tuple(self),))
+
+
+class SpilledRows:
+    """A 2-D array appended a block of rows at a time to a temporary file (unlinked at once),
+    then read whole as a read-only memory map.
+
+    Args:
+        dtype: the array's dtype (the first block's, as ``numpy.vstack`` would keep it).
+        width: columns.
+    """
+
+    def __init__(self, dtype: np.dtype[Any], width: int) -> None:
+        self._file = tempfile.TemporaryFile(prefix="mtdrift-rows-")  # noqa: SIM115 - lives with self
+        self.dtype = np.dtype(dtype)
+        self.width = width
+        self._rows = 0
+
+    def append(self, rows: np.ndarray) -> None:
+        """Write ``rows`` (shape ``(r, width)``) after the rows written so far.
+
+        Raises:
+            ValueError: another number of columns.
+        """
+        a = np.ascontiguousarray(rows, dtype=self.dtype)
+        if a.ndim != 2 or a.shape[1] != self.width:
+            raise ValueError(f"expected rows of {self.width} columns, got shape {a.shape}")
+        self._file.write(a.tobytes())
+        self._rows += len(a)
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def array(self) -> np.ndarray:
+        """Every row written, shape ``(rows, width)``: a read-only memory map of the file (an
+        empty array when no row was written, which cannot be mapped)."""
+        self._file.flush()
+        if self._rows == 0 or self.width == 0:
+            return np.empty((self._rows, self.width), dtype=self.dtype)
+        return np.memmap(self._file, dtype=self.dtype, mode="r", shape=(self._rows, self.width))

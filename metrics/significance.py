@@ -21,9 +21,8 @@ here it gets p = 1. On distinct systems exact ties do not occur and the p-values
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 
 import numpy as np
 
@@ -79,48 +78,142 @@ class Resampling:
         )
 
 
+DRAW_BLOCK = 1 << 18
+"""Cells (resamples x segments) drawn at a time. The draws of a bootstrap or an AR test are
+made a block of whole resamples at a time (at least one), multiplied with the statistics and
+dropped, so that resampling takes a few times ``8 x DRAW_BLOCK`` bytes (2 MiB; the block's
+indices, counts and their float copy) whatever the number of segments, instead of 96 kB per
+segment for the whole matrices. The numbers drawn are the
+same as one draw of the whole matrix (numpy's generator fills it row-major; the coin flips are
+drawn in multiples of 64, which continue the same stream), so the p-values and intervals are
+sacrebleu's at any block size (tests)."""
+
+
 class Resampler:
     """The shared random draws for ``n`` paired segments.
+
+    The draws are made a block of :data:`DRAW_BLOCK` cells at a time (:meth:`count_blocks`,
+    :meth:`flip_blocks`), each time they are needed; a draw that fits in one block is kept,
+    so that small corpora (and ``eval.history``'s many steps of one size) draw once.
 
     Args:
         n: number of segments (rows of every statistics matrix).
         config: seed and sizes.
+        block: cells per block (tests set it small to show that blocks change nothing).
     """
 
-    def __init__(self, n: int, config: Resampling | None = None) -> None:
+    def __init__(self, n: int, config: Resampling | None = None, *, block: int = DRAW_BLOCK) -> None:
         if n < 1:
             raise ValueError("cannot resample an empty corpus: no segments")
+        if block < 1:
+            raise ValueError(f"block must be positive, got {block}")
         self.n = n
         self.config = config or Resampling()
+        self.block = block
+        self._kept: dict[str, list[tuple[int, np.ndarray]]] = {}
 
-    @cached_property
-    def counts(self) -> np.ndarray:
-        """``(B, n)`` float64: how often each segment is drawn in each bootstrap resample."""
-        b = self.config.bootstrap
-        idx = bootstrap_draws(self.n, b, self.config.seed)
-        flat = (idx + np.arange(b)[:, None] * self.n).ravel()
-        return np.bincount(flat, minlength=b * self.n).reshape(b, self.n).astype(np.float64)
+    def _rows(self) -> int:
+        """Resamples per block: as many as fit in :attr:`block` cells, at least one."""
+        return max(1, self.block // self.n)
 
-    @cached_property
-    def flips(self) -> np.ndarray:
-        """``(T, n)`` float64 0/1: which segments swap sides in each AR trial."""
+    def _keep(
+        self, kind: str, blocks: Iterator[tuple[int, np.ndarray]], total: int
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        if kind in self._kept:
+            yield from self._kept[kind]
+            return
+        if total * self.n > self.block:
+            yield from blocks
+            return
+        self._kept[kind] = list(blocks)
+        yield from self._kept[kind]
+
+    def count_blocks(self) -> Iterator[tuple[int, np.ndarray]]:
+        """``(first, counts)`` for consecutive blocks of bootstrap resamples: ``counts`` is
+        ``(rows, n)`` float64, how often each segment is drawn in resamples ``first`` to
+        ``first + rows``, from sacrebleu's draw ``default_rng(seed).choice(n, (B, n))``."""
+        return self._keep("counts", self._count_blocks(), self.config.bootstrap)
+
+    def _count_blocks(self) -> Iterator[tuple[int, np.ndarray]]:
+        n, total, step = self.n, self.config.bootstrap, self._rows()
         rng = np.random.default_rng(self.config.seed)
-        return rng.integers(2, size=(self.config.trials, self.n), dtype=bool).astype(np.float64)
+        for first in range(0, total, step):
+            rows = min(step, total - first)
+            idx = rng.choice(n, size=(rows, n), replace=True)
+            idx += np.arange(rows)[:, None] * n  # one bincount for the block: row r's cells from r * n
+            yield first, np.bincount(idx.ravel(), minlength=rows * n).reshape(rows, n).astype(np.float64)
+
+    def flip_blocks(self) -> Iterator[tuple[int, np.ndarray]]:
+        """``(first, flips)`` for consecutive blocks of AR trials: ``flips`` is ``(rows, n)``
+        float64 0/1, which segments swap sides in trials ``first`` to ``first + rows``, from
+        sacrebleu's draw ``default_rng(seed).integers(2, (T, n), dtype=bool)``."""
+        return self._keep("flips", self._flip_blocks(), self.config.trials)
+
+    def _flip_blocks(self) -> Iterator[tuple[int, np.ndarray]]:
+        n, total, step = self.n, self.config.trials, self._rows()
+        rng = np.random.default_rng(self.config.seed)
+        cells, drawn = total * n, 0
+        pending = np.empty(0, dtype=bool)
+        for first in range(0, total, step):
+            rows = min(step, total - first)
+            want = rows * n
+            while len(pending) < want:
+                # a multiple of 64 continues the generator's stream; only the last draw is not
+                size = min(cells - drawn, -(-max(want - len(pending), self.block) // 64) * 64)
+                pending = np.concatenate((pending, rng.integers(2, size=size, dtype=bool)))
+                drawn += size
+            yield first, pending[:want].reshape(rows, n).astype(np.float64)
+            pending = pending[want:]
+
+    @property
+    def counts(self) -> np.ndarray:
+        """``(B, n)`` float64, the whole bootstrap draw at once (:meth:`count_blocks` joined;
+        for tests and small corpora: it holds ``8 x B x n`` bytes)."""
+        return np.vstack([c for _, c in self.count_blocks()])
+
+    @property
+    def flips(self) -> np.ndarray:
+        """``(T, n)`` float64 0/1, every AR trial at once (:meth:`flip_blocks` joined; for
+        tests and small corpora: it holds ``8 x T x n`` bytes)."""
+        return np.vstack([f for _, f in self.flip_blocks()])
 
     def bootstrap_scores(self, metric: CorpusMetric, stats: np.ndarray) -> np.ndarray:
         """The corpus score of every bootstrap resample, shape ``(B,)``."""
-        return metric.corpus_scores(self.counts @ _matrix(metric, stats, self.n))
+        return self.bootstrap_many(metric, [stats])[0]
+
+    def bootstrap_many(self, metric: CorpusMetric, stats: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """:meth:`bootstrap_scores` of many systems' statistics on one pass over the draws."""
+        mats = [_matrix(metric, s, self.n) for s in stats]
+        sums = [np.empty((self.config.bootstrap, m.shape[1]), dtype=np.float64) for m in mats]
+        for first, counts in self.count_blocks():
+            for m, out in zip(mats, sums, strict=True):
+                out[first : first + len(counts)] = counts @ m
+        return [metric.corpus_scores(s) for s in sums]
 
     def ar_scores(
         self, metric: CorpusMetric, base: np.ndarray, sys: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Scores of the two pseudo-systems of every AR trial, each shape ``(T,)``."""
-        b, s = _matrix(metric, base, self.n), _matrix(metric, sys, self.n)
-        swapped = self.flips @ (b - s)
-        return (
-            metric.corpus_scores(s.sum(axis=0) + swapped),
-            metric.corpus_scores(b.sum(axis=0) - swapped),
-        )
+        return self.ar_against(metric, base, [sys])[0]
+
+    def ar_against(
+        self, metric: CorpusMetric, base: np.ndarray, systems: Sequence[np.ndarray]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`ar_scores` of ``base`` against each of ``systems`` on one pass over the draws
+        (``flips @ (base - sys)``, the difference taken again for each block: it is not held)."""
+        b = _matrix(metric, base, self.n)
+        mats = [_matrix(metric, s, self.n) for s in systems]
+        b_sum = b.sum(axis=0)
+        t = self.config.trials
+        s_sums = [s.sum(axis=0) for s in mats]
+        out = [(np.empty(t), np.empty(t)) for _ in mats]
+        for first, flips in self.flip_blocks():
+            end = first + len(flips)
+            for s, s_sum, (x, y) in zip(mats, s_sums, out, strict=True):
+                swapped = flips @ (b - s)
+                x[first:end] = metric.corpus_scores(s_sum + swapped)
+                y[first:end] = metric.corpus_scores(b_sum - swapped)
+        return out
 
     def ar_pairs(
         self, metric: CorpusMetric, stats: Sequence[np.ndarray], pairs: Sequence[tuple[int, int]]
@@ -138,14 +231,15 @@ class Resampler:
         mats = [_matrix(metric, s, self.n) for s in stats]
         sums = [m.sum(axis=0) for m in mats]
         scores = [float(metric.corpus_scores(s[None, :])[0]) for s in sums]
-        flipped = [self.flips @ m for m in mats]
-        out: list[float] = []
-        for i, j in pairs:
-            swapped = flipped[i] - flipped[j]
-            a = metric.corpus_scores(sums[j] + swapped)
-            b = metric.corpus_scores(sums[i] - swapped)
-            out.append(p_value(np.abs(a - b), abs(scores[j] - scores[i])))
-        return out
+        extreme = [0] * len(pairs)
+        for _, flips in self.flip_blocks():
+            flipped = [flips @ m for m in mats]
+            for k, (i, j) in enumerate(pairs):
+                swapped = flipped[i] - flipped[j]
+                a = metric.corpus_scores(sums[j] + swapped)
+                b = metric.corpus_scores(sums[i] - swapped)
+                extreme[k] += int(np.count_nonzero(np.abs(a - b) >= abs(scores[j] - scores[i])))
+        return [(e + 1) / (self.config.trials + 1) for e in extreme]
 
 
 @dataclass(frozen=True)
@@ -323,20 +417,19 @@ def compare_stats(
     pending: list[tuple[str, str]] = []
     rankings: dict[str, Ranking] = {}
     for name, metric in progress(specs.items(), total=len(specs), desc="significance", unit="metric"):
-        base = np.asarray(stats[baseline][name], dtype=np.float64)
-        base_score = float(metric.corpus_scores(base.sum(axis=0, keepdims=True))[0])
-        base_bs = rs.bootstrap_scores(metric, base)
+        mats = {s: np.asarray(stats[s][name], dtype=np.float64) for s in systems}
+        others = [s for s in systems if s != baseline]
+        samples = dict(zip(systems, rs.bootstrap_many(metric, list(mats.values())), strict=True))
+        ar = dict(zip(others, rs.ar_against(metric, mats[baseline], [mats[s] for s in others]), strict=True))
+        base_score = float(metric.corpus_scores(mats[baseline].sum(axis=0, keepdims=True))[0])
+        base_bs = samples[baseline]
         results[(baseline, name)] = MetricResult(baseline, name, base_score, interval(base_bs))
-        samples = {baseline: base_bs}
-        for system in systems:
-            if system == baseline:
-                continue
-            sys_stats = np.asarray(stats[system][name], dtype=np.float64)
-            score = float(metric.corpus_scores(sys_stats.sum(axis=0, keepdims=True))[0])
-            sys_bs = samples[system] = rs.bootstrap_scores(metric, sys_stats)
+        for system in others:
+            score = float(metric.corpus_scores(mats[system].sum(axis=0, keepdims=True))[0])
+            sys_bs = samples[system]
             observed = abs(score - base_score)
             diffs = np.abs(sys_bs - base_bs)
-            a, b = rs.ar_scores(metric, base, sys_stats)
+            a, b = ar[system]
             results[(system, name)] = MetricResult(
                 system,
                 name,
@@ -350,7 +443,7 @@ def compare_stats(
             )
             pending.append((system, name))
         if len(systems) > 1:
-            rankings[name] = _ranking(rs, metric, systems, stats, samples, results)
+            rankings[name] = _ranking(rs, metric, systems, mats, samples, results)
     adjusted = holm([results[k].p_ar for k in pending])
     for key, p in zip(pending, adjusted, strict=True):
         results[key] = replace(results[key], p_holm=p)
@@ -370,14 +463,14 @@ def _ranking(
     rs: Resampler,
     metric: CorpusMetric,
     systems: Sequence[str],
-    stats: Mapping[str, Mapping[str, np.ndarray]],
+    mats: Mapping[str, np.ndarray],
     samples: Mapping[str, np.ndarray],
     results: Mapping[tuple[str, str], MetricResult],
 ) -> Ranking:
     """Rank ranges from the bootstrap scores already drawn, AR tests of every pair (the first
     of each pair in input order is the AR's base), Holm over the metric's pairs."""
     pairs = [(i, j) for i in range(len(systems)) for j in range(i + 1, len(systems))]
-    raw = rs.ar_pairs(metric, [np.asarray(stats[s][metric.name]) for s in systems], pairs)
+    raw = rs.ar_pairs(metric, [mats[s] for s in systems], pairs)
     adjusted = holm(raw)
     named = [(systems[i], systems[j]) for i, j in pairs]
     return build_ranking(

@@ -15,7 +15,7 @@ warms up first; a cluster's workers load it when they start, which is timed apar
 4. the client's part: reading and cutting the corpus into partitions (rows/s), and the size
    of a partition's result (bytes per pair, which go to the client's spill file);
 5. the client's memory (``--only memory`` runs this part alone): on ``local:2``, corpora of
-   2,000 and 20,000 rows built from the dev set (its first whole documents, about 2,000 rows,
+   2,000, 20,000 and 60,000 rows built from the dev set (its first whole documents, about 2,000 rows,
    repeated with renamed documents), ordered by system as WMT's files are, so that the client
    groups them by document; the client's peak allocation (``tracemalloc``) during the run
    (reading, submitting, joining the partitions as they come back), then, apart, while the
@@ -59,10 +59,15 @@ def main() -> None:
         memory(args)
         return
 
-    from distributed import Client, LocalCluster
-
     from mtdrift.eval.corpus import iter_parts, read_corpus
-    from mtdrift.eval.distributed import ModelPlugin, RunLog, WorkerSpec, evaluate_corpus_dask, split_corpus
+    from mtdrift.eval.distributed import (
+        ModelPlugin,
+        RunLog,
+        WorkerSpec,
+        evaluate_corpus_dask,
+        local_cluster,
+        split_corpus,
+    )
     from mtdrift.eval.pipeline import evaluate_corpus
     from mtdrift.eval.render.tables import segments_csv
     from mtdrift.metrics.encoders import SentenceEncoder
@@ -103,12 +108,7 @@ def main() -> None:
     overhead = 0.0
     for n in (1, 2):
         t = time.perf_counter()
-        with (
-            LocalCluster(
-                n_workers=n, processes=True, threads_per_worker=1, dashboard_address=None, silence_logs=40
-            ) as cluster,
-            Client(cluster) as client,
-        ):
+        with local_cluster(n) as client:  # the cluster `--dask local:N` starts
             threads = max(1, cores // n)
             spec = WorkerSpec(model=args.model, threads=threads)
             client.register_plugin(ModelPlugin(spec), name=spec.key)
@@ -173,7 +173,7 @@ def main() -> None:
     memory(args)
 
 
-MEMORY_ROWS = (2_000, 20_000)
+MEMORY_ROWS = (2_000, 20_000, 60_000)
 
 
 def memory(args: argparse.Namespace) -> None:
@@ -182,10 +182,8 @@ def memory(args: argparse.Namespace) -> None:
     import tempfile
     import tracemalloc
 
-    from distributed import Client, LocalCluster
-
     from mtdrift.api import Result
-    from mtdrift.eval.distributed import ModelPlugin, RunLog, WorkerSpec, evaluate_corpus_dask
+    from mtdrift.eval.distributed import ModelPlugin, RunLog, WorkerSpec, evaluate_corpus_dask, local_cluster
     from mtdrift.eval.pairwise import compare_systems
     from mtdrift.eval.results import Evaluation
 
@@ -198,12 +196,7 @@ def memory(args: argparse.Namespace) -> None:
         files = {n: _corpus_file(dev, keep, n, Path(tmp) / f"rows-{n}.jsonl") for n in MEMORY_ROWS}
         threads = max(1, (os.cpu_count() or 1) // 2)
         cache = Path(tmp) / "cache"
-        with (
-            LocalCluster(
-                n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, silence_logs=40
-            ) as cluster,
-            Client(cluster) as client,
-        ):
+        with local_cluster(2) as client:  # the cluster `--dask local:2` starts
             spec = WorkerSpec(model=args.model, threads=threads, cache_dir=str(cache.resolve()))
             client.register_plugin(ModelPlugin(spec), name=spec.key)
 

@@ -268,10 +268,16 @@ _DRIFT_RANK = {"major": 0, "minor": 1}
 
 
 def _worst_first(beads: Sequence[BeadResult], n: int) -> tuple[BeadResult, ...]:
-    """``n`` of ``beads``: the drifted ones first, then by position; in document order."""
+    """``n`` of ``beads``: the drifted ones first (major, then minor), then by position; in
+    document order. One pass that holds at most ``n`` indices of each rank, not a sort of all."""
     if len(beads) <= n:
         return tuple(beads)
-    chosen = sorted(range(len(beads)), key=lambda k: (_DRIFT_RANK.get(beads[k].drift, 2), k))[:n]
+    ranks: list[list[int]] = [[], [], []]
+    for k, b in enumerate(beads):
+        kept = ranks[_DRIFT_RANK.get(b.drift, 2)]
+        if len(kept) < n:
+            kept.append(k)
+    chosen = (ranks[0] + ranks[1] + ranks[2])[:n]
     return tuple(beads[k] for k in sorted(chosen))
 
 
@@ -294,13 +300,16 @@ def report_html(
     if comparison is not None:
         sigs["significance"] = comparison.resampling.signature().format()
     shown, cut_note = _cut(evaluation)
-    kinds = sorted({b.kind for s in evaluation.systems for b in s.beads})
     systems = [s.system for s in evaluation.systems]
-    counts = {
-        d: sum(1 for s in evaluation.systems for b in s.beads if b.drift == d) for d in ("major", "minor")
-    }
-    omitted = sum(1 for s in evaluation.systems for b in s.beads if b.kind == "omission")
-    added = sum(1 for s in evaluation.systems for b in s.beads if b.kind == "addition")
+    by_kind: dict[str, int] = {}
+    counts = {"major": 0, "minor": 0}
+    for s in evaluation.systems:  # one pass: a Dask run's beads are read back from disk
+        for b in s.beads:
+            by_kind[b.kind] = by_kind.get(b.kind, 0) + 1
+            if b.drift in counts:
+                counts[b.drift] += 1
+    kinds = sorted(by_kind)
+    omitted, added = by_kind.get("omission", 0), by_kind.get("addition", 0)
     compare_html = ""
     if comparison is not None and len(systems) > 1:
         from mtdrift.eval.render.pairwise import wide_rows

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import heapq
 import io
 import json
 import re
@@ -225,8 +226,14 @@ def language_line(evaluation: Evaluation) -> str:
     return f"language: {said}; BLEU {tok_field}" + ("" if note is None else f"; encoder {note}")
 
 
+MD_MAX_BEADS = 5_000
+"""Drifted beads (all systems) ``report.md`` lists, worst first; past this it says how many
+more there are and where (``segments.csv``), instead of growing with the corpus."""
+
+
 def report_md(evaluation: Evaluation) -> str:
-    """The Markdown report: summary, then the beads that drifted, worst first, spans marked."""
+    """The Markdown report: summary, then the beads that drifted, worst first, spans marked
+    (at most :data:`MD_MAX_BEADS` in all, shared by the systems)."""
     head, rows = corpus_rows(evaluation)
     out = [
         "# mtdrift report",
@@ -246,9 +253,17 @@ def report_md(evaluation: Evaluation) -> str:
         "![drift along the document](drift.png)",
         "",
     ]
+    each = max(1, MD_MAX_BEADS // max(1, len(evaluation.systems)))
     for s in evaluation.systems:
-        drifted = sorted((b for b in s.beads if b.drift != "none"), key=_severity_key)
-        out += [f"## {s.system}: {len(drifted)} of {len(s.beads)} beads drifted", ""]
+        n_drifted = sum(1 for b in s.beads if b.drift != "none")
+        drifted = heapq.nsmallest(each, (b for b in s.beads if b.drift != "none"), key=_severity_key)
+        out += [f"## {s.system}: {n_drifted} of {len(s.beads)} beads drifted", ""]
+        if len(drifted) < n_drifted:
+            out += [
+                f"The {len(drifted):,} worst are listed; the other {n_drifted - len(drifted):,} are in "
+                "segments.csv (and segments.parquet).",
+                "",
+            ]
         out += [
             "| bead | kind | drift | fidelity | reasons | reference | candidate |",
             "|---|---|---|---|---|---|---|",

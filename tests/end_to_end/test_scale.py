@@ -12,13 +12,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mtdrift.api import OUTPUTS, Result
 from mtdrift.eval.corpus import Corpus, iter_parts, read_corpus
 from mtdrift.eval.distributed import ClusterError, parse_address, split_corpus
 from mtdrift.eval.errors import InputError
-from mtdrift.eval.pairwise import compare_systems
+from mtdrift.eval.pairwise import compare_systems, paired_stats
 from mtdrift.eval.pipeline import evaluate_corpus
 from mtdrift.eval.render import html as html_render
 from mtdrift.eval.render.parquet import write_segments_parquet
@@ -105,7 +106,7 @@ def test_parts_evaluated_apart_join_to_the_whole(
     tmp_path: Path, fake_encoder: FakeEncoder, checker: FactChecker
 ) -> None:
     """Joined in memory (concat) or on disk as they come (what the Dask client does: beads,
-    sentences and keys spilled, statistics held), the parts give every file of the whole."""
+    sentences, keys and statistics spilled), the parts give every file of the whole."""
     corpus = read_corpus_from(_rows())
     whole = evaluate_corpus(corpus, encoder=fake_encoder, checker=checker)
     parts = [evaluate_corpus(p, encoder=fake_encoder, checker=checker) for p in split_corpus(corpus, rows=6)]
@@ -117,6 +118,13 @@ def test_parts_evaluated_apart_join_to_the_whole(
     spilled = joiner.result()
     assert all(isinstance(s.beads, SpilledSeq) for s in spilled.systems)
     assert isinstance(spilled.ref_sentences, SpilledSeq) and isinstance(spilled.keys, SpilledSeq)
+    for s, w in zip(spilled.systems, whole.systems, strict=True):
+        assert set(s.stats) == set(w.stats)
+        for m, rows in s.stats.items():  # on disk, read through a memory map: the same numbers
+            assert isinstance(rows, np.memmap) and not rows.flags.writeable, m
+            assert rows.dtype == w.stats[m].dtype and np.array_equal(rows, w.stats[m]), m
+        # the comparison's units are the segments: the statistics are read where they lie
+        assert np.shares_memory(paired_stats(spilled)[1][s.system]["bleu"], s.stats["bleu"])
     expected, result = (Result(ev, compare_systems(ev)) for ev in (whole, spilled))
     for name in OUTPUTS:
         assert result.render(name) == expected.render(name), name
@@ -258,6 +266,32 @@ def test_segments_parquet_holds_the_csv_rows(
     assert result["ref"].tolist() == [r["ref"] for r in expected]
     assert [f"{x:.6f}" for x in result["chrf"]] == [r["chrf"] for r in expected]
     assert [";".join(map(str, x)) for x in result["ref_ids"]] == [r["ref_ids"] for r in expected]
+
+
+def test_report_md_lists_the_worst_drifted_beads_and_says_where_the_rest_are(
+    monkeypatch: pytest.MonkeyPatch, fake_encoder: FakeEncoder, checker: FactChecker
+) -> None:
+    from mtdrift.eval.render import tables
+
+    ev = evaluate_corpus(read_corpus_from(_rows()), encoder=fake_encoder, checker=checker)
+    whole = tables.report_md(ev)
+    monkeypatch.setattr(tables, "MD_MAX_BEADS", 2 * len(ev.systems))  # 2 drifted beads of each system
+    cut = tables.report_md(ev)
+    shortened = 0
+    for s in ev.systems:
+        drifted = sorted((b for b in s.beads if b.drift != "none"), key=tables._severity_key)
+        section = cut.split(f"## {s.system}:")[1].split("\n## ")[0]
+        rows = re.findall(r"^\| (\d+) \|", section, flags=re.M)
+        assert [int(r) for r in rows] == [b.index for b in drifted[:2]]  # the worst, worst first
+        if len(drifted) > 2:
+            shortened += 1
+            assert f"The 2 worst are listed; the other {len(drifted) - 2:,} are in segments.csv" in section
+        whole_section = whole.split(f"## {s.system}:")[1].split("\n## ")[0]
+        assert [int(r) for r in re.findall(r"^\| (\d+) \|", whole_section, flags=re.M)] == [
+            b.index for b in drifted
+        ]
+    assert shortened, "the fixture needs a system with more drifted beads than the cut keeps"
+    assert "worst are listed" not in whole
 
 
 def test_the_html_table_is_cut_with_a_note(

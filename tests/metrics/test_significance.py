@@ -202,6 +202,61 @@ def test_resampler_draws_sacrebleus_indices_as_counts() -> None:
     assert np.array_equal(rs.flips.astype(bool), flips)
 
 
+@pytest.mark.parametrize("n", [1, 7, 37, 130])
+@pytest.mark.parametrize("block", [1, 5, 64, 100, 1 << 20])
+def test_draws_made_a_block_at_a_time_are_the_whole_draw(n: int, block: int) -> None:
+    """The resampler draws a block of resamples at a time (bounded memory); joined, the blocks
+    are the one draw of sacrebleu's matrices, whatever the block size (coin flips included,
+    which numpy's generator packs 32 to a word)."""
+    cfg = Resampling(seed=7, bootstrap=45, trials=33)
+    rs = Resampler(n, cfg, block=block)
+    idx = np.random.default_rng(7).choice(n, size=(45, n), replace=True)
+    expected = np.stack([np.bincount(row, minlength=n) for row in idx])
+    firsts = [first for first, _ in rs.count_blocks()]
+    assert firsts == list(range(0, 45, max(1, block // n)))
+    assert np.array_equal(rs.counts, expected)
+    flips = np.random.default_rng(7).integers(2, size=(33, n), dtype=bool)
+    assert np.array_equal(rs.flips.astype(bool), flips)
+    assert all(len(f) <= max(1, block // n) for _, f in rs.flip_blocks())
+
+
+def test_block_size_changes_no_p_value_or_interval(wmt23: Corpus) -> None:
+    """Real statistics (BLEU counts, chrF, and the mean of real-valued per-segment scores) of
+    three WMT23 systems: scores, bootstrap scores and AR p-values with blocks of 1 to 7
+    resamples are those of one block holding every draw."""
+    refs = list(wmt23.refs[:150])
+    systems = GOLDEN_SYSTEMS[:3]
+    rng = np.random.default_rng(3)
+    stats = {
+        s: {
+            "bleu": get_lexical("bleu").stats(hyps=list(wmt23.hyps[s][:150]), refs=refs),
+            "chrf": get_lexical("chrf").stats(hyps=list(wmt23.hyps[s][:150]), refs=refs),
+            "semantic": np.column_stack([np.round(rng.uniform(0.3, 1.0, 150), 4), np.ones(150)]),
+        }
+        for s in systems
+    }
+    cfg = Resampling(bootstrap=100, trials=300)
+    whole, blocked = Resampler(150, cfg, block=10**9), Resampler(150, cfg, block=1000)
+    assert len(list(blocked.flip_blocks())) == 50
+    pairs = [(0, 1), (0, 2), (1, 2)]
+    for name in ("bleu", "chrf", "semantic"):
+        metric = get_metric(name)
+        mats = [stats[s][name] for s in systems]
+        for a, b in zip(
+            whole.bootstrap_many(metric, mats), blocked.bootstrap_many(metric, mats), strict=True
+        ):
+            assert np.array_equal(a, b), name
+        for (a1, b1), (a2, b2) in zip(
+            whole.ar_against(metric, mats[0], mats[1:]),
+            blocked.ar_against(metric, mats[0], mats[1:]),
+            strict=True,
+        ):
+            assert np.array_equal(a1, a2) and np.array_equal(b1, b2), name
+        assert whole.ar_pairs(metric, mats, pairs) == blocked.ar_pairs(metric, mats, pairs), name
+    ours = compare_stats(stats, baseline=systems[0], metrics=["bleu", "chrf", "semantic"], resampling=cfg)
+    assert 0.0 < min(ours.get(s, "bleu").p_ar or 1 for s in systems[1:]) < 1.0
+
+
 def test_interval_uses_sacrebleus_index_rule() -> None:
     iv = interval(np.arange(1000, dtype=float)[::-1])
     assert (iv.low, iv.high, iv.mean) == (25.0, 974.0, 499.5)
