@@ -514,5 +514,3 @@ def run_meta(
         return meta_sets(tables, human=human, n_resamples=n_resamples, seed=seed)
     except ValueError as err:
         raise InputError(str(err)) from None
-
-
