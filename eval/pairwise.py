@@ -176,13 +176,6 @@ class _Segments(Sequence[RefIds]):
             raise IndexError(f"unit {index} out of range for {self._n} units")
         return (index,)
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence):
-            return NotImplemented
-        return len(other) == self._n and all(tuple(u) == (k,) for k, u in enumerate(other))
-
-    __hash__ = None  # type: ignore[assignment]
-
 
 @on_one_blas_thread
 def compare_systems(

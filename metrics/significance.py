@@ -135,11 +135,9 @@ class Resampler:
         return self._keep("counts", self._count_blocks(), self.config.bootstrap)
 
     def _count_blocks(self) -> Iterator[tuple[int, np.ndarray]]:
-        n, total, step = self.n, self.config.bootstrap, self._rows()
-        rng = np.random.default_rng(self.config.seed)
-        for first in range(0, total, step):
-            rows = min(step, total - first)
-            idx = rng.choice(n, size=(rows, n), replace=True)
+        n = self.n
+        for first, idx in _draw_blocks(n, self.config.bootstrap, self.config.seed, self._rows()):
+            rows = len(idx)
             idx += np.arange(rows)[:, None] * n  # one bincount for the block: row r's cells from r * n
             yield first, np.bincount(idx.ravel(), minlength=rows * n).reshape(rows, n).astype(np.float64)
 
@@ -239,7 +237,7 @@ class Resampler:
                 a = metric.corpus_scores(sums[j] + swapped)
                 b = metric.corpus_scores(sums[i] - swapped)
                 extreme[k] += int(np.count_nonzero(np.abs(a - b) >= abs(scores[j] - scores[i])))
-        return [(e + 1) / (self.config.trials + 1) for e in extreme]
+        return [_p(e, self.config.trials) for e in extreme]
 
 
 @dataclass(frozen=True)
@@ -260,10 +258,19 @@ class Interval:
 
 def bootstrap_draws(n: int, resamples: int, seed: int) -> np.ndarray:
     """The bootstrap's draws: ``(resamples, n)`` indices into ``n`` segments (or items), drawn
-    with replacement from one generator seeded once. Every resampling of mtdrift draws here:
-    the systems' intervals and paired tests, and the meta-evaluation's intervals over items."""
+    with replacement from one generator seeded once (the meta-evaluation's intervals over
+    items). The systems' intervals and paired tests draw the same numbers a block at a time
+    (:meth:`Resampler.count_blocks`); both come from :func:`_draw_blocks`."""
+    return np.vstack([idx for _, idx in _draw_blocks(n, resamples, seed, max(1, resamples))])
+
+
+def _draw_blocks(n: int, resamples: int, seed: int, rows: int) -> Iterator[tuple[int, np.ndarray]]:
+    """``(first, indices)``: sacrebleu's ``default_rng(seed).choice(n, (resamples, n))`` made
+    ``rows`` resamples at a time; the generator fills row-major, so the blocks joined are the
+    one draw."""
     rng = np.random.default_rng(seed)
-    return rng.choice(n, size=(resamples, n), replace=True)
+    for first in range(0, resamples, rows):
+        yield first, rng.choice(n, size=(min(rows, resamples - first), n), replace=True)
 
 
 def interval(samples: np.ndarray) -> Interval:
@@ -290,7 +297,12 @@ def quantile_interval(values: np.ndarray, level: float) -> Interval:
 
 def p_value(samples: np.ndarray, observed: float) -> float:
     """``(#{samples >= observed} + 1) / (len + 1)``: ties count as extreme."""
-    return (int(np.count_nonzero(samples >= observed)) + 1) / (len(samples) + 1)
+    return _p(int(np.count_nonzero(samples >= observed)), len(samples))
+
+
+def _p(extreme: int, total: int) -> float:
+    """The p-value of ``extreme`` of ``total`` resamples at least as extreme as observed."""
+    return (extreme + 1) / (total + 1)
 
 
 def holm(pvalues: Sequence[float | None]) -> list[float | None]:

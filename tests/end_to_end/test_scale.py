@@ -124,7 +124,9 @@ def test_parts_evaluated_apart_join_to_the_whole(
             assert isinstance(rows, np.memmap) and not rows.flags.writeable, m
             assert rows.dtype == w.stats[m].dtype and np.array_equal(rows, w.stats[m]), m
         # the comparison's units are the segments: the statistics are read where they lie
-        assert np.shares_memory(paired_stats(spilled)[1][s.system]["bleu"], s.stats["bleu"])
+        units, paired = paired_stats(spilled)
+        assert np.shares_memory(paired[s.system]["bleu"], s.stats["bleu"])
+        assert list(units) == [(k,) for k in range(len(spilled.ref_sentences))]
     expected, result = (Result(ev, compare_systems(ev)) for ev in (whole, spilled))
     for name in OUTPUTS:
         assert result.render(name) == expected.render(name), name
